@@ -1,0 +1,90 @@
+import type { ChannelName } from '../store/schema';
+
+export type { ChannelName };
+
+/**
+ * What a customer did, in one shape for every channel. Channel parsers produce these; the engine and
+ * the flows never see a platform's own event format.
+ */
+export type Input =
+  /** LINE follow, Telegram /start (payload from a deep link such as `/start book`), web chat opened. */
+  | { type: 'start'; payload: string | null }
+  /** LINE unfollow (blocked), Telegram bot kicked: the customer can no longer be reached there. */
+  | { type: 'stop' }
+  | { type: 'text'; text: string }
+  /** A Telegram command other than /start, without the slash and bot name. */
+  | { type: 'command'; command: string; payload: string | null }
+  /** A button: LINE postback data, Telegram callback_data, web button id. `params` from date/time pickers. */
+  | { type: 'choice'; id: string; params: { date?: string; time?: string; datetime?: string } | null }
+  | { type: 'contact'; phone: string }
+  | { type: 'image'; mediaId: string }
+  | { type: 'location'; latitude: number; longitude: number; title: string | null; address: string | null }
+  | { type: 'sticker' };
+
+export interface InboundEvent {
+  channel: ChannelName;
+  /** The platform's id for this delivery (LINE webhookEventId, Telegram update_id, web message id); a repeat is dropped. */
+  eventId: string;
+  /** Who, on that channel: LINE userId, Telegram chat id, web visitor id. */
+  externalId: string;
+  /** When the platform says it happened (ISO-8601). */
+  occurredAt: string;
+  /** LINE only: a single-use token valid for about 30 seconds from `occurredAt`. */
+  replyToken: string | null;
+  /** What the platform tells about the person, used when the customer is first seen. */
+  profile: { displayName: string | null; languageHint: string | null } | null;
+  input: Input;
+}
+
+/** Text to render: a key in `locales/` with its parameters, or words a staff member typed. */
+export type TextRef = { key: string; params?: Record<string, string | number> } | { raw: string };
+
+export type Choice =
+  | { kind: 'postback'; id: string; label: TextRef }
+  /** A date/time picker (LINE datetimepicker); channels without one ask for the answer as text. */
+  | { kind: 'datetime'; id: string; label: TextRef; mode: 'date' | 'time' | 'datetime'; initial?: string; min?: string; max?: string }
+  | { kind: 'url'; url: string; label: TextRef };
+
+/** One message a flow wants sent. Channels turn `choices` into their native buttons. */
+export type Reply =
+  | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[] }
+  /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card). */
+  | { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef; choices?: Choice[] }
+  | { type: 'image'; url: string; previewUrl?: string };
+
+/** A Reply rendered in the customer's language, still free of any platform's format. */
+export type RenderedChoice =
+  | { kind: 'postback'; id: string; label: string }
+  | { kind: 'datetime'; id: string; label: string; mode: 'date' | 'time' | 'datetime'; initial?: string; min?: string; max?: string }
+  | { kind: 'url'; url: string; label: string };
+
+export type RenderedMessage =
+  | { type: 'text'; text: string; choices: RenderedChoice[] }
+  | { type: 'card'; title: string; rows: { label: string; value: string }[]; footer: string | null; choices: RenderedChoice[]; altText: string }
+  | { type: 'image'; url: string; previewUrl: string };
+
+/** One request to a platform: up to the platform's per-request message limit. */
+export interface Delivery {
+  /** Stable for every attempt of this delivery (LINE X-Line-Retry-Key). */
+  key: string;
+  externalId: string;
+  /** Present only while the platform's reply token is still worth trying. */
+  replyToken: string | null;
+  messages: RenderedMessage[];
+}
+
+export type SendOutcome =
+  | { ok: true; via: 'reply' | 'push' | 'local' }
+  /**
+   * `retryable`: a later attempt may succeed (429, 5xx, network). `unreachable`: the customer blocked
+   * the bot or the chat is gone, so no attempt will ever succeed.
+   */
+  | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string; unreachable?: boolean };
+
+/** The sending half of a channel, used by the outbox sender. */
+export interface ChannelSender {
+  readonly channel: ChannelName;
+  /** Most messages one request may carry (LINE 5; Telegram and web 1). */
+  readonly maxMessagesPerDelivery: number;
+  send(delivery: Delivery): Promise<SendOutcome>;
+}

@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { SUPPORTED_LOCALES } from './i18n/locales';
+
+/**
+ * Every setting the service reads, parsed once at the entry. Nothing else reads the environment.
+ * An empty string counts as "not set" so that `FOO=` in a `.env` file behaves like an absent variable.
+ */
+const optionalText = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional());
+
+const positiveInt = (fallback: number) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? fallback : Number(v)),
+    z.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number above 0'),
+  );
+
+const url = (fallback: string) =>
+  z.preprocess((v) => (v === '' || v === undefined ? fallback : v), z.url({ error: 'expected an http(s) URL' }));
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const envSchema = z.object({
+  PORT: positiveInt(3000),
+  DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^(postgres(ql)?:\/\/|file:|sqlite:)/, 'expected postgres://… or file:<path> (unset: SQLite under ./data/)')
+      .optional(),
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ error: 'expected the https URL the platforms reach' }).optional()),
+
+  LINE_CHANNEL_SECRET: optionalText,
+  LINE_CHANNEL_ACCESS_TOKEN: optionalText,
+  LINE_API_BASE_URL: url('https://api.line.me'),
+  LINE_DATA_API_BASE_URL: url('https://api-data.line.me'),
+
+  TELEGRAM_BOT_TOKEN: optionalText,
+  TELEGRAM_WEBHOOK_SECRET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, 'expected 1–256 characters of A-Z, a-z, 0-9, _ and - (Telegram secret_token rules)')
+      .optional(),
+  ),
+  TELEGRAM_API_BASE_URL: url('https://api.telegram.org'),
+
+  DEALER_NAME: z.string().min(1).default('Demo Motors'),
+  DEALER_TIMEZONE: z
+    .string()
+    .default('Asia/Taipei')
+    .refine(isTimeZone, 'expected an IANA time zone such as Asia/Taipei'),
+  DEFAULT_LOCALE: z.enum(SUPPORTED_LOCALES, { error: `expected one of ${SUPPORTED_LOCALES.join(', ')}` }).default('zh-TW'),
+
+  WEB_CHAT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32, 'expected at least 32 characters').optional()),
+  CONVERSATION_TIMEOUT_MINUTES: positiveInt(30),
+  OUTBOX_MAX_ATTEMPTS: positiveInt(8),
+  LINE_RATE_LIMIT_PER_SECOND: positiveInt(2000),
+  TELEGRAM_RATE_LIMIT_PER_SECOND: positiveInt(30),
+  TELEGRAM_PER_CHAT_PER_SECOND: positiveInt(1),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** The typed configuration the app runs with. */
+export interface Config {
+  port: number;
+  database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  logLevel: Env['LOG_LEVEL'];
+  publicBaseUrl: string | null;
+  line: { channelSecret: string; channelAccessToken: string; apiBaseUrl: string; dataApiBaseUrl: string } | null;
+  telegram: { botToken: string; webhookSecret: string; apiBaseUrl: string } | null;
+  dealer: { name: string; timeZone: string; defaultLocale: Env['DEFAULT_LOCALE'] };
+  webChatSecret: string | null;
+  conversationTimeoutMs: number;
+  outbox: {
+    maxAttempts: number;
+    rateLimits: { linePerSecond: number; telegramPerSecond: number; telegramPerChatPerSecond: number };
+  };
+  /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
+  disabledChannels: Partial<Record<'line' | 'telegram', string>>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses environment variables into a Config, or throws ConfigError naming each wrong variable. */
+export function parseConfig(env: Record<string, string | undefined>, defaults: { sqlitePath?: string } = {}): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message} (got ${JSON.stringify(env[String(issue.path[0])] ?? null)})`),
+    );
+  }
+  const e = parsed.data;
+  const disabledChannels: Config['disabledChannels'] = {};
+
+  let line: Config['line'] = null;
+  if (e.LINE_CHANNEL_SECRET && e.LINE_CHANNEL_ACCESS_TOKEN) {
+    line = {
+      channelSecret: e.LINE_CHANNEL_SECRET,
+      channelAccessToken: e.LINE_CHANNEL_ACCESS_TOKEN,
+      apiBaseUrl: e.LINE_API_BASE_URL,
+      dataApiBaseUrl: e.LINE_DATA_API_BASE_URL,
+    };
+  } else {
+    disabledChannels.line = `LINE is not configured: set ${[!e.LINE_CHANNEL_SECRET && 'LINE_CHANNEL_SECRET', !e.LINE_CHANNEL_ACCESS_TOKEN && 'LINE_CHANNEL_ACCESS_TOKEN'].filter(Boolean).join(' and ')}`;
+  }
+
+  let telegram: Config['telegram'] = null;
+  if (e.TELEGRAM_BOT_TOKEN && e.TELEGRAM_WEBHOOK_SECRET) {
+    telegram = { botToken: e.TELEGRAM_BOT_TOKEN, webhookSecret: e.TELEGRAM_WEBHOOK_SECRET, apiBaseUrl: e.TELEGRAM_API_BASE_URL };
+  } else {
+    disabledChannels.telegram = `Telegram is not configured: set ${[!e.TELEGRAM_BOT_TOKEN && 'TELEGRAM_BOT_TOKEN', !e.TELEGRAM_WEBHOOK_SECRET && 'TELEGRAM_WEBHOOK_SECRET'].filter(Boolean).join(' and ')}`;
+  }
+
+  let database: Config['database'];
+  const dbUrl = e.DATABASE_URL;
+  if (!dbUrl) database = { kind: 'sqlite', path: defaults.sqlitePath ?? './data/dealer-chat.sqlite' };
+  else if (dbUrl.startsWith('file:') || dbUrl.startsWith('sqlite:')) database = { kind: 'sqlite', path: dbUrl.replace(/^(file|sqlite):(\/\/)?/, '') };
+  else database = { kind: 'postgres', url: dbUrl };
+
+  return {
+    port: e.PORT,
+    database,
+    logLevel: e.LOG_LEVEL,
+    publicBaseUrl: e.PUBLIC_BASE_URL ?? null,
+    line,
+    telegram,
+    dealer: { name: e.DEALER_NAME, timeZone: e.DEALER_TIMEZONE, defaultLocale: e.DEFAULT_LOCALE },
+    webChatSecret: e.WEB_CHAT_SECRET ?? null,
+    conversationTimeoutMs: e.CONVERSATION_TIMEOUT_MINUTES * 60_000,
+    outbox: {
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      rateLimits: {
+        linePerSecond: e.LINE_RATE_LIMIT_PER_SECOND,
+        telegramPerSecond: e.TELEGRAM_RATE_LIMIT_PER_SECOND,
+        telegramPerChatPerSecond: e.TELEGRAM_PER_CHAT_PER_SECOND,
+      },
+    },
+    disabledChannels,
+  };
+}

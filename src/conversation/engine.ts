@@ -1,0 +1,329 @@
+import type { Transaction } from 'kysely';
+import { LINE_LIMITS } from '../channels/limits';
+import type { Choice, InboundEvent, Input, Reply } from '../channels/types';
+import type { Config } from '../config';
+import type { Translator } from '../i18n';
+import { isLocale, resolveLocale, type Locale } from '../i18n/locales';
+import type { Clock } from '../ops/clock';
+import type { Logger } from '../ops/logger';
+import type { Metrics } from '../ops/metrics';
+import { enqueueReplies } from '../outbox/outbox';
+import { ConversationConflict, loadConversation, saveConversation, type ConversationPosition } from '../store/conversations';
+import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
+import { claimEvent } from '../store/events';
+import type { Conversation, Database } from '../store/schema';
+import type { Store } from '../store/store';
+import { appendMessage, labelOfChoice } from '../store/transcript';
+import { KeyedMutex } from '../util/keyed-mutex';
+import type { Flow, FlowContext, StepResult } from './flow';
+import { COMMAND_INTENTS, createIntentMatcher, intentChoiceId, intentOfChoice, type Intent } from './intents';
+
+export interface EngineDeps {
+  store: Store;
+  flows: Flow[];
+  translator: Translator;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  config: Config;
+  /** Called after a commit that wrote outbox rows, so the sender can go at once. */
+  onOutbox?: () => void;
+}
+
+export type HandleResult = 'processed' | 'duplicate';
+
+export interface Engine {
+  /** Processes one customer event exactly once: a redelivery of the same event id has no effect. */
+  handle(event: InboundEvent): Promise<HandleResult>;
+  /** Resolves when no event is being processed (graceful shutdown). */
+  idle(): Promise<void>;
+  /** The main menu's buttons, as flows and staff tools offer them. */
+  menuChoices(): Choice[];
+}
+
+/** Flows that wait for a person rather than for the customer never time out on their own. */
+const NO_TIMEOUT_FLOWS = new Set(['handoff']);
+const MAX_CONFLICT_RETRIES = 3;
+
+interface Turn {
+  replies: Reply[];
+  position: ConversationPosition;
+  locale: Locale | null;
+}
+
+const IDLE: ConversationPosition = { flow: null, step: null, state: null, stateVersion: 0 };
+
+function describeInput(input: Input): { kind: string; text: string | null; payload: unknown } {
+  switch (input.type) {
+    case 'text':
+      return { kind: 'text', text: input.text, payload: null };
+    case 'command':
+      return { kind: 'command', text: `/${input.command}${input.payload ? ` ${input.payload}` : ''}`, payload: null };
+    case 'choice':
+      return { kind: 'choice', text: null, payload: { id: input.id, params: input.params } };
+    case 'start':
+      return { kind: 'start', text: null, payload: { payload: input.payload } };
+    case 'stop':
+      return { kind: 'stop', text: null, payload: null };
+    case 'contact':
+      return { kind: 'contact', text: input.phone, payload: null };
+    case 'image':
+      return { kind: 'image', text: null, payload: { mediaId: input.mediaId } };
+    case 'location':
+      return { kind: 'location', text: input.address ?? input.title, payload: { latitude: input.latitude, longitude: input.longitude } };
+    case 'sticker':
+      return { kind: 'sticker', text: null, payload: null };
+  }
+}
+
+/**
+ * The conversation engine: for each event, in one transaction, it records the event as handled, finds or
+ * creates the customer, runs the current flow's step, saves the new state and writes the replies to the
+ * outbox. Events of one customer run one at a time and in order (in this process by a keyed mutex,
+ * across instances by the store's lock). A step that throws is rolled back and the customer gets an
+ * apology and the menu instead, so no conversation is ever stuck.
+ */
+export function createEngine(deps: EngineDeps): Engine {
+  const { store, translator, clock, metrics, config } = deps;
+  const log = deps.logger.child({ component: 'engine' });
+  const flowsByName = new Map(deps.flows.map((f) => [f.name, f]));
+  const flowsByIntent = new Map(deps.flows.filter((f) => f.intent).map((f) => [f.intent!, f]));
+  const matchIntent = createIntentMatcher(translator);
+  const mutex = new KeyedMutex();
+  let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
+
+  const menuChoices = (): Choice[] =>
+    deps.flows
+      .filter((f) => f.intent && f.menuOrder !== undefined)
+      .sort((a, b) => a.menuOrder! - b.menuOrder!)
+      .slice(0, LINE_LIMITS.quickReplyItems)
+      .map((f) => ({ kind: 'postback', id: intentChoiceId(f.intent!), label: { key: `menu.${f.intent}` } }));
+
+  const menuReply = (key = 'menu.prompt'): Reply => ({ type: 'text', text: { key }, choices: menuChoices() });
+
+  function flowOfChoice(id: string): Flow | null {
+    const prefix = id.split(':', 1)[0] ?? '';
+    return flowsByName.get(prefix) ?? null;
+  }
+
+  async function startIntent(ctx: FlowContext, intent: Intent, current: ConversationPosition): Promise<{ result: StepResult; flow: Flow | null; keep?: boolean }> {
+    switch (intent) {
+      case 'menu':
+        return { result: { replies: [menuReply()], next: null }, flow: null };
+      case 'cancel':
+        return { result: { replies: [menuReply('cancelled')], next: null }, flow: null };
+      case 'help':
+        return { result: { replies: [{ type: 'text', text: { key: 'help' }, choices: menuChoices() }], next: null }, flow: null, keep: current.flow !== null };
+      default: {
+        const flow = flowsByIntent.get(intent);
+        if (!flow) return { result: { replies: [menuReply('notAvailable')], next: null }, flow: null };
+        return { result: await flow.start(ctx, null), flow };
+      }
+    }
+  }
+
+  async function runTurn(ctx: FlowContext, conversation: Conversation | null, input: Input, localeRef: { value: Locale | null }, isNewCustomer: boolean): Promise<Turn> {
+    const prefix: Reply[] = [];
+    let current: ConversationPosition = IDLE;
+    let activeFlow: Flow | null = null;
+    if (conversation?.flow) {
+      const flow = flowsByName.get(conversation.flow);
+      const age = ctx.now.getTime() - Date.parse(conversation.updated_at);
+      const expired = !NO_TIMEOUT_FLOWS.has(conversation.flow) && age > config.conversationTimeoutMs;
+      if (flow && flow.stateVersion === conversation.state_version && !expired) {
+        activeFlow = flow;
+        current = { flow: flow.name, step: conversation.step, state: JSON.parse(conversation.state) as unknown, stateVersion: flow.stateVersion };
+      } else {
+        prefix.push({ type: 'text', text: { key: 'expired' } });
+      }
+    }
+
+    const greeting = (): Reply => {
+      const name = ctx.customer.display_name;
+      const key = isNewCustomer ? (name ? 'greeting.welcomeNamed' : 'greeting.welcome') : 'greeting.welcomeBack';
+      return { type: 'text', text: { key, params: { name: name ?? '', dealer: config.dealer.name } }, choices: menuChoices() };
+    };
+    const finish = (flow: Flow | null, result: StepResult): Turn => ({
+      replies: [...prefix, ...result.replies],
+      position: flow && result.next ? { flow: flow.name, step: result.next.step, state: result.next.state, stateVersion: flow.stateVersion } : IDLE,
+      locale: localeRef.value,
+    });
+    const viaIntent = async (intent: Intent): Promise<Turn> => {
+      const { result, flow, keep } = await startIntent(ctx, intent, current);
+      if (keep) return { replies: [...prefix, ...result.replies], position: current, locale: localeRef.value };
+      return finish(flow, result);
+    };
+
+    switch (input.type) {
+      case 'start': {
+        const intent = input.payload ? (COMMAND_INTENTS[input.payload.toLowerCase()] ?? null) : null;
+        if (intent && intent !== 'menu') return viaIntent(intent);
+        return finish(null, { replies: [greeting()], next: null });
+      }
+      case 'command': {
+        const intent = COMMAND_INTENTS[input.command] ?? null;
+        if (intent) return viaIntent(intent);
+        if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, { type: 'text', text: `/${input.command}` }));
+        return finish(null, { replies: [menuReply('unknown')], next: null });
+      }
+      case 'text': {
+        const intent = matchIntent(input.text);
+        if (intent) return viaIntent(intent);
+        if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, input));
+        // Someone who writes before ever opening the menu is greeted, not told they were misunderstood.
+        return finish(null, { replies: [isNewCustomer ? greeting() : menuReply('unknown')], next: null });
+      }
+      case 'choice': {
+        const intent = intentOfChoice(input.id);
+        if (intent) return viaIntent(intent);
+        const owner = flowOfChoice(input.id);
+        if (owner && activeFlow === owner) return finish(owner, await owner.step(ctx, current.step ?? '', current.state, input));
+        if (owner) return finish(owner, await owner.start(ctx, input));
+        return finish(null, { replies: [menuReply('staleButton')], next: null });
+      }
+      case 'contact': {
+        if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, input));
+        await updateCustomer(ctx.tx, ctx.customer.id, { phone: input.phone }, ctx.now.toISOString());
+        return finish(null, { replies: [{ type: 'text', text: { key: 'contact.saved', params: { phone: input.phone } }, choices: menuChoices() }], next: null });
+      }
+      case 'image':
+      case 'location':
+      case 'sticker': {
+        if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, input));
+        return finish(null, { replies: [{ type: 'text', text: { key: `media.${input.type}` }, choices: menuChoices() }], next: null });
+      }
+      case 'stop':
+        return { replies: [], position: current, locale: null };
+    }
+  }
+
+  async function processOnce(event: InboundEvent, failure: unknown | null): Promise<{ result: HandleResult; enqueued: number }> {
+    const key = `${event.channel}:${event.externalId}`;
+    return store.transaction(async (tx: Transaction<Database>) => {
+      const now = clock.now();
+      const nowIso = now.toISOString();
+      await store.lock(tx, key);
+      if (!(await claimEvent(tx, event.channel, event.eventId, nowIso))) return { result: 'duplicate' as const, enqueued: 0 };
+
+      const defaultLocale = config.dealer.defaultLocale;
+      const { customer, identity, isNew } = await resolveCustomer(tx, {
+        channel: event.channel,
+        externalId: event.externalId,
+        displayName: event.profile?.displayName ?? null,
+        locale: resolveLocale(event.profile?.languageHint, defaultLocale) ?? defaultLocale,
+        now: nowIso,
+      });
+      if (event.input.type === 'stop') {
+        await setIdentityReachable(tx, identity.id, false, nowIso);
+      } else if (identity.reachable === 0) {
+        await setIdentityReachable(tx, identity.id, true, nowIso);
+      }
+
+      const conversation = await loadConversation(tx, customer.id);
+      const described = describeInput(event.input);
+      const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
+      await appendMessage(tx, {
+        customer_id: customer.id,
+        channel: event.channel,
+        direction: 'in',
+        sender: 'customer',
+        kind: described.kind,
+        text: described.text ?? choiceLabel,
+        payload: described.payload === null ? null : JSON.stringify(described.payload),
+        flow: conversation?.flow ?? null,
+        step: conversation?.step ?? null,
+        event_id: event.eventId,
+        outbox_id: null,
+        staff_user_id: null,
+        created_at: nowIso,
+      });
+
+      const localeRef: { value: Locale | null } = { value: null };
+      const ctx: FlowContext = {
+        tx,
+        store,
+        customer,
+        identity,
+        channel: event.channel,
+        locale: isLocale(customer.locale) ? customer.locale : defaultLocale,
+        now,
+        config,
+        translator,
+        menuChoices,
+        setLocale(locale) {
+          localeRef.value = locale;
+        },
+      };
+
+      let turn: Turn;
+      if (failure === null) {
+        turn = await runTurn(ctx, conversation, event.input, localeRef, isNew);
+      } else {
+        turn = { replies: [menuReply('error')], position: IDLE, locale: null };
+      }
+      if (event.input.type !== 'stop' || conversation) await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
+      if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
+
+      const replyToken = event.replyToken
+        ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
+        : null;
+      const enqueued = await enqueueReplies(tx, {
+        customerId: customer.id,
+        channel: event.channel,
+        externalId: event.externalId,
+        replies: turn.replies,
+        replyToken,
+        source: 'bot',
+        flow: turn.position.flow,
+        step: turn.position.step,
+        now: nowIso,
+      });
+      return { result: 'processed' as const, enqueued };
+    });
+  }
+
+  async function handleLocked(event: InboundEvent): Promise<HandleResult> {
+    const started = performance.now();
+    let failure: unknown = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { result, enqueued } = await processOnce(event, failure);
+        if (result === 'duplicate') metrics.eventsDeduplicated.inc({ channel: event.channel });
+        else metrics.eventsProcessed.inc({ channel: event.channel, result: failure ? 'recovered' : 'ok' });
+        metrics.stepLatency.observe({ channel: event.channel }, (performance.now() - started) / 1000);
+        if (enqueued > 0) deps.onOutbox?.();
+        return result;
+      } catch (err) {
+        if (err instanceof ConversationConflict && attempt < MAX_CONFLICT_RETRIES) continue;
+        if (failure !== null) {
+          // The apology could not be saved either: the store itself is failing. The platform will redeliver.
+          metrics.eventsProcessed.inc({ channel: event.channel, result: 'failed' });
+          throw err;
+        }
+        log.error({ err, channel: event.channel, eventId: event.eventId, input: event.input.type }, 'step failed; answering with an apology and the menu');
+        failure = err;
+      }
+    }
+  }
+
+  return {
+    async handle(event) {
+      inFlight += 1;
+      try {
+        return await mutex.run(`${event.channel}:${event.externalId}`, () => handleLocked(event));
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) {
+          const waiters = idleWaiters;
+          idleWaiters = [];
+          for (const w of waiters) w();
+        }
+      }
+    },
+    idle() {
+      return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    menuChoices,
+  };
+}

@@ -1,0 +1,78 @@
+import type { Kysely } from 'kysely';
+import { newId } from '../ids';
+import type { ChannelIdentity, ChannelName, Customer, Database } from './schema';
+
+export interface ResolvedCustomer {
+  customer: Customer;
+  identity: ChannelIdentity;
+  isNew: boolean;
+}
+
+/**
+ * Finds the customer behind a channel identity, creating both on first contact. Runs inside the caller's
+ * transaction, which already holds the per-identity lock, so two first messages cannot create two customers.
+ */
+export async function resolveCustomer(
+  db: Kysely<Database>,
+  args: { channel: ChannelName; externalId: string; displayName: string | null; locale: string; now: string },
+): Promise<ResolvedCustomer> {
+  const identity = await db
+    .selectFrom('channel_identities')
+    .selectAll()
+    .where('channel', '=', args.channel)
+    .where('external_id', '=', args.externalId)
+    .executeTakeFirst();
+  if (identity) {
+    const customer = await db.selectFrom('customers').selectAll().where('id', '=', identity.customer_id).executeTakeFirstOrThrow();
+    await db.updateTable('channel_identities').set({ last_seen_at: args.now }).where('id', '=', identity.id).execute();
+    return { customer, identity: { ...identity, last_seen_at: args.now }, isNew: false };
+  }
+  const customer: Customer = {
+    id: newId(),
+    display_name: args.displayName,
+    phone: null,
+    locale: args.locale,
+    category: 'prospect',
+    notes: null,
+    consent_at: null,
+    opted_out_at: null,
+    erased_at: null,
+    created_at: args.now,
+    updated_at: args.now,
+  };
+  const created: ChannelIdentity = {
+    id: newId(),
+    customer_id: customer.id,
+    channel: args.channel,
+    external_id: args.externalId,
+    display_name: args.displayName,
+    reachable: 1,
+    unreachable_since: null,
+    created_at: args.now,
+    last_seen_at: args.now,
+  };
+  await db.insertInto('customers').values(customer).execute();
+  await db.insertInto('channel_identities').values(created).execute();
+  return { customer, identity: created, isNew: true };
+}
+
+export async function setIdentityReachable(db: Kysely<Database>, identityId: string, reachable: boolean, now: string): Promise<void> {
+  await db
+    .updateTable('channel_identities')
+    .set({ reachable: reachable ? 1 : 0, unreachable_since: reachable ? null : now })
+    .where('id', '=', identityId)
+    .execute();
+}
+
+export async function markUnreachable(db: Kysely<Database>, channel: ChannelName, externalId: string, now: string): Promise<void> {
+  await db
+    .updateTable('channel_identities')
+    .set({ reachable: 0, unreachable_since: now })
+    .where('channel', '=', channel)
+    .where('external_id', '=', externalId)
+    .execute();
+}
+
+export async function updateCustomer(db: Kysely<Database>, id: string, changes: Partial<Pick<Customer, 'locale' | 'phone' | 'display_name'>>, now: string): Promise<void> {
+  await db.updateTable('customers').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
+}
