@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import { withSerialId } from './helpers';
+import { sql, type Kysely } from 'kysely';
+import { isPostgres, withSerialId } from './helpers';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -62,6 +62,25 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
+
+  // A save must move the version on by exactly one from what the writer read; anything else means another
+  // writer got there first. Enforced here rather than in a WHERE clause so it also holds for writes that
+  // are applied as one batch without reading affected-row counts (D1).
+  if (isPostgres(db)) {
+    await sql`create function conversations_version_guard() returns trigger language plpgsql as $$
+      begin
+        if new.version <> old.version + 1 then
+          raise exception 'conversation version conflict' using errcode = '40001';
+        end if;
+        return new;
+      end $$`.execute(db);
+    await sql`create trigger conversations_version_guard before update of version on conversations
+      for each row execute function conversations_version_guard()`.execute(db);
+  } else {
+    await sql`create trigger conversations_version_guard before update of version on conversations
+      when new.version <> old.version + 1
+      begin select raise(abort, 'conversation version conflict'); end`.execute(db);
+  }
 
   await db.schema
     .createTable('processed_events')
@@ -136,6 +155,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  if (isPostgres(db)) {
+    await sql`drop trigger conversations_version_guard on conversations`.execute(db);
+    await sql`drop function conversations_version_guard()`.execute(db);
+  }
   for (const table of ['branches', 'settings', 'messages', 'outbox', 'processed_events', 'conversations', 'vehicles', 'channel_identities', 'customers']) {
     await db.schema.dropTable(table).execute();
   }

@@ -10,7 +10,8 @@ import type { Metrics } from '../ops/metrics';
 import { enqueueReplies } from '../outbox/outbox';
 import { ConversationConflict, loadConversation, saveConversation, type ConversationPosition } from '../store/conversations';
 import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
-import { claimEvent } from '../store/events';
+import { isUniqueViolation } from '../store/errors';
+import { claimEvent, isEventProcessed } from '../store/events';
 import type { Conversation, Database } from '../store/schema';
 import type { Store } from '../store/store';
 import { appendMessage, labelOfChoice } from '../store/transcript';
@@ -204,7 +205,8 @@ export function createEngine(deps: EngineDeps): Engine {
       const now = clock.now();
       const nowIso = now.toISOString();
       await store.lock(tx, key);
-      if (!(await claimEvent(tx, event.channel, event.eventId, nowIso))) return { result: 'duplicate' as const, enqueued: 0 };
+      if (await isEventProcessed(tx, event.channel, event.eventId)) return { result: 'duplicate' as const, enqueued: 0 };
+      await claimEvent(tx, event.channel, event.eventId, nowIso);
 
       const defaultLocale = config.dealer.defaultLocale;
       const { customer, identity, isNew } = await resolveCustomer(tx, {
@@ -296,6 +298,11 @@ export function createEngine(deps: EngineDeps): Engine {
         return result;
       } catch (err) {
         if (err instanceof ConversationConflict && attempt < MAX_CONFLICT_RETRIES) continue;
+        // Another delivery of the same event was saved between our check and our commit.
+        if (isUniqueViolation(err, 'processed_events')) {
+          metrics.eventsDeduplicated.inc({ channel: event.channel });
+          return 'duplicate';
+        }
         if (failure !== null) {
           // The apology could not be saved either: the store itself is failing. The platform will redeliver.
           metrics.eventsProcessed.inc({ channel: event.channel, result: 'failed' });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { newId } from '../ids';
+import { isConversationVersionConflict, isUniqueViolation } from './errors';
 import type { Conversation, Database } from './schema';
 
 /** Another writer saved this conversation first; the engine retries the whole event. */
@@ -22,8 +23,9 @@ export interface ConversationPosition {
 }
 
 /**
- * Saves where the conversation stands. Compare-and-set on `version`: if someone else saved since
- * `previous` was read, nothing is written and ConversationConflict is thrown, rolling back the event.
+ * Saves where the conversation stands, as one writer: the new version must be exactly one more than the
+ * version `previous` was read at (a trigger enforces it), and a first save must be the only first save.
+ * Either way a lost race throws ConversationConflict and the caller's transaction rolls back.
  */
 export async function saveConversation(
   db: Kysely<Database>,
@@ -39,20 +41,21 @@ export async function saveConversation(
     state_version: position.stateVersion,
     updated_at: now,
   };
-  if (!previous) {
-    const inserted = await db
-      .insertInto('conversations')
-      .values({ id: newId(), customer_id: customerId, ...values, version: 1, created_at: now })
-      .onConflict((oc) => oc.column('customer_id').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) throw new ConversationConflict(customerId);
-    return;
+  try {
+    if (!previous) {
+      await db
+        .insertInto('conversations')
+        .values({ id: newId(), customer_id: customerId, ...values, version: 1, created_at: now })
+        .execute();
+    } else {
+      await db
+        .updateTable('conversations')
+        .set({ ...values, version: previous.version + 1 })
+        .where('id', '=', previous.id)
+        .execute();
+    }
+  } catch (err) {
+    if (isConversationVersionConflict(err) || isUniqueViolation(err, 'conversations')) throw new ConversationConflict(customerId);
+    throw err;
   }
-  const updated = await db
-    .updateTable('conversations')
-    .set({ ...values, version: previous.version + 1 })
-    .where('id', '=', previous.id)
-    .where('version', '=', previous.version)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) !== 1) throw new ConversationConflict(customerId);
 }

@@ -1,18 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { ChannelName, Database } from './schema';
 
+/** True when this platform event was already handled (a redelivery). */
+export async function isEventProcessed(db: Kysely<Database>, channel: ChannelName, eventId: string): Promise<boolean> {
+  const row = await db.selectFrom('processed_events').select('event_id').where('channel', '=', channel).where('event_id', '=', eventId).executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
- * Records that a platform event is being handled. False when it was handled before (a redelivery):
- * the row is written in the same transaction as the event's effects, so "handled" and "effects saved"
- * are one fact.
+ * Records that a platform event is handled, in the same transaction as its effects, so "handled" and
+ * "effects saved" are one fact. A second claim of the same event fails on the primary key (see
+ * isUniqueViolation(err, 'processed_events')) and takes the whole transaction with it.
  */
-export async function claimEvent(db: Kysely<Database>, channel: ChannelName, eventId: string, now: string): Promise<boolean> {
-  const result = await db
-    .insertInto('processed_events')
-    .values({ channel, event_id: eventId, received_at: now })
-    .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+export async function claimEvent(db: Kysely<Database>, channel: ChannelName, eventId: string, now: string): Promise<void> {
+  await db.insertInto('processed_events').values({ channel, event_id: eventId, received_at: now }).execute();
 }
 
 /** Forgets events older than `before`; platforms stop redelivering long before (LINE and Telegram: hours). */
