@@ -1,0 +1,100 @@
+import type { InlineKeyboardButton, InlineKeyboardMarkup, SendMessageParams, SendPhotoParams } from 'node-telegram-bot-api';
+import { splitText, TELEGRAM_LIMITS, truncateChars, utf8Length } from '../limits';
+import type { RenderedChoice, RenderedMessage } from '../types';
+
+/** One Bot API call, as plain params for `Api.sendMessage` / `Api.sendPhoto`. */
+export type TelegramRequest = { method: 'sendMessage'; params: SendMessageParams } | { method: 'sendPhoto'; params: SendPhotoParams };
+
+/** Labels up to this many characters fit two to a row on a phone; longer ones get a row each. */
+const SHORT_LABEL_CHARS = 12;
+
+/** Escapes the three characters Telegram's HTML parse mode treats as markup. */
+export function escapeTelegramHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function callbackData(id: string): string {
+  const bytes = utf8Length(id);
+  // Flows choose their ids; one that Telegram would refuse is a bug to fix there, not text to cut here.
+  if (bytes < 1 || bytes > TELEGRAM_LIMITS.callbackDataBytes) {
+    throw new Error(`choice id ${JSON.stringify(id)} is ${bytes} bytes; Telegram callback_data takes 1–${TELEGRAM_LIMITS.callbackDataBytes} bytes, so keep flow choice ids short`);
+  }
+  return id;
+}
+
+function button(choice: RenderedChoice): InlineKeyboardButton {
+  if (!choice.label.trim()) throw new Error(`choice ${JSON.stringify('id' in choice ? choice.id : choice.url)} has an empty label; Telegram refuses buttons without text`);
+  const text = truncateChars(choice.label, TELEGRAM_LIMITS.buttonTextChars);
+  switch (choice.kind) {
+    case 'postback':
+      return { text, callback_data: callbackData(choice.id) };
+    // Telegram has no date picker: the flow answers this press with an inline calendar of its own.
+    case 'datetime':
+      return { text, callback_data: callbackData(choice.id) };
+    case 'url':
+      return { text, url: choice.url };
+  }
+}
+
+/** Builds the inline keyboard for a message's choices, or nothing when it has none. */
+export function inlineKeyboard(choices: RenderedChoice[]): InlineKeyboardMarkup | undefined {
+  if (choices.length === 0) return undefined;
+  if (choices.length > TELEGRAM_LIMITS.inlineButtons) {
+    throw new Error(`${choices.length} choices in one message; a Telegram inline keyboard holds at most ${TELEGRAM_LIMITS.inlineButtons} buttons`);
+  }
+  const buttons = choices.map(button);
+  // One width for the whole keyboard: mixing one- and two-button rows reads as a ragged menu.
+  const perRow = choices.every((c) => [...c.label].length <= SHORT_LABEL_CHARS) ? 2 : 1;
+  const rows: InlineKeyboardButton[][] = [];
+  for (let i = 0; i < buttons.length; i += perRow) rows.push(buttons.slice(i, i + perRow));
+  return { inline_keyboard: rows };
+}
+
+/**
+ * A card as one HTML message: bold title, `label: value` rows, footer after a blank line. Telegram
+ * counts the 4,096 characters after parsing the markup, so the visible text is what gets cut when a
+ * card is too long, and everything from a customer or a translation is escaped.
+ */
+export function cardHtml(title: string, rows: { label: string; value: string }[], footer: string | null): string {
+  const max = TELEGRAM_LIMITS.textChars;
+  const head = truncateChars(title.trim(), max);
+  const lines = rows.map((r) => `${r.label}: ${r.value}`);
+  const body = [lines.join('\n'), footer ?? ''].filter((part) => part.trim()).join('\n\n');
+  const room = max - head.length - (head ? 1 : 0);
+  const shownBody = body && room > 0 ? truncateChars(body, room) : '';
+  return [head ? `<b>${escapeTelegramHtml(head)}</b>` : '', escapeTelegramHtml(shownBody)].filter(Boolean).join('\n');
+}
+
+/**
+ * Turns rendered messages into Bot API calls for one chat. Text longer than Telegram takes is split
+ * into several messages, with the buttons on the last so they sit under the end of what they answer.
+ * Throws on what no retry could fix (an over-long choice id, an empty message): those are bugs in a flow.
+ */
+export function toTelegramRequests(messages: RenderedMessage[], chatId: string): TelegramRequest[] {
+  const requests: TelegramRequest[] = [];
+  for (const message of messages) {
+    switch (message.type) {
+      case 'text': {
+        if (!message.text.trim()) throw new Error('empty text message; Telegram refuses messages without text');
+        const keyboard = inlineKeyboard(message.choices);
+        const pieces = splitText(message.text, TELEGRAM_LIMITS.textChars);
+        pieces.forEach((text, i) => {
+          const last = i === pieces.length - 1;
+          requests.push({ method: 'sendMessage', params: { chat_id: chatId, text, ...(last && keyboard ? { reply_markup: keyboard } : {}) } });
+        });
+        break;
+      }
+      case 'card': {
+        const keyboard = inlineKeyboard(message.choices);
+        const text = cardHtml(message.title, message.rows, message.footer);
+        if (!text) throw new Error('empty card; Telegram refuses messages without text');
+        requests.push({ method: 'sendMessage', params: { chat_id: chatId, text, parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) } });
+        break;
+      }
+      case 'image':
+        requests.push({ method: 'sendPhoto', params: { chat_id: chatId, photo: message.url } });
+        break;
+    }
+  }
+  return requests;
+}
