@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation';
+import * as m0002 from './0002_staff';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -7,6 +8,7 @@ import * as m0001 from './0001_foundation';
  */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_staff': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

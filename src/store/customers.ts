@@ -37,6 +37,7 @@ export async function resolveCustomer(
     consent_at: null,
     opted_out_at: null,
     erased_at: null,
+    merged_into_id: null,
     created_at: args.now,
     updated_at: args.now,
   };

@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { StaffTables } from './staff-schema';
 
 /*
  * One Database interface for SQLite, Postgres and D1. Timestamps are ISO-8601 UTC text and JSON is text,
@@ -20,6 +21,8 @@ export interface CustomersTable {
   consent_at: string | null;
   opted_out_at: string | null;
   erased_at: string | null;
+  /** Set when this profile was merged into another; the other one is the customer now. */
+  merged_into_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -139,7 +142,7 @@ export interface BranchesTable {
   updated_at: string;
 }
 
-export interface Database {
+export interface Database extends StaffTables {
   customers: CustomersTable;
   channel_identities: ChannelIdentitiesTable;
   vehicles: VehiclesTable;

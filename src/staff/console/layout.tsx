@@ -1,0 +1,141 @@
+import type { Context } from 'hono';
+import type { Child, FC } from 'hono/jsx';
+import type { Config } from '../../config';
+import type { Translator } from '../../i18n';
+import { isLocale, localeFromAcceptLanguage, type Locale } from '../../i18n/locales';
+import type { Clock } from '../../ops/clock';
+import type { Logger } from '../../ops/logger';
+import type { Store } from '../../store/store';
+import type { GuardDeps, RouteRegistry, StaffEnv } from '../guard';
+import { can, type Permission, type Principal } from '../permissions';
+
+/** What every console page module needs; built once in createConsole. */
+export interface ConsoleDeps extends GuardDeps {
+  store: Store;
+  clock: Clock;
+  config: Config;
+  translator: Translator;
+  logger: Logger;
+  registry: RouteRegistry;
+  /** PBKDF2 iterations for new passwords (tests lower it; production keeps the default). */
+  passwordIterations?: number;
+  /** Wakes the outbox sender after staff queue a message. */
+  onOutbox?: () => void;
+}
+
+/** The request-scoped things a page renders with. */
+export interface Page {
+  t: (key: string, params?: Record<string, string | number>) => string;
+  locale: Locale;
+  principal: Principal & { kind: 'staff' };
+  csrfToken: string;
+  dealerName: string;
+  path: string;
+  can: (permission: Permission) => boolean;
+}
+
+export function pageOf(c: Context<StaffEnv>, deps: ConsoleDeps): Page {
+  const principal = c.get('principal') as Principal & { kind: 'staff' };
+  const locale: Locale = isLocale(principal.locale) ? principal.locale : deps.config.dealer.defaultLocale;
+  return {
+    t: (key, params) => deps.translator.t(locale, key.includes(':') ? key : `console:${key}`, params),
+    locale,
+    principal,
+    csrfToken: c.get('csrfToken'),
+    dealerName: deps.config.dealer.name,
+    path: new URL(c.req.url).pathname,
+    can: (permission) => can(principal.role, permission),
+  };
+}
+
+/** The console language for someone not signed in: their browser's, else the dealership's. */
+export function anonymousLocale(c: Context, deps: ConsoleDeps): Locale {
+  return localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
+}
+
+export const CsrfField: FC<{ page: Page }> = ({ page }) => <input type="hidden" name="_csrf" value={page.csrfToken} />;
+
+const NAV: { href: string; key: string; permission: Permission }[] = [
+  { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
+  { href: '/console/customers', key: 'nav.customers', permission: 'customers.read' },
+  { href: '/console/outbox', key: 'nav.outbox', permission: 'outbox.read' },
+  { href: '/console/branches', key: 'nav.branches', permission: 'branches.read' },
+  { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
+  { href: '/console/tokens', key: 'nav.tokens', permission: 'tokens.manage' },
+  { href: '/console/audit', key: 'nav.audit', permission: 'audit.read' },
+];
+
+export const STYLES = `
+  :root { --brand:#0b5cad; --ink:#1d2733; --muted:#66727f; --line:#dfe4ea; --bg:#f5f7fa; --ok:#1f7a3a; --warn:#a15c00; --bad:#b42318; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK TC","Noto Sans Thai",sans-serif; color:var(--ink); background:var(--bg); }
+  a { color:var(--brand); }
+  header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#fff; border-bottom:1px solid var(--line); flex-wrap:wrap; }
+  header.top .brand { font-weight:700; color:var(--ink); text-decoration:none; }
+  nav.main { display:flex; gap:4px; flex-wrap:wrap; flex:1; }
+  nav.main a { padding:6px 10px; border-radius:6px; text-decoration:none; color:var(--ink); }
+  nav.main a.active, nav.main a:hover { background:#e8f0fa; color:var(--brand); }
+  .who { color:var(--muted); font-size:.9rem; display:flex; gap:10px; align-items:center; }
+  main { max-width:1180px; margin:0 auto; padding:20px; }
+  h1 { font-size:1.4rem; margin:0 0 16px; }
+  h2 { font-size:1.1rem; margin:24px 0 10px; }
+  .card { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px; margin-bottom:16px; }
+  .grid { display:grid; gap:16px; grid-template-columns:repeat(auto-fit,minmax(220px,1fr)); }
+  .stat { font-size:2rem; font-weight:700; }
+  table { width:100%; border-collapse:collapse; background:#fff; }
+  th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:top; }
+  th { font-size:.85rem; color:var(--muted); font-weight:600; }
+  form.inline { display:inline; }
+  label { display:block; font-size:.9rem; color:var(--muted); margin:10px 0 4px; }
+  input[type=text], input[type=email], input[type=password], input[type=search], input[type=number], input[type=date], input[type=time], select, textarea { width:100%; max-width:520px; font:inherit; padding:7px 9px; border:1px solid #c7ced6; border-radius:6px; background:#fff; }
+  textarea { min-height:80px; }
+  button, .button { font:inherit; background:var(--brand); color:#fff; border:0; border-radius:6px; padding:7px 14px; cursor:pointer; text-decoration:none; display:inline-block; }
+  button.secondary, .button.secondary { background:#fff; color:var(--brand); border:1px solid var(--brand); }
+  button.danger { background:var(--bad); }
+  .muted { color:var(--muted); }
+  .flash { padding:10px 14px; border-radius:8px; margin-bottom:14px; background:#e9f6ee; color:var(--ok); }
+  .flash.error { background:#fdecea; color:var(--bad); }
+  .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:#eef1f5; }
+  .badge.ok { background:#e9f6ee; color:var(--ok); } .badge.warn { background:#fff4e5; color:var(--warn); } .badge.bad { background:#fdecea; color:var(--bad); }
+  .toolbar { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin-bottom:12px; }
+  .toolbar input[type=search] { max-width:340px; }
+  @media (max-width: 720px) { main { padding:12px; } th, td { padding:6px; } }
+`;
+
+export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: { text: string; error?: boolean } | null }> = ({ page, title, children, flash }) => (
+  <html lang={page.locale}>
+    <head>
+      <meta charset="utf-8" />
+      <meta name="viewport" content="width=device-width, initial-scale=1" />
+      <title>{`${title} · ${page.t('title')}`}</title>
+      <style>{STYLES}</style>
+    </head>
+    <body>
+      <header class="top">
+        <a class="brand" href="/console">
+          {page.dealerName}
+        </a>
+        <nav class="main">
+          {NAV.filter((n) => page.can(n.permission)).map((n) => (
+            <a href={n.href} class={page.path === n.href || (n.href !== '/console' && page.path.startsWith(n.href)) ? 'active' : ''}>
+              {page.t(n.key)}
+            </a>
+          ))}
+        </nav>
+        <div class="who">
+          <span>{page.t('signedInAs', { name: page.principal.name, role: page.t(`roles.${page.principal.role}`) })}</span>
+          <form class="inline" method="post" action="/console/logout">
+            <CsrfField page={page} />
+            <button class="secondary" type="submit">
+              {page.t('logout')}
+            </button>
+          </form>
+        </div>
+      </header>
+      <main>
+        {flash ? <div class={flash.error ? 'flash error' : 'flash'}>{flash.text}</div> : null}
+        {children}
+      </main>
+    </body>
+  </html>
+);

@@ -1,0 +1,127 @@
+import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { Store } from '../store/store';
+import type { Clock } from '../ops/clock';
+import { principalFromApiToken } from './auth/api-tokens';
+import { constantTimeEqual, hmacBase64Url } from './auth/crypto';
+import { principalFromSession, SESSION_COOKIE } from './auth/sessions';
+import { can, type Permission, type Principal } from './permissions';
+
+export interface StaffVariables {
+  principal: Principal;
+  /** The form token of this session, for pages to put in every form. */
+  csrfToken: string;
+}
+export type StaffEnv = { Variables: StaffVariables };
+
+export interface GuardDeps {
+  store: Store;
+  clock: Clock;
+  /** Key for the per-session form tokens (CSRF). */
+  csrfSecret: string;
+}
+
+/** One row per protected route, so a test can prove no console or API route was left open. */
+export interface GuardedRoute {
+  method: string;
+  path: string;
+  permission: Permission | 'public';
+}
+
+export class RouteRegistry {
+  readonly routes: GuardedRoute[] = [];
+  add(route: GuardedRoute): void {
+    this.routes.push(route);
+  }
+  find(method: string, path: string): GuardedRoute | undefined {
+    return this.routes.find((r) => r.method === method && r.path === path);
+  }
+}
+
+export function csrfTokenFor(secret: string, sessionId: string): Promise<string> {
+  return hmacBase64Url(secret, `csrf:${sessionId}`);
+}
+
+function forbiddenHtml(c: Context, permission: Permission) {
+  return c.html(
+    `<!doctype html><meta charset="utf-8"><title>403</title><body style="font-family:system-ui;padding:2rem"><h1>403</h1><p>Your role may not do this (${permission}).</p><p><a href="/console">Back to the console</a></p></body>`,
+    403,
+  );
+}
+
+/**
+ * Console guard: a signed-in staff member whose role has `permission`. Without a session, a page
+ * request is sent to the login (302) and anything else gets 401; with the wrong role, 403. Every form
+ * post must also carry this session's form token, and a cross-site Origin is refused.
+ */
+export function requireConsole(deps: GuardDeps, permission: Permission): MiddlewareHandler<StaffEnv> {
+  return async (c, next) => {
+    const principal = await principalFromSession(deps.store.db, getCookie(c, SESSION_COOKIE), deps.clock.now());
+    if (!principal) {
+      if (c.req.method === 'GET') {
+        const url = new URL(c.req.url);
+        return c.redirect(`/console/login?next=${encodeURIComponent(url.pathname + url.search)}`, 302);
+      }
+      return c.json({ error: 'sign in first' }, 401);
+    }
+    if (!can(principal.role, permission)) return forbiddenHtml(c, permission);
+    const csrfToken = await csrfTokenFor(deps.csrfSecret, (principal as Extract<Principal, { kind: 'staff' }>).sessionId);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
+      const origin = c.req.header('origin');
+      if (origin && origin !== new URL(c.req.url).origin) return c.json({ error: 'cross-site request refused' }, 403);
+      const sent = c.req.header('x-csrf-token') ?? String((await c.req.parseBody({ all: false }))['_csrf'] ?? '');
+      const enc = new TextEncoder();
+      if (!constantTimeEqual(enc.encode(sent), enc.encode(csrfToken))) return c.json({ error: 'the form has expired or did not come from this site; reload the page' }, 403);
+    }
+    c.set('principal', principal);
+    c.set('csrfToken', csrfToken);
+    await next();
+  };
+}
+
+/** API guard: `Authorization: Bearer <token>` of a token whose role has `permission`; else 401 or 403. */
+export function requireApi(deps: GuardDeps, permission: Permission): MiddlewareHandler<StaffEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = await principalFromApiToken(deps.store.db, match?.[1], deps.clock.now());
+    if (!principal) {
+      c.header('WWW-Authenticate', 'Bearer realm="dealer-chat"');
+      return c.json({ error: 'a valid API token is required: Authorization: Bearer <token>' }, 401);
+    }
+    if (!can(principal.role, permission)) return c.json({ error: `this token's role may not do this (${permission})` }, 403);
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * Declares a console route with its permission and records it. Routes are only ever added this way, so
+ * the registry is the full list of what the console serves.
+ */
+export function consoleRoute(
+  app: Hono<StaffEnv>,
+  registry: RouteRegistry,
+  deps: GuardDeps,
+  method: Method,
+  path: string,
+  permission: Permission,
+  handler: (c: Context<StaffEnv>) => Response | Promise<Response>,
+): void {
+  registry.add({ method, path, permission });
+  app.on(method, path, requireConsole(deps, permission), handler);
+}
+
+/** The console's routes open to anyone (the login page itself). */
+export function publicConsoleRoute(
+  app: Hono<StaffEnv>,
+  registry: RouteRegistry,
+  method: Method,
+  path: string,
+  handler: (c: Context<StaffEnv>) => Response | Promise<Response>,
+): void {
+  registry.add({ method, path, permission: 'public' });
+  app.on(method, path, handler);
+}

@@ -1,0 +1,63 @@
+import type { StaffRole } from '../store/staff-schema';
+
+export const STAFF_ROLES: readonly StaffRole[] = ['advisor', 'care', 'manager', 'admin'];
+
+/**
+ * What each role may do. Advisors and customer-care staff work with customers and their conversations;
+ * managers also see delivery problems, merge and export profiles and run their branches; the admin runs
+ * the system (branches, staff, API tokens).
+ */
+export const PERMISSIONS = {
+  'customers.read': ['advisor', 'care', 'manager', 'admin'],
+  'customers.write': ['advisor', 'care', 'manager', 'admin'],
+  'customers.merge': ['manager', 'admin'],
+  'customers.export': ['manager', 'admin'],
+  'customers.erase': ['manager', 'admin'],
+  'conversations.read': ['advisor', 'care', 'manager', 'admin'],
+  'conversations.reply': ['advisor', 'care', 'manager', 'admin'],
+  'outbox.read': ['manager', 'admin'],
+  'outbox.retry': ['manager', 'admin'],
+  'branches.read': ['advisor', 'care', 'manager', 'admin'],
+  'branches.write': ['admin'],
+  'branches.capacity': ['manager', 'admin'],
+  'appointments.read': ['advisor', 'care', 'manager', 'admin'],
+  'appointments.write': ['advisor', 'manager', 'admin'],
+  'staff.manage': ['admin'],
+  'tokens.manage': ['admin'],
+  'audit.read': ['manager', 'admin'],
+  /** Any signed-in staff member: their own dashboard, profile, logout. */
+  'console.use': ['advisor', 'care', 'manager', 'admin'],
+} as const satisfies Record<string, readonly StaffRole[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function can(role: StaffRole, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly StaffRole[]).includes(role);
+}
+
+export function isStaffRole(value: unknown): value is StaffRole {
+  return typeof value === 'string' && (STAFF_ROLES as readonly string[]).includes(value);
+}
+
+/** Who is asking: a signed-in staff member or an integration's API token. */
+export type Principal =
+  | {
+      kind: 'staff';
+      id: string;
+      email: string;
+      name: string;
+      role: StaffRole;
+      locale: string;
+      /** 'all' for the admin; otherwise the branches the staff member belongs to. */
+      branchIds: string[] | 'all';
+      sessionId: string;
+    }
+  | { kind: 'api_token'; id: string; name: string; role: StaffRole; branchIds: string[] | 'all' };
+
+export function canSeeBranch(principal: Principal, branchId: string): boolean {
+  return principal.branchIds === 'all' || principal.branchIds.includes(branchId);
+}
+
+export function principalLabel(principal: Principal): string {
+  return principal.kind === 'staff' ? principal.email : `token:${principal.name}`;
+}
