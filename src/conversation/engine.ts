@@ -297,7 +297,9 @@ export function createEngine(deps: EngineDeps): Engine {
         if (enqueued > 0) deps.onOutbox?.();
         return result;
       } catch (err) {
-        if (err instanceof ConversationConflict && attempt < MAX_CONFLICT_RETRIES) continue;
+        // Lost a race with another writer (a save of the same conversation, or the first message of a new
+        // customer arriving twice at once on another instance): run the event again on the fresh state.
+        if ((err instanceof ConversationConflict || isUniqueViolation(err, 'channel_identities') || isUniqueViolation(err, 'customers')) && attempt < MAX_CONFLICT_RETRIES) continue;
         // Another delivery of the same event was saved between our check and our commit.
         if (isUniqueViolation(err, 'processed_events')) {
           metrics.eventsDeduplicated.inc({ channel: event.channel });

@@ -1,0 +1,103 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { webChatRoutes } from './channels/web/routes';
+import type { Config } from './config';
+import type { Engine } from './conversation/engine';
+import { AppError } from './errors';
+import type { Translator } from './i18n';
+import type { Clock } from './ops/clock';
+import type { Logger } from './ops/logger';
+import type { Metrics } from './ops/metrics';
+import { outboxStats } from './outbox/outbox';
+import { isDatabaseReachable, type Store } from './store/store';
+import { lineWebhookHandler, type LineWebhookDeps } from './webhooks/line';
+import { telegramWebhookHandler, type TelegramWebhookDeps } from './webhooks/telegram';
+
+/** Webhook bodies above this are refused with 413 before they are read into memory. */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  engine: Engine;
+  translator: Translator;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  line: LineWebhookDeps['line'];
+  telegram: TelegramWebhookDeps['telegram'];
+  webChatSecret: string;
+  /** Runs after a request that may have written outbox rows (Workers: schedule the sender in waitUntil). */
+  afterEvents?: (c: Context) => void;
+}
+
+/**
+ * Builds the HTTP app from its dependencies. It imports no runtime: the Node entry and the Workers entry
+ * build the same app with their own store and senders, and tests build it with in-memory SQLite and fake
+ * platform servers.
+ */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  const log = deps.logger.child({ component: 'http' });
+
+  deps.metrics.addGauge({
+    name: 'dealer_outbox_messages',
+    help: 'Outbox rows waiting, being sent, or given up (dead), by channel.',
+    async collect() {
+      return (await outboxStats(deps.store.db)).map((s) => ({ labels: { channel: s.channel, status: s.status }, value: s.count }));
+    },
+  });
+  deps.metrics.addGauge({
+    name: 'dealer_outbox_oldest_age_seconds',
+    help: 'Age of the oldest outbox row still waiting to be sent, by channel.',
+    async collect() {
+      const now = deps.clock.now().getTime();
+      return (await outboxStats(deps.store.db))
+        .filter((s) => s.status !== 'dead' && s.oldest)
+        .map((s) => ({ labels: { channel: s.channel, status: s.status }, value: Math.max(0, (now - Date.parse(s.oldest!)) / 1000) }));
+    },
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof AppError) return c.json({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }, err.status);
+    if (err instanceof HTTPException) return err.getResponse();
+    log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
+    return c.json({ error: 'internal error; the request can be retried' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.get('/healthz', async (c) => {
+    const database = await isDatabaseReachable(deps.store.db);
+    return c.json({ status: database ? 'ok' : 'unavailable', database: database ? 'ok' : 'unreachable' }, database ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => c.text(await deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+
+  const limit = bodyLimit({
+    maxSize: MAX_WEBHOOK_BYTES,
+    onError: (c) => {
+      deps.metrics.webhookRequests.inc({ channel: c.req.path.split('/').pop() ?? 'unknown', outcome: 'too_large' });
+      return c.json({ error: `body larger than ${MAX_WEBHOOK_BYTES} bytes` }, 413);
+    },
+  });
+  const after = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
+    const response = await handler(c);
+    deps.afterEvents?.(c);
+    return response;
+  };
+
+  app.post('/webhooks/line', limit, after(lineWebhookHandler(deps)));
+  app.post('/webhooks/telegram', limit, after(telegramWebhookHandler(deps)));
+
+  const chat = webChatRoutes({ ...deps, secret: deps.webChatSecret });
+  app.use('/chat/api/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'message too large' }, 413) }));
+  app.use('/chat/api/*', async (c, next) => {
+    await next();
+    if (c.req.method === 'POST') deps.afterEvents?.(c);
+  });
+  app.route('/chat', chat);
+  app.get('/', (c) => c.redirect('/chat'));
+
+  return app;
+}

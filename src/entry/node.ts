@@ -1,0 +1,76 @@
+import { serve } from '@hono/node-server';
+import pino from 'pino';
+import { ConfigError, parseConfig } from '../config';
+import { systemClock } from '../ops/clock';
+import { maskSensitive, type Logger } from '../ops/logger';
+import { buildService } from '../service';
+import { pruneProcessedEvents } from '../store/events';
+import { seedFreshDatabase } from '../store/seed';
+import { openNodeStore } from './node-store';
+
+const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'dealer-chat' },
+    formatters: { log: (record) => maskSensitive(record) as Record<string, unknown> },
+    serializers: { err: pino.stdSerializers.err },
+  }) as unknown as Logger;
+
+  const store = await openNodeStore(config.database);
+  if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
+
+  const service = await buildService({ config, store, logger, clock: systemClock });
+  service.outbox.start();
+
+  const server = serve({ fetch: service.app.fetch, port: config.port }, (info) => {
+    logger.info(
+      {
+        port: info.port,
+        database: config.database.kind === 'sqlite' ? `sqlite:${config.database.path}` : 'postgres',
+        line: config.line ? 'on' : config.disabledChannels.line,
+        telegram: config.telegram ? 'on' : config.disabledChannels.telegram,
+      },
+      `listening on http://localhost:${info.port} — web chat at /chat`,
+    );
+  });
+
+  const housekeeping = setInterval(() => {
+    pruneProcessedEvents(store.db, new Date(Date.now() - PRUNE_EVENTS_AFTER_MS).toISOString()).catch((err) => logger.warn({ err }, 'pruning processed events failed'));
+  }, 3600_000);
+  housekeeping.unref();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing what is in flight');
+    clearInterval(housekeeping);
+    // Stop accepting; requests already inside finish their steps before close() calls back.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await service.engine.idle();
+    await service.outbox.stop();
+    await store.close();
+    logger.info({}, 'stopped; unsent messages stay in the outbox for the next start');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import type { Hono } from 'hono';
+import { createApp, type AppDeps } from './app';
+import { createLineSender } from './channels/line/sender';
+import { createTelegramSender } from './channels/telegram/sender';
+import type { ChannelSender } from './channels/types';
+import { createWebSender } from './channels/web/sender';
+import type { Config } from './config';
+import { createEngine, type Engine } from './conversation/engine';
+import type { Flow } from './conversation/flow';
+import { handoffFlow } from './conversation/flows/handoff';
+import { languageFlow } from './conversation/flows/language';
+import { createTranslator, type Translator } from './i18n';
+import type { Clock } from './ops/clock';
+import type { Logger } from './ops/logger';
+import { Metrics } from './ops/metrics';
+import { createOutboxSender, type OutboxSender } from './outbox/sender';
+import { ensureSecret } from './store/seed';
+import { createConsole } from './staff/console';
+import { RouteRegistry } from './staff/guard';
+import type { Store } from './store/store';
+
+/** Every flow the customer can reach, in one list; a new flow is one line here. */
+export const FLOWS: Flow[] = [handoffFlow, languageFlow];
+
+export interface Service {
+  app: Hono;
+  /** Every console and API route with the permission guarding it. */
+  routes: RouteRegistry;
+  engine: Engine;
+  outbox: OutboxSender;
+  metrics: Metrics;
+  translator: Translator;
+}
+
+export interface ServiceOptions {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  /** Node: kick the background sender. Workers: schedule a drain in waitUntil. */
+  afterEvents?: AppDeps['afterEvents'];
+  /** Called when the engine commits replies (the Node entry wakes its sender loop here). */
+  onOutbox?: () => void;
+  /** PBKDF2 iterations for new staff passwords; only tests lower it. */
+  passwordIterations?: number;
+}
+
+/**
+ * Wires the service from a config and a store: channels from their secrets, the engine with every flow,
+ * the outbox sender and the HTTP app. Shared by the Node entry, the Workers entry, benchmarks and tests,
+ * so all of them run the same composition.
+ */
+export async function buildService(opts: ServiceOptions): Promise<Service> {
+  const { config, store, logger, clock } = opts;
+  const translator = createTranslator('en');
+  const metrics = new Metrics();
+
+  const line = config.line ? createLineSender({ channelAccessToken: config.line.channelAccessToken, apiBaseUrl: config.line.apiBaseUrl, logger }) : null;
+  const telegram = config.telegram ? createTelegramSender({ botToken: config.telegram.botToken, apiBaseUrl: config.telegram.apiBaseUrl, logger }) : null;
+  const senders: Partial<Record<'line' | 'telegram' | 'web', ChannelSender>> = { web: createWebSender() };
+  if (line) senders.line = line;
+  if (telegram) senders.telegram = telegram;
+
+  let outbox: OutboxSender | null = null;
+  const engine = createEngine({
+    store,
+    flows: FLOWS,
+    translator,
+    clock,
+    logger,
+    metrics,
+    config,
+    onOutbox: () => {
+      opts.onOutbox?.();
+      outbox?.kick();
+    },
+  });
+  outbox = createOutboxSender({
+    store,
+    senders,
+    translator,
+    clock,
+    logger,
+    metrics,
+    defaultLocale: config.dealer.defaultLocale,
+    maxAttempts: config.outbox.maxAttempts,
+    rateLimits: config.outbox.rateLimits,
+  });
+
+  const webChatSecret = config.webChatSecret ?? (await ensureSecret(store, 'web_chat_secret'));
+  const app = createApp({
+    config,
+    store,
+    engine,
+    translator,
+    metrics,
+    logger,
+    clock,
+    line,
+    telegram,
+    webChatSecret,
+    afterEvents: opts.afterEvents,
+  });
+
+  const routes = new RouteRegistry();
+  const csrfSecret = await ensureSecret(store, 'console_csrf_secret');
+  app.route(
+    '/',
+    createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: () => outbox?.kick() }),
+  );
+  return { app, routes, engine, outbox, metrics, translator };
+}

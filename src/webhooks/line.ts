@@ -1,0 +1,62 @@
+import type { Context } from 'hono';
+import type { Config } from '../config';
+import type { Engine } from '../conversation/engine';
+import { parseLineWebhook, LineBodyError } from '../channels/line/parse';
+import { verifyLineSignature } from '../channels/line/verify';
+import { AppError } from '../errors';
+import type { Logger } from '../ops/logger';
+import type { Metrics } from '../ops/metrics';
+
+export interface LineWebhookDeps {
+  config: Config;
+  engine: Engine;
+  metrics: Metrics;
+  logger: Logger;
+  line: { getProfile(userId: string): Promise<{ displayName: string | null; language: string | null } | null> } | null;
+}
+
+/**
+ * POST /webhooks/line: signature over the raw bytes first (nothing is parsed or written for a request
+ * LINE did not sign), then parse, then each event through the engine. A 200 means every event is either
+ * saved or was a repeat; a store failure answers 500 so LINE redelivers and dedupe keeps it once.
+ */
+export function lineWebhookHandler(deps: LineWebhookDeps) {
+  const log = deps.logger.child({ channel: 'line' });
+  return async (c: Context) => {
+    const line = deps.config.line;
+    if (!line || !deps.line) {
+      deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'disabled' });
+      return c.json({ error: deps.config.disabledChannels.line ?? 'LINE is not configured' }, 404);
+    }
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    if (!(await verifyLineSignature(line.channelSecret, raw, c.req.header('x-line-signature')))) {
+      deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'bad_signature' });
+      throw new AppError('unauthorized', 'missing or invalid x-line-signature');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(raw));
+    } catch {
+      deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'malformed' });
+      throw new AppError('bad_request', 'the body is not valid JSON');
+    }
+    let parsed: Awaited<ReturnType<typeof parseLineWebhook>>;
+    try {
+      parsed = await parseLineWebhook(body);
+    } catch (err) {
+      if (!(err instanceof LineBodyError)) throw err;
+      deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'malformed' });
+      throw new AppError('bad_request', err.message);
+    }
+    for (const event of parsed.events) {
+      if (event.input.type === 'start') {
+        const profile = await deps.line.getProfile(event.externalId);
+        if (profile) event.profile = { displayName: profile.displayName, languageHint: profile.language };
+      }
+      const result = await deps.engine.handle(event);
+      if (result === 'duplicate') log.info({ eventId: event.eventId, redelivery: event.isRedelivery }, 'repeat event dropped');
+    }
+    deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'ok' });
+    return c.json({ ok: true, events: parsed.events.length, ignored: parsed.ignored });
+  };
+}

@@ -1,0 +1,87 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signVisitor } from '../../../src/channels/web/visitor-cookie';
+import { testConfig } from '../../helpers/config';
+import { startTestService, type TestService } from '../../helpers/service';
+import { dialects } from '../../helpers/stores';
+
+interface ChatMessage {
+  id: number;
+  direction: 'in' | 'out';
+  text: string | null;
+  message: { type: string; text?: string; choices?: { id: string; label: string }[] } | null;
+}
+
+describe.each(dialects)('web chat on $name', (dialect) => {
+  let svc: TestService;
+
+  beforeEach(async () => {
+    svc = await startTestService(dialect, testConfig());
+  });
+  afterEach(async () => {
+    await svc.close();
+  });
+
+  /** Opens /chat the way a browser does and keeps its cookie. */
+  async function visitor(language = 'en-US,en;q=0.8') {
+    const page = await svc.app.request('/chat', { headers: { 'accept-language': language } });
+    expect(page.status).toBe(200);
+    const cookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    const html = await page.text();
+    let cursor = 0;
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      svc.app.request(`/chat/api/${path}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', 'accept-language': language, ...headers }, body: JSON.stringify(body) });
+    const poll = async (): Promise<ChatMessage[]> => {
+      await svc.flush();
+      const res = await svc.app.request(`/chat/api/messages?after=${cursor}`, { headers: { cookie } });
+      const data = (await res.json()) as { messages: ChatMessage[]; cursor: number };
+      cursor = data.cursor;
+      return data.messages;
+    };
+    return { cookie, html, post, poll };
+  }
+
+  it('serves a page that works on a phone and greets a new visitor in the browser language with buttons', async () => {
+    const v = await visitor('ja-JP,ja;q=0.9,en;q=0.5');
+    expect(v.html).toContain('name="viewport"');
+    expect(v.html).toContain('<html lang="ja">');
+    expect(v.cookie).toMatch(/^dealer_chat_visitor=/);
+    expect((await v.post('start', { id: 'start-0001', language: 'ja' })).status).toBe(200);
+    const [greeting] = await v.poll();
+    expect(greeting!.message!.text).toContain('ようこそ');
+    expect(greeting!.message!.choices!.map((c) => c.id)).toContain('i:language');
+  });
+
+  it('runs the same engine: a button press, a typed word, and a retried post handled once', async () => {
+    const v = await visitor();
+    await v.post('start', { id: 'start-0002' });
+    await v.poll();
+    expect((await v.post('messages', { id: 'tap-000001', choice: 'i:language' })).status).toBe(200);
+    const retried = await v.post('messages', { id: 'tap-000001', choice: 'i:language' });
+    expect(await retried.json()).toEqual({ ok: true, duplicate: true });
+    const prompt = await v.poll();
+    expect(prompt.map((m) => m.direction)).toEqual(['in', 'out']);
+    expect(prompt[0]!.text).toBe('Language');
+    await v.post('messages', { id: 'text-00001', text: '繁體中文' });
+    const changed = await v.poll();
+    expect(changed.at(-1)!.message!.text).toContain('繁體中文');
+  });
+
+  it('refuses a forged or missing cookie, malformed JSON and bodies without the expected fields', async () => {
+    const forged = `dealer_chat_visitor=${await signVisitor('some-other-secret-0123456789abcdefghij', crypto.randomUUID())}`;
+    const noCookie = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(noCookie.status).toBe(401);
+    const bad = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { cookie: forged, 'content-type': 'application/json' }, body: '{}' });
+    expect(bad.status).toBe(401);
+    const v = await visitor();
+    const malformed = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { cookie: v.cookie, 'content-type': 'application/json' }, body: '{"id":' });
+    expect(malformed.status).toBe(400);
+    const missing = await v.post('messages', { id: 'x' });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { details: unknown[] }).details.length).toBeGreaterThan(0);
+    const form = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { cookie: v.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: 'text=hi' });
+    expect(form.status).toBe(400);
+    const huge = await v.post('messages', { id: 'big-000001', text: 'x'.repeat(70 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(await svc.db.store.db.selectFrom('messages').select('id').where('direction', '=', 'in').execute()).toHaveLength(0);
+  });
+});
