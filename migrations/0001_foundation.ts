@@ -82,6 +82,24 @@ export async function up(db: Kysely<any>): Promise<void> {
       begin select raise(abort, 'conversation version conflict'); end`.execute(db);
   }
 
+  // Events are written here when a webhook arrives and answered 200 only after that; the engine works
+  // through them afterwards, oldest first per customer. The unique key drops platform redeliveries.
+  await withSerialId(db, db.schema.createTable('inbound_events'))
+    .addColumn('channel', 'text', (c) => c.notNull())
+    .addColumn('event_id', 'text', (c) => c.notNull())
+    .addColumn('external_id', 'text', (c) => c.notNull())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+    .addColumn('last_error', 'text')
+    .addColumn('received_at', 'text', (c) => c.notNull())
+    .addColumn('processed_at', 'text')
+    .addUniqueConstraint('inbound_events_channel_event_uq', ['channel', 'event_id'])
+    .execute();
+  await db.schema.createIndex('inbound_events_pending_idx').on('inbound_events').columns(['status', 'channel', 'external_id', 'id']).execute();
+  await db.schema.createIndex('inbound_events_received_idx').on('inbound_events').column('received_at').execute();
+
   await db.schema
     .createTable('processed_events')
     .addColumn('channel', 'text', (c) => c.notNull())
@@ -159,7 +177,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     await sql`drop trigger conversations_version_guard on conversations`.execute(db);
     await sql`drop function conversations_version_guard()`.execute(db);
   }
-  for (const table of ['branches', 'settings', 'messages', 'outbox', 'processed_events', 'conversations', 'vehicles', 'channel_identities', 'customers']) {
+  for (const table of ['branches', 'settings', 'messages', 'outbox', 'processed_events', 'inbound_events', 'conversations', 'vehicles', 'channel_identities', 'customers']) {
     await db.schema.dropTable(table).execute();
   }
 }

@@ -10,6 +10,7 @@ import type { Clock } from './ops/clock';
 import type { Logger } from './ops/logger';
 import type { Metrics } from './ops/metrics';
 import { outboxStats } from './outbox/outbox';
+import { inboxStats } from './store/inbox';
 import { isDatabaseReachable, type Store } from './store/store';
 import { lineWebhookHandler, type LineWebhookDeps } from './webhooks/line';
 import { telegramWebhookHandler, type TelegramWebhookDeps } from './webhooks/telegram';
@@ -56,6 +57,22 @@ export function createApp(deps: AppDeps): Hono {
       return (await outboxStats(deps.store.db))
         .filter((s) => s.status !== 'dead' && s.oldest)
         .map((s) => ({ labels: { channel: s.channel, status: s.status }, value: Math.max(0, (now - Date.parse(s.oldest!)) / 1000) }));
+    },
+  });
+
+  deps.metrics.addGauge({
+    name: 'dealer_inbox_events',
+    help: 'Customer events kept and waiting to be processed, by channel.',
+    async collect() {
+      return (await inboxStats(deps.store.db)).map((s) => ({ labels: { channel: s.channel }, value: s.count }));
+    },
+  });
+  deps.metrics.addGauge({
+    name: 'dealer_inbox_oldest_age_seconds',
+    help: 'Age of the oldest customer event still waiting to be processed, by channel.',
+    async collect() {
+      const now = deps.clock.now().getTime();
+      return (await inboxStats(deps.store.db)).filter((s) => s.oldest).map((s) => ({ labels: { channel: s.channel }, value: Math.max(0, (now - Date.parse(s.oldest!)) / 1000) }));
     },
   });
 

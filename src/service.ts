@@ -37,7 +37,7 @@ export interface ServiceOptions {
   store: Store;
   logger: Logger;
   clock: Clock;
-  /** Node: kick the background sender. Workers: schedule a drain in waitUntil. */
+  /** Runs after a request that accepted events. Default: wake the Node background loops. Workers: drain in waitUntil. */
   afterEvents?: AppDeps['afterEvents'];
   /** Called when the engine commits replies (the Node entry wakes its sender loop here). */
   onOutbox?: () => void;
@@ -74,6 +74,14 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
       opts.onOutbox?.();
       outbox?.kick();
     },
+    // A new follower's LINE profile gives their name and language; it is read before the event's transaction.
+    enrich: line
+      ? async (event) => {
+          if (event.channel !== 'line' || event.input.type !== 'start' || event.profile) return event;
+          const profile = await line.getProfile(event.externalId);
+          return profile ? { ...event, profile: { displayName: profile.displayName, languageHint: profile.language } } : event;
+        }
+      : undefined,
   });
   outbox = createOutboxSender({
     store,
@@ -99,7 +107,8 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     line,
     telegram,
     webChatSecret,
-    afterEvents: opts.afterEvents,
+    // Node: wake the inbox loop. Workers pass their own (drain inside waitUntil).
+    afterEvents: opts.afterEvents ?? (() => engine.kick()),
   });
 
   const routes = new RouteRegistry();

@@ -12,10 +12,12 @@ import { ConversationConflict, loadConversation, saveConversation, type Conversa
 import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
 import { isUniqueViolation } from '../store/errors';
 import { claimEvent, isEventProcessed } from '../store/events';
-import type { Conversation, Database } from '../store/schema';
+import { acceptEvent, customersWithPendingEvents, headOfQueue, markEventAttemptFailed, markEventDone } from '../store/inbox';
+import type { ChannelName, Conversation, Database, InboundEventRow } from '../store/schema';
 import type { Store } from '../store/store';
 import { appendMessage, labelOfChoice } from '../store/transcript';
 import { KeyedMutex } from '../util/keyed-mutex';
+import { createWorkLoop } from '../util/work-loop';
 import type { Flow, FlowContext, StepResult } from './flow';
 import { COMMAND_INTENTS, createIntentMatcher, intentChoiceId, intentOfChoice, type Intent } from './intents';
 
@@ -29,13 +31,30 @@ export interface EngineDeps {
   config: Config;
   /** Called after a commit that wrote outbox rows, so the sender can go at once. */
   onOutbox?: () => void;
+  /** Adds what a platform can tell about the sender (LINE profile) before the event is processed. */
+  enrich?: (event: InboundEvent) => Promise<InboundEvent>;
+  idlePollMs?: number;
 }
 
 export type HandleResult = 'processed' | 'duplicate';
+type StepOutcome = 'processed' | 'duplicate' | 'taken';
 
 export interface Engine {
-  /** Processes one customer event exactly once: a redelivery of the same event id has no effect. */
+  /**
+   * Keeps an event from a webhook so it can be acknowledged: 'duplicate' when the platform had delivered
+   * it before. The event is processed afterwards by drain() or the background loop, in order per customer.
+   */
+  accept(event: InboundEvent): Promise<'accepted' | 'duplicate'>;
+  /** Accepts and processes at once (web chat, tests): a redelivery of the same event id has no effect. */
   handle(event: InboundEvent): Promise<HandleResult>;
+  /** Processes every accepted event that is due (Workers: inside waitUntil after a webhook). */
+  drain(): Promise<number>;
+  /** Node: keeps processing accepted events in the background until stop(). */
+  start(): void;
+  /** Wakes the background loop now (a webhook just accepted events). */
+  kick(): void;
+  /** Finishes the events in progress and stops the background loop; waiting events stay queued. */
+  stop(): Promise<void>;
   /** Resolves when no event is being processed (graceful shutdown). */
   idle(): Promise<void>;
   /** The main menu's buttons, as flows and staff tools offer them. */
@@ -45,6 +64,10 @@ export interface Engine {
 /** Flows that wait for a person rather than for the customer never time out on their own. */
 const NO_TIMEOUT_FLOWS = new Set(['handoff']);
 const MAX_CONFLICT_RETRIES = 3;
+/** Attempts before an event the store keeps failing on is set aside as failed (visible to staff). */
+const MAX_EVENT_ATTEMPTS = 10;
+/** Customers processed side by side; one customer's events are always one at a time. */
+const QUEUE_CONCURRENCY = 8;
 
 interface Turn {
   replies: Reply[];
@@ -199,12 +222,16 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
-  async function processOnce(event: InboundEvent, failure: unknown | null): Promise<{ result: HandleResult; enqueued: number }> {
+  async function processOnce(row: InboundEventRow, event: InboundEvent, failure: unknown | null): Promise<{ result: StepOutcome; enqueued: number }> {
     const key = `${event.channel}:${event.externalId}`;
     return store.transaction(async (tx: Transaction<Database>) => {
       const now = clock.now();
       const nowIso = now.toISOString();
       await store.lock(tx, key);
+      // Another instance may have taken this customer's queue while we waited for the lock.
+      const head = await headOfQueue(tx, event.channel, event.externalId);
+      if (!head || head.id !== row.id) return { result: 'taken' as const, enqueued: 0 };
+      await markEventDone(tx, row.id, nowIso);
       if (await isEventProcessed(tx, event.channel, event.eventId)) return { result: 'duplicate' as const, enqueued: 0 };
       await claimEvent(tx, event.channel, event.eventId, nowIso);
 
@@ -285,51 +312,120 @@ export function createEngine(deps: EngineDeps): Engine {
     });
   }
 
-  async function handleLocked(event: InboundEvent): Promise<HandleResult> {
+  /** Runs one inbox row through its step; a bug in the step is answered with an apology instead. */
+  async function processRow(row: InboundEventRow, event: InboundEvent): Promise<StepOutcome> {
     const started = performance.now();
     let failure: unknown = null;
     for (let attempt = 0; ; attempt++) {
       try {
-        const { result, enqueued } = await processOnce(event, failure);
-        if (result === 'duplicate') metrics.eventsDeduplicated.inc({ channel: event.channel });
-        else metrics.eventsProcessed.inc({ channel: event.channel, result: failure ? 'recovered' : 'ok' });
-        metrics.stepLatency.observe({ channel: event.channel }, (performance.now() - started) / 1000);
+        const { result, enqueued } = await processOnce(row, event, failure);
+        if (result === 'processed') {
+          metrics.eventsProcessed.inc({ channel: event.channel, result: failure ? 'recovered' : 'ok' });
+          metrics.stepLatency.observe({ channel: event.channel }, (performance.now() - started) / 1000);
+        }
         if (enqueued > 0) deps.onOutbox?.();
         return result;
       } catch (err) {
         // Lost a race with another writer (a save of the same conversation, or the first message of a new
         // customer arriving twice at once on another instance): run the event again on the fresh state.
         if ((err instanceof ConversationConflict || isUniqueViolation(err, 'channel_identities') || isUniqueViolation(err, 'customers')) && attempt < MAX_CONFLICT_RETRIES) continue;
-        // Another delivery of the same event was saved between our check and our commit.
-        if (isUniqueViolation(err, 'processed_events')) {
-          metrics.eventsDeduplicated.inc({ channel: event.channel });
-          return 'duplicate';
-        }
-        if (failure !== null) {
-          // The apology could not be saved either: the store itself is failing. The platform will redeliver.
-          metrics.eventsProcessed.inc({ channel: event.channel, result: 'failed' });
-          throw err;
-        }
+        // Another instance applied this very event between our check and our commit (D1 has no locks).
+        if (isUniqueViolation(err, 'processed_events')) return 'duplicate';
+        if (failure !== null) throw err;
         log.error({ err, channel: event.channel, eventId: event.eventId, input: event.input.type }, 'step failed; answering with an apology and the menu');
         failure = err;
       }
     }
   }
 
-  return {
-    async handle(event) {
-      inFlight += 1;
-      try {
-        return await mutex.run(`${event.channel}:${event.externalId}`, () => handleLocked(event));
-      } finally {
-        inFlight -= 1;
-        if (inFlight === 0) {
-          const waiters = idleWaiters;
-          idleWaiters = [];
-          for (const w of waiters) w();
+  /**
+   * Works through one customer's waiting events, oldest first, one at a time. If the store fails, the
+   * event stays queued with a backoff and nothing after it runs, so the order is never broken.
+   */
+  async function processQueue(channel: ChannelName, externalId: string): Promise<number> {
+    return mutex.run(`${channel}:${externalId}`, async () => {
+      let handled = 0;
+      for (;;) {
+        const row = await headOfQueue(store.db, channel, externalId);
+        if (!row || row.next_attempt_at > clock.now().toISOString()) return handled;
+        let event = JSON.parse(row.payload) as InboundEvent;
+        try {
+          if (deps.enrich) event = await deps.enrich(event);
+          const result = await processRow(row, event);
+          if (result !== 'taken') handled += 1;
+        } catch (err) {
+          const attempts = row.attempts + 1;
+          const retryAt = new Date(clock.now().getTime() + Math.min(300_000, 1000 * 2 ** attempts)).toISOString();
+          metrics.eventsProcessed.inc({ channel, result: 'failed' });
+          log.error({ err, channel, eventId: row.event_id, attempts }, 'event could not be saved; it stays queued and is tried again');
+          await markEventAttemptFailed(store.db, row, err instanceof Error ? err.message : String(err), retryAt, MAX_EVENT_ATTEMPTS).catch(() => undefined);
+          return handled;
         }
       }
+    });
+  }
+
+  async function tracked<T>(work: () => Promise<T>): Promise<T> {
+    inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      inFlight -= 1;
+      if (inFlight === 0) {
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  async function accept(event: InboundEvent): Promise<'accepted' | 'duplicate'> {
+    const fresh = await acceptEvent(store.db, event, clock.now().toISOString());
+    if (!fresh) metrics.eventsDeduplicated.inc({ channel: event.channel });
+    return fresh ? 'accepted' : 'duplicate';
+  }
+
+  /** One pass over every customer with due events, several customers at a time. */
+  async function drainOnce(): Promise<number> {
+    const keys = await customersWithPendingEvents(store.db, clock.now().toISOString(), 200);
+    let handled = 0;
+    let index = 0;
+    const worker = async () => {
+      while (index < keys.length) {
+        const key = keys[index++]!;
+        const n = await processQueue(key.channel, key.external_id);
+        handled += n;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(QUEUE_CONCURRENCY, keys.length) }, worker));
+    return handled;
+  }
+
+  const background = createWorkLoop(async () => ({ didWork: (await tracked(drainOnce)) > 0, nextDueInMs: null }), {
+    idleMs: deps.idlePollMs ?? 1000,
+    logger: log,
+    name: 'inbox',
+  });
+
+  return {
+    accept,
+    async handle(event) {
+      if ((await accept(event)) === 'duplicate') return 'duplicate';
+      await tracked(() => processQueue(event.channel, event.externalId));
+      return 'processed';
     },
+    async drain() {
+      let total = 0;
+      for (let pass = 0; pass < 50; pass++) {
+        const handled = await tracked(drainOnce);
+        total += handled;
+        if (handled === 0) break;
+      }
+      return total;
+    },
+    start: () => background.start(),
+    kick: () => background.kick(),
+    stop: () => background.stop(),
     idle() {
       return inFlight === 0 ? Promise.resolve() : new Promise((resolve) => idleWaiters.push(resolve));
     },

@@ -5,6 +5,7 @@ import { systemClock } from '../ops/clock';
 import { maskSensitive, type Logger } from '../ops/logger';
 import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
+import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
 import { openNodeStore } from './node-store';
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
 
   const service = await buildService({ config, store, logger, clock: systemClock });
+  service.engine.start();
   service.outbox.start();
 
   const server = serve({ fetch: service.app.fetch, port: config.port }, (info) => {
@@ -48,7 +50,8 @@ async function main(): Promise<void> {
   });
 
   const housekeeping = setInterval(() => {
-    pruneProcessedEvents(store.db, new Date(Date.now() - PRUNE_EVENTS_AFTER_MS).toISOString()).catch((err) => logger.warn({ err }, 'pruning processed events failed'));
+    const before = new Date(Date.now() - PRUNE_EVENTS_AFTER_MS).toISOString();
+    Promise.all([pruneProcessedEvents(store.db, before), pruneInbox(store.db, before)]).catch((err) => logger.warn({ err }, 'pruning old events failed'));
   }, 3600_000);
   housekeeping.unref();
 
@@ -60,10 +63,11 @@ async function main(): Promise<void> {
     clearInterval(housekeeping);
     // Stop accepting; requests already inside finish their steps before close() calls back.
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await service.engine.stop();
     await service.engine.idle();
     await service.outbox.stop();
     await store.close();
-    logger.info({}, 'stopped; unsent messages stay in the outbox for the next start');
+    logger.info({}, 'stopped; waiting events and unsent messages stay queued for the next start');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -5,6 +5,7 @@ import { createConsoleLogger, type Logger } from '../ops/logger';
 import { buildService, type Service } from '../service';
 import { createD1Store } from '../store/d1-driver';
 import { pruneProcessedEvents } from '../store/events';
+import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
 import { migrateToLatest, type Store } from '../store/store';
 
@@ -74,9 +75,10 @@ async function setUp(env: WorkerEnv): Promise<Ready> {
   return ready;
 }
 
-/** Sends what the outbox holds now; a failure is logged and left for the next cron pass to retry. */
+/** Processes accepted events and sends what the outbox holds; a failure is left for the next cron pass. */
 async function drain(ready: Ready): Promise<void> {
   try {
+    await ready.service.engine.drain();
     await ready.service.outbox.drain();
   } catch (err) {
     ready.logger.error({ err }, 'outbox drain failed; the next scheduled pass retries');
@@ -131,7 +133,8 @@ export const worker = {
     const ready = await readyFor(env);
     await drain(ready);
     if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
-      const removed = await pruneProcessedEvents(ready.store.db, new Date(controller.scheduledTime - PRUNE_EVENTS_AFTER_MS).toISOString());
+      const before = new Date(controller.scheduledTime - PRUNE_EVENTS_AFTER_MS).toISOString();
+      const removed = (await pruneProcessedEvents(ready.store.db, before)) + (await pruneInbox(ready.store.db, before));
       if (removed > 0) ready.logger.debug({ removed }, 'pruned old event ids');
     }
   },

@@ -10,6 +10,7 @@ import type { Store } from '../store/store';
 import { appendMessage } from '../store/transcript';
 import { candidateRows, claimRow } from './outbox';
 import { RateLimits, type RateLimitSettings } from './rate-limiter';
+import { createWorkLoop } from '../util/work-loop';
 
 export interface OutboxSenderDeps {
   store: Store;
@@ -71,11 +72,6 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const limits = new RateLimits(deps.rateLimits, () => deps.clock.now().getTime());
   const db = deps.store.db;
   const log = deps.logger.child({ component: 'outbox' });
-
-  let running = false;
-  let loopDone: Promise<void> | null = null;
-  let wake: (() => void) | null = null;
-  let kicked = false;
 
   async function finish(row: OutboxRow, outcome: SendOutcome, rendered: ReturnType<typeof renderReplies>, now: Date): Promise<'sent' | 'failed'> {
     const nowIso = now.toISOString();
@@ -229,32 +225,13 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return result;
   }
 
-  async function loop(): Promise<void> {
-    while (running) {
-      let pause = idlePollMs;
-      try {
-        const r = await runOnce();
-        if (r.sent + r.failed > 0) continue;
-        if (r.nextDueInMs !== null) pause = Math.max(5, Math.min(pause, r.nextDueInMs));
-      } catch (err) {
-        log.error({ err }, 'outbox pass failed');
-      }
-      if (!running) break;
-      if (kicked) {
-        kicked = false;
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pause);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = null;
-      kicked = false;
-    }
-  }
+  const background = createWorkLoop(
+    async () => {
+      const r = await runOnce();
+      return { didWork: r.sent + r.failed > 0, nextDueInMs: r.nextDueInMs };
+    },
+    { idleMs: idlePollMs, logger: log, name: 'outbox' },
+  );
 
   return {
     runOnce,
@@ -265,19 +242,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
         if (r.deferred > 0 && r.sent + r.failed === 0) await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(5, r.nextDueInMs ?? 50))));
       }
     },
-    start() {
-      if (running) return;
-      running = true;
-      loopDone = loop();
-    },
-    kick() {
-      kicked = true;
-      wake?.();
-    },
-    async stop() {
-      running = false;
-      wake?.();
-      await loopDone;
-    },
+    start: () => background.start(),
+    kick: () => background.kick(),
+    stop: () => background.stop(),
   };
 }

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { newId } from '../ids';
 import type { ChannelIdentity, ChannelName, Customer, Database } from './schema';
 
+const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 export interface ResolvedCustomer {
   customer: Customer;
   identity: ChannelIdentity;
@@ -24,6 +26,8 @@ export async function resolveCustomer(
     .executeTakeFirst();
   if (identity) {
     const customer = await db.selectFrom('customers').selectAll().where('id', '=', identity.customer_id).executeTakeFirstOrThrow();
+    // "Last seen" is for staff to read; to the minute is plenty, and skipping the write saves every busy chat a row update.
+    if (Date.parse(args.now) - Date.parse(identity.last_seen_at) < LAST_SEEN_RESOLUTION_MS) return { customer, identity, isNew: false };
     await db.updateTable('channel_identities').set({ last_seen_at: args.now }).where('id', '=', identity.id).execute();
     return { customer, identity: { ...identity, last_seen_at: args.now }, isNew: false };
   }

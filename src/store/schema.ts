@@ -69,6 +69,21 @@ export interface ConversationsTable {
   updated_at: string;
 }
 
+export interface InboundEventsTable {
+  id: Generated<number>;
+  channel: ChannelName;
+  event_id: string;
+  external_id: string;
+  /** JSON of the normalised InboundEvent. */
+  payload: string;
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
 export interface ProcessedEventsTable {
   channel: ChannelName;
   event_id: string;
@@ -147,6 +162,7 @@ export interface Database extends StaffTables {
   channel_identities: ChannelIdentitiesTable;
   vehicles: VehiclesTable;
   conversations: ConversationsTable;
+  inbound_events: InboundEventsTable;
   processed_events: ProcessedEventsTable;
   outbox: OutboxTable;
   messages: MessagesTable;
@@ -167,3 +183,4 @@ export type NewOutboxRow = Insertable<OutboxTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
 export type Branch = Selectable<BranchesTable>;
+export type InboundEventRow = Selectable<InboundEventsTable>;

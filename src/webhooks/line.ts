@@ -12,13 +12,14 @@ export interface LineWebhookDeps {
   engine: Engine;
   metrics: Metrics;
   logger: Logger;
-  line: { getProfile(userId: string): Promise<{ displayName: string | null; language: string | null } | null> } | null;
+  /** Present when LINE is configured (its sender); the webhook answers 404 otherwise. */
+  line: object | null;
 }
 
 /**
  * POST /webhooks/line: signature over the raw bytes first (nothing is parsed or written for a request
- * LINE did not sign), then parse, then each event through the engine. A 200 means every event is either
- * saved or was a repeat; a store failure answers 500 so LINE redelivers and dedupe keeps it once.
+ * LINE did not sign), then parse, then each event kept in the inbox. A 200 means every event is either
+ * kept or was a repeat; a store failure answers 500 so LINE redelivers and dedupe keeps it once.
  */
 export function lineWebhookHandler(deps: LineWebhookDeps) {
   const log = deps.logger.child({ channel: 'line' });
@@ -48,13 +49,9 @@ export function lineWebhookHandler(deps: LineWebhookDeps) {
       deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'malformed' });
       throw new AppError('bad_request', err.message);
     }
+    // Kept before answering, processed right after: LINE asks for a quick 200 and redelivers on timeouts.
     for (const event of parsed.events) {
-      if (event.input.type === 'start') {
-        const profile = await deps.line.getProfile(event.externalId);
-        if (profile) event.profile = { displayName: profile.displayName, languageHint: profile.language };
-      }
-      const result = await deps.engine.handle(event);
-      if (result === 'duplicate') log.info({ eventId: event.eventId, redelivery: event.isRedelivery }, 'repeat event dropped');
+      if ((await deps.engine.accept(event)) === 'duplicate') log.info({ eventId: event.eventId, redelivery: event.isRedelivery }, 'repeat event dropped');
     }
     deps.metrics.webhookRequests.inc({ channel: 'line', outcome: 'ok' });
     return c.json({ ok: true, events: parsed.events.length, ignored: parsed.ignored });

@@ -14,8 +14,8 @@ export interface TelegramWebhookDeps {
 }
 
 /**
- * POST /webhooks/telegram: the secret token header first, then the update through the engine. Every
- * callback query is answered (even a repeat or an ignored one) so the customer's button stops spinning.
+ * POST /webhooks/telegram: the secret token header first, then the update kept in the inbox for the
+ * engine. Every callback query is answered (even a repeat or an ignored one) so the button stops spinning.
  */
 export function telegramWebhookHandler(deps: TelegramWebhookDeps) {
   return async (c: Context) => {
@@ -43,11 +43,9 @@ export function telegramWebhookHandler(deps: TelegramWebhookDeps) {
       deps.metrics.webhookRequests.inc({ channel: 'telegram', outcome: 'malformed' });
       throw new AppError('bad_request', err.message);
     }
-    try {
-      if (parsed.kind === 'event') await deps.engine.handle(parsed.event);
-    } finally {
-      if (parsed.callbackQueryId) await deps.telegram.answerCallbackQuery(parsed.callbackQueryId);
-    }
+    // The button stops spinning at once; the press itself is kept and processed right after the answer.
+    if (parsed.callbackQueryId) await deps.telegram.answerCallbackQuery(parsed.callbackQueryId);
+    if (parsed.kind === 'event') await deps.engine.accept(parsed.event);
     deps.metrics.webhookRequests.inc({ channel: 'telegram', outcome: parsed.kind === 'event' ? 'ok' : 'ignored' });
     return c.json({ ok: true });
   };

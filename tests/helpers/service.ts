@@ -8,7 +8,7 @@ import type { TestDialect, TestStore } from './stores';
 export interface TestService extends Service {
   db: TestStore;
   config: Config;
-  /** Sends everything the outbox holds now, as the background sender would. */
+  /** Processes every accepted event and sends what the outbox holds, as the background loops would. */
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -23,8 +23,12 @@ export async function startTestService(dialect: TestDialect, config: Config, clo
     ...service,
     db,
     config,
-    flush: () => service.outbox.drain(),
+    async flush() {
+      await service.engine.drain();
+      await service.outbox.drain();
+    },
     async close() {
+      await service.engine.stop();
       await service.outbox.stop();
       await service.engine.idle();
       await db.drop();

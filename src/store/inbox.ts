@@ -1,0 +1,88 @@
+import { sql, type Kysely } from 'kysely';
+import type { InboundEvent } from '../channels/types';
+import type { ChannelName, Database, InboundEventRow } from './schema';
+
+/**
+ * Keeps an event that arrived on a webhook; false when the platform had already delivered it (same
+ * channel and event id). Runs on its own, outside any transaction, so the answer is known before the
+ * webhook is acknowledged.
+ */
+export async function acceptEvent(db: Kysely<Database>, event: InboundEvent, now: string): Promise<boolean> {
+  const result = await db
+    .insertInto('inbound_events')
+    .values({
+      channel: event.channel,
+      event_id: event.eventId,
+      external_id: event.externalId,
+      payload: JSON.stringify(event),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: now,
+      last_error: null,
+      received_at: now,
+      processed_at: null,
+    })
+    .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
+/** The oldest event of one customer still waiting, or undefined when their queue is empty. */
+export async function headOfQueue(db: Kysely<Database>, channel: ChannelName, externalId: string): Promise<InboundEventRow | undefined> {
+  return db
+    .selectFrom('inbound_events')
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where('channel', '=', channel)
+    .where('external_id', '=', externalId)
+    .orderBy('id', 'asc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Customers with events waiting and due, longest-waiting first. */
+export async function customersWithPendingEvents(db: Kysely<Database>, now: string, limit: number): Promise<{ channel: ChannelName; external_id: string }[]> {
+  return db
+    .selectFrom('inbound_events')
+    .select(['channel', 'external_id', sql<number>`min(id)`.as('first')])
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .groupBy(['channel', 'external_id'])
+    .orderBy('first', 'asc')
+    .limit(limit)
+    .execute();
+}
+
+export async function markEventDone(db: Kysely<Database>, id: number, now: string): Promise<void> {
+  await db.updateTable('inbound_events').set({ status: 'done', processed_at: now, last_error: null }).where('id', '=', id).execute();
+}
+
+/**
+ * Records a failed attempt (the store itself failing: a step's own bug is answered with an apology and
+ * counts as done). After `maxAttempts` the event is kept as failed for staff rather than retried forever.
+ */
+export async function markEventAttemptFailed(db: Kysely<Database>, row: InboundEventRow, error: string, retryAt: string, maxAttempts: number): Promise<void> {
+  const attempts = row.attempts + 1;
+  await db
+    .updateTable('inbound_events')
+    .set({ attempts, last_error: error.slice(0, 1000), next_attempt_at: retryAt, status: attempts >= maxAttempts ? 'failed' : 'pending' })
+    .where('id', '=', row.id)
+    .execute();
+}
+
+/** Depth and age of what is waiting, for /metrics. */
+export async function inboxStats(db: Kysely<Database>): Promise<{ channel: ChannelName; count: number; oldest: string | null }[]> {
+  const rows = await db
+    .selectFrom('inbound_events')
+    .select(['channel', sql<number>`count(*)`.as('count'), sql<string | null>`min(received_at)`.as('oldest')])
+    .where('status', '=', 'pending')
+    .groupBy('channel')
+    .execute();
+  return rows.map((r) => ({ channel: r.channel, count: Number(r.count), oldest: r.oldest }));
+}
+
+/** Forgets handled events older than `before`; platforms stop redelivering within hours. */
+export async function pruneInbox(db: Kysely<Database>, before: string): Promise<number> {
+  const result = await db.deleteFrom('inbound_events').where('status', '=', 'done').where('received_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
