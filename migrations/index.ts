@@ -1,6 +1,8 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_foundation';
 import * as m0002 from './0002_staff';
+import * as m0003 from './0003_booking';
+import * as m0004 from './0004_reminders';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -9,6 +11,8 @@ import * as m0002 from './0002_staff';
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_staff': m0002,
+  '0003_booking': m0003,
+  '0004_reminders': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -158,6 +158,7 @@ export interface BranchesTable {
 }
 
 export interface Database extends StaffTables {
+  appointment_reminders: AppointmentRemindersTable;
   customers: CustomersTable;
   channel_identities: ChannelIdentitiesTable;
   vehicles: VehiclesTable;
@@ -168,6 +169,12 @@ export interface Database extends StaffTables {
   messages: MessagesTable;
   settings: SettingsTable;
   branches: BranchesTable;
+  branch_settings: BranchSettingsTable;
+  service_types: ServiceTypesTable;
+  bays: BaysTable;
+  appointments: AppointmentsTable;
+  capacity_claims: CapacityClaimsTable;
+  appointment_changes: AppointmentChangesTable;
 }
 
 export type Db = Kysely<Database>;
@@ -178,9 +185,140 @@ export type CustomerUpdate = Updateable<CustomersTable>;
 export type ChannelIdentity = Selectable<ChannelIdentitiesTable>;
 export type Vehicle = Selectable<VehiclesTable>;
 export type Conversation = Selectable<ConversationsTable>;
+export type InboundEventRow = Selectable<InboundEventsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;
 export type MessageRow = Selectable<MessagesTable>;
 export type NewMessageRow = Insertable<MessagesTable>;
 export type Branch = Selectable<BranchesTable>;
-export type InboundEventRow = Selectable<InboundEventsTable>;
+
+/* Service booking (migration 0003_booking). */
+
+/** A branch's booking settings; a branch without a row uses the defaults in src/domain/booking-rules.ts. */
+export interface BranchSettingsTable {
+  branch_id: string;
+  slot_interval_minutes: number;
+  min_notice_minutes: number;
+  horizon_days: number;
+  buffer_minutes: number;
+  advisors_per_slot: number;
+  daily_cap: number;
+  loaner_cars: number;
+  change_cutoff_hours: number;
+  /** Local 'HH:mm' of the day-before reminder, or null for none. */
+  reminder_day_before_at: string | null;
+  reminder_hours_before: number | null;
+  /** Local 'HH:mm'; the quiet period may wrap midnight (21:00–09:00). */
+  quiet_hours_start: string | null;
+  quiet_hours_end: string | null;
+  updated_at: string;
+}
+
+export interface ServiceTypesTable {
+  id: string;
+  branch_id: string;
+  /** Stable code the flows and reports use ('periodic_maintenance', 'recall', …); unique per branch. */
+  code: string;
+  duration_minutes: number;
+  /** JSON: { "zh-TW": "定期保養", "en": "Periodic maintenance", … } */
+  names: string;
+  active: number;
+  sort_order: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BaysTable {
+  id: string;
+  branch_id: string;
+  name: string;
+  /** JSON: codes of the service types this bay takes. */
+  service_types: string;
+  active: number;
+  sort_order: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type AppointmentStatus = 'booked' | 'checked_in' | 'no_show' | 'cancelled' | 'completed';
+/** Where a booking was made: a chat channel, or staff on the customer's behalf. */
+export type BookingChannel = ChannelName | 'phone' | 'walk_in' | 'console' | 'dms';
+
+export interface AppointmentsTable {
+  id: string;
+  /** What the customer quotes: 'BK-' and six unambiguous characters. */
+  reference: string;
+  branch_id: string;
+  customer_id: string;
+  vehicle_id: string | null;
+  service_type_id: string;
+  starts_at: string;
+  ends_at: string;
+  /** End plus the branch's buffer: the bay is held until then. */
+  busy_until: string;
+  /** The branch-local date of `starts_at`. */
+  local_date: string;
+  bay_id: string;
+  /** Which advisor, day-cap and loaner units the booking claims (see capacity_claims). */
+  advisor_unit: number;
+  day_unit: number;
+  loaner_unit: number | null;
+  /** The staff user who will receive the customer; no foreign key so staff accounts can come and go. */
+  advisor_id: string | null;
+  status: AppointmentStatus;
+  note: string | null;
+  loaner_requested: number;
+  channel: BookingChannel;
+  created_by: 'customer' | 'staff';
+  created_by_staff_id: string | null;
+  /** Bumped by every change; appointment_changes' key on it lets only one of two racing changes commit. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+  cancelled_at: string | null;
+  checked_in_at: string | null;
+  /** When the customer pressed "I'll be there" on a reminder (migration 0004). */
+  customer_confirmed_at: string | null;
+}
+
+/**
+ * One unit of capacity held by a live appointment; the key (branch_id, resource, block_start) is what
+ * refuses a double booking. Resources: 'bay:<id>' per 5-minute block (UTC ISO), 'advisor:<n>' at the slot
+ * start (UTC ISO), 'day:<n>' and 'loaner:<n>' on the local date.
+ */
+export interface CapacityClaimsTable {
+  branch_id: string;
+  resource: string;
+  block_start: string;
+  appointment_id: string;
+}
+
+export type AppointmentAction = 'booked' | 'rescheduled' | 'cancelled' | 'checked_in' | 'no_show';
+
+/** The history of an appointment, one row per version. */
+export interface AppointmentChangesTable {
+  appointment_id: string;
+  version: number;
+  action: AppointmentAction;
+  actor_type: 'customer' | 'staff' | 'system';
+  actor_id: string | null;
+  channel: BookingChannel | null;
+  /** JSON details, e.g. the previous start of a rescheduled appointment. */
+  details: string | null;
+  created_at: string;
+}
+
+export type BranchSettingsRow = Selectable<BranchSettingsTable>;
+export type ServiceTypeRow = Selectable<ServiceTypesTable>;
+export type BayRow = Selectable<BaysTable>;
+export type AppointmentRow = Selectable<AppointmentsTable>;
+export type NewAppointmentRow = Insertable<AppointmentsTable>;
+export type AppointmentChangeRow = Selectable<AppointmentChangesTable>;
+
+/** One row per reminder sent (migration 0004), keyed by the start it was about. */
+export interface AppointmentRemindersTable {
+  appointment_id: string;
+  kind: 'day_before' | 'hours_before';
+  starts_at: string;
+  sent_at: string;
+}

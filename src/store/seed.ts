@@ -1,5 +1,10 @@
+import type { Transaction } from 'kysely';
+import { saveBay, saveBookingSettings, saveServiceType } from '../booking/capacity';
+import { DEMO_BAYS, STANDARD_SERVICE_TYPES } from '../booking/standard-service-types';
 import type { Config } from '../config';
+import { DEFAULT_BOOKING_SETTINGS } from '../domain/booking-rules';
 import { newId } from '../ids';
+import type { Database } from './schema';
 import type { Store } from './store';
 
 /** Mon–Sat 09:00–18:00, the demo branch's hours. */
@@ -22,10 +27,11 @@ export async function seedFreshDatabase(store: Store, config: Config, now: Date)
     const existing = await tx.selectFrom('branches').select('id').limit(1).executeTakeFirst();
     if (existing) return false;
     const nowIso = now.toISOString();
+    const branchId = newId();
     await tx
       .insertInto('branches')
       .values({
-        id: newId(),
+        id: branchId,
         name: `${config.dealer.name} (demo branch)`,
         address: null,
         phone: null,
@@ -38,8 +44,20 @@ export async function seedFreshDatabase(store: Store, config: Config, now: Date)
         updated_at: nowIso,
       })
       .execute();
+    await seedDemoCapacity(tx, branchId, nowIso);
     return true;
   });
+}
+
+/** The demo branch's booking capacity: default settings, the standard service types and a few bays. */
+async function seedDemoCapacity(tx: Transaction<Database>, branchId: string, nowIso: string): Promise<void> {
+  await saveBookingSettings(tx, branchId, DEFAULT_BOOKING_SETTINGS, nowIso);
+  for (const [i, t] of STANDARD_SERVICE_TYPES.entries()) {
+    await saveServiceType(tx, branchId, { code: t.code, durationMinutes: t.durationMinutes, names: t.names, active: true, sortOrder: (i + 1) * 10 }, nowIso);
+  }
+  for (const [i, b] of DEMO_BAYS.entries()) {
+    await saveBay(tx, branchId, { name: b.name, serviceTypes: [...b.serviceTypes], active: true, sortOrder: (i + 1) * 10 }, nowIso);
+  }
 }
 
 /**
