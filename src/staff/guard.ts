@@ -38,6 +38,16 @@ export class RouteRegistry {
   }
 }
 
+/** The address a request came from, for the audit log (behind Cloudflare or a proxy, the forwarded one). */
+export function clientIp(c: Context): string | null {
+  return c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
+}
+
+/** Who acts, from where and when: what every change's audit entry records, in the console and the API alike. */
+export function actionContext(c: Context<StaffEnv>, clock: Clock): { actor: Principal; ip: string | null; now: Date } {
+  return { actor: c.get('principal'), ip: clientIp(c), now: clock.now() };
+}
+
 export function csrfTokenFor(secret: string, sessionId: string): Promise<string> {
   return hmacBase64Url(secret, `csrf:${sessionId}`);
 }

@@ -5,18 +5,17 @@ import { recordAudit } from '../audit';
 import { createSession, endSession, principalFromSession, SESSION_COOKIE, SESSION_MAX_MS } from '../auth/sessions';
 import { clearLoginFailures, loginBlockedFor, recordLoginFailure } from '../auth/login-limit';
 import { verifyPassword } from '../auth/password';
-import { consoleRoute, publicConsoleRoute, type StaffEnv } from '../guard';
+import { clientIp, consoleRoute, publicConsoleRoute, type StaffEnv } from '../guard';
 import { findStaffByEmail } from '../staff-users';
+import { registerAdminPages } from './admin-pages';
+import { registerApiDocsPage } from './api-docs';
+import { registerCustomerPages } from './customers';
 import { anonymousLocale, Layout, pageOf, STYLES, type ConsoleDeps } from './layout';
 
 export type { ConsoleDeps } from './layout';
 
 /** A password check of similar cost runs for unknown emails, so response time does not reveal which accounts exist. */
 const DUMMY_HASH = 'pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-
-export function clientIp(c: Context): string | null {
-  return c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
-}
 
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
@@ -34,7 +33,7 @@ function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) 
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.t('login.title')} · ${props.dealerName}`}</title>
-        <style>{STYLES}</style>
+        <style dangerouslySetInnerHTML={{ __html: STYLES }} />
       </head>
       <body>
         <main style="max-width:420px;margin-top:8vh">
@@ -208,8 +207,13 @@ export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
   });
 
   // customer pages
+  registerCustomerPages(app, deps);
 
   // admin pages
+  registerAdminPages(app, deps);
+
+  // API documentation
+  registerApiDocsPage(app, deps);
 
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Child, FC } from 'hono/jsx';
+import type { Choice } from '../../channels/types';
 import type { Config } from '../../config';
 import type { Translator } from '../../i18n';
 import { isLocale, localeFromAcceptLanguage, type Locale } from '../../i18n/locales';
@@ -21,6 +22,8 @@ export interface ConsoleDeps extends GuardDeps {
   passwordIterations?: number;
   /** Wakes the outbox sender after staff queue a message. */
   onOutbox?: () => void;
+  /** The customer's main menu, offered when staff hand a conversation back to the bot. */
+  menuChoices?: () => Choice[];
 }
 
 /** The request-scoped things a page renders with. */
@@ -63,6 +66,7 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
   { href: '/console/tokens', key: 'nav.tokens', permission: 'tokens.manage' },
   { href: '/console/audit', key: 'nav.audit', permission: 'audit.read' },
+  { href: '/console/api', key: 'nav.apiDocs', permission: 'console.use' },
 ];
 
 export const STYLES = `
@@ -108,7 +112,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: {
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${title} · ${page.t('title')}`}</title>
-      <style>{STYLES}</style>
+      <style dangerouslySetInnerHTML={{ __html: STYLES }} />
     </head>
     <body>
       <header class="top">
