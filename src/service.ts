@@ -9,6 +9,10 @@ import { createEngine, type Engine } from './conversation/engine';
 import type { Flow } from './conversation/flow';
 import { handoffFlow } from './conversation/flows/handoff';
 import { languageFlow } from './conversation/flows/language';
+import { bookingFlow } from './conversation/flows/booking';
+import { myBookingsFlow } from './conversation/flows/my-bookings';
+import { isBookingConflict } from './booking/booking';
+import { calendarLinks, calendarRoutes } from './booking/calendar-link';
 import { createTranslator, type Translator } from './i18n';
 import type { Clock } from './ops/clock';
 import type { Logger } from './ops/logger';
@@ -16,11 +20,12 @@ import { Metrics } from './ops/metrics';
 import { createOutboxSender, type OutboxSender } from './outbox/sender';
 import { ensureSecret } from './store/seed';
 import { createConsole } from './staff/console';
+import { createApi } from './staff/api';
 import { RouteRegistry } from './staff/guard';
 import type { Store } from './store/store';
 
 /** Every flow the customer can reach, in one list; a new flow is one line here. */
-export const FLOWS: Flow[] = [handoffFlow, languageFlow];
+export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, handoffFlow, languageFlow];
 
 export interface Service {
   app: Hono;
@@ -62,6 +67,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   if (telegram) senders.telegram = telegram;
 
   let outbox: OutboxSender | null = null;
+  const calendarSecret = await ensureSecret(store, 'calendar_link_secret');
   const engine = createEngine({
     store,
     flows: FLOWS,
@@ -70,6 +76,8 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     logger,
     metrics,
     config,
+    isRetryable: isBookingConflict,
+    calendarLink: calendarLinks(config, calendarSecret),
     onOutbox: () => {
       opts.onOutbox?.();
       outbox?.kick();
@@ -111,11 +119,14 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     afterEvents: opts.afterEvents ?? (() => engine.kick()),
   });
 
+  app.route('/', calendarRoutes({ store, config, secret: calendarSecret, now: () => clock.now() }));
+
   const routes = new RouteRegistry();
   const csrfSecret = await ensureSecret(store, 'console_csrf_secret');
   app.route(
     '/',
-    createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: () => outbox?.kick() }),
+    createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: () => outbox?.kick(), menuChoices: () => engine.menuChoices() }),
   );
+  app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret }));
   return { app, routes, engine, outbox, metrics, translator };
 }

@@ -28,6 +28,7 @@ export function renderReplies(t: Translator, locale: Locale, replies: Reply[]): 
           type: 'text',
           text: parts.map((p) => renderText(t, locale, p)).join('\n\n'),
           choices: (reply.choices ?? []).map((c) => renderChoice(t, locale, c)),
+          ...(reply.columns ? { columns: reply.columns } : {}),
         };
       }
       case 'card': {

@@ -41,13 +41,18 @@ export type TextRef = { key: string; params?: Record<string, string | number> } 
 
 export type Choice =
   | { kind: 'postback'; id: string; label: TextRef }
-  /** A date/time picker (LINE datetimepicker); channels without one ask for the answer as text. */
+  /**
+   * A date/time picker (LINE datetimepicker, web date input); channels without one send the id alone.
+   * `initial`, `min` and `max` are the dealership's local wall time (`YYYY-MM-DD`, `HH:mm`,
+   * `YYYY-MM-DDTHH:mm`), never UTC instants.
+   */
   | { kind: 'datetime'; id: string; label: TextRef; mode: 'date' | 'time' | 'datetime'; initial?: string; min?: string; max?: string }
   | { kind: 'url'; url: string; label: TextRef };
 
 /** One message a flow wants sent. Channels turn `choices` into their native buttons. */
 export type Reply =
-  | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[] }
+  /** `columns`: how many buttons a row where the channel lays buttons out in rows (a calendar: 7). */
+  | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[]; columns?: number }
   /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card). */
   | { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef; choices?: Choice[] }
   | { type: 'image'; url: string; previewUrl?: string };
@@ -59,7 +64,7 @@ export type RenderedChoice =
   | { kind: 'url'; url: string; label: string };
 
 export type RenderedMessage =
-  | { type: 'text'; text: string; choices: RenderedChoice[] }
+  | { type: 'text'; text: string; choices: RenderedChoice[]; columns?: number }
   | { type: 'card'; title: string; rows: { label: string; value: string }[]; footer: string | null; choices: RenderedChoice[]; altText: string }
   | { type: 'image'; url: string; previewUrl: string };
 

@@ -31,6 +31,13 @@ export interface EngineDeps {
   config: Config;
   /** Called after a commit that wrote outbox rows, so the sender can go at once. */
   onOutbox?: () => void;
+  /**
+   * Errors that mean "another writer got there first; run the step again on fresh reads", beyond the
+   * engine's own (a booking's capacity claim lost to a concurrent booking).
+   */
+  isRetryable?: (err: unknown) => boolean;
+  /** Calendar (.ics) links for bookings; see src/booking/calendar-link.ts. */
+  calendarLink?: (reference: string, channel: ChannelName) => Promise<string | null>;
   /** Adds what a platform can tell about the sender (LINE profile) before the event is processed. */
   enrich?: (event: InboundEvent) => Promise<InboundEvent>;
   idlePollMs?: number;
@@ -63,7 +70,7 @@ export interface Engine {
 
 /** Flows that wait for a person rather than for the customer never time out on their own. */
 const NO_TIMEOUT_FLOWS = new Set(['handoff']);
-const MAX_CONFLICT_RETRIES = 3;
+const MAX_CONFLICT_RETRIES = 8;
 /** Attempts before an event the store keeps failing on is set aside as failed (visible to staff). */
 const MAX_EVENT_ATTEMPTS = 10;
 /** Customers processed side by side; one customer's events are always one at a time. */
@@ -168,11 +175,14 @@ export function createEngine(deps: EngineDeps): Engine {
       const key = isNewCustomer ? (name ? 'greeting.welcomeNamed' : 'greeting.welcome') : 'greeting.welcomeBack';
       return { type: 'text', text: { key, params: { name: name ?? '', dealer: config.dealer.name } }, choices: menuChoices() };
     };
-    const finish = (flow: Flow | null, result: StepResult): Turn => ({
-      replies: [...prefix, ...result.replies],
-      position: flow && result.next ? { flow: flow.name, step: result.next.step, state: result.next.state, stateVersion: flow.stateVersion } : IDLE,
-      locale: localeRef.value,
-    });
+    const finish = (flow: Flow | null, result: StepResult): Turn => {
+      const target = result.next?.flow ? (flowsByName.get(result.next.flow) ?? null) : flow;
+      return {
+        replies: [...prefix, ...result.replies],
+        position: target && result.next ? { flow: target.name, step: result.next.step, state: result.next.state, stateVersion: target.stateVersion } : IDLE,
+        locale: localeRef.value,
+      };
+    };
     const viaIntent = async (intent: Intent): Promise<Turn> => {
       const { result, flow, keep } = await startIntent(ctx, intent, current);
       if (keep) return { replies: [...prefix, ...result.replies], position: current, locale: localeRef.value };
@@ -280,6 +290,7 @@ export function createEngine(deps: EngineDeps): Engine {
         config,
         translator,
         menuChoices,
+        calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
         setLocale(locale) {
           localeRef.value = locale;
         },
@@ -328,7 +339,8 @@ export function createEngine(deps: EngineDeps): Engine {
       } catch (err) {
         // Lost a race with another writer (a save of the same conversation, or the first message of a new
         // customer arriving twice at once on another instance): run the event again on the fresh state.
-        if ((err instanceof ConversationConflict || isUniqueViolation(err, 'channel_identities') || isUniqueViolation(err, 'customers')) && attempt < MAX_CONFLICT_RETRIES) continue;
+        const lostRace = err instanceof ConversationConflict || isUniqueViolation(err, 'channel_identities') || isUniqueViolation(err, 'customers') || deps.isRetryable?.(err) === true;
+        if (lostRace && attempt < MAX_CONFLICT_RETRIES) continue;
         // Another instance applied this very event between our check and our commit (D1 has no locks).
         if (isUniqueViolation(err, 'processed_events')) return 'duplicate';
         if (failure !== null) throw err;

@@ -24,14 +24,19 @@ export interface FlowContext {
   readonly translator: Translator;
   /** The main menu's buttons, for flows that end by offering it. */
   readonly menuChoices: () => Choice[];
+  /** A link that adds a booking to the customer's calendar (.ics), or null when their channel could not open it. */
+  readonly calendarLink: (reference: string) => Promise<string | null>;
   /** Changes the customer's language for this and every later reply. */
   setLocale(locale: Locale): void;
 }
 
 export interface StepResult {
   replies: Reply[];
-  /** Where the conversation waits next, within this flow; null when the flow is finished. */
-  next: { step: string; state: unknown } | null;
+  /**
+   * Where the conversation waits next; null when the flow is finished. `flow` hands the conversation to
+   * another flow (my bookings → the booking flow, to move a booking).
+   */
+  next: { step: string; state: unknown; flow?: string } | null;
 }
 
 export interface Flow {

@@ -7,35 +7,40 @@ import zhTWIntents from '../../locales/zh-TW/intents.json';
 import zhTWConsole from '../../locales/zh-TW/console.json';
 import zhTWConsoleCustomers from '../../locales/zh-TW/console-customers.json';
 import zhTWConsoleAdmin from '../../locales/zh-TW/console-admin.json';
+import zhTWBooking from '../../locales/zh-TW/booking.json';
 import zhCNCommon from '../../locales/zh-CN/common.json';
 import zhCNIntents from '../../locales/zh-CN/intents.json';
 import zhCNConsole from '../../locales/zh-CN/console.json';
 import zhCNConsoleCustomers from '../../locales/zh-CN/console-customers.json';
 import zhCNConsoleAdmin from '../../locales/zh-CN/console-admin.json';
+import zhCNBooking from '../../locales/zh-CN/booking.json';
 import enCommon from '../../locales/en/common.json';
 import enIntents from '../../locales/en/intents.json';
 import enConsole from '../../locales/en/console.json';
 import enConsoleCustomers from '../../locales/en/console-customers.json';
 import enConsoleAdmin from '../../locales/en/console-admin.json';
+import enBooking from '../../locales/en/booking.json';
 import jaCommon from '../../locales/ja/common.json';
 import jaIntents from '../../locales/ja/intents.json';
 import jaConsole from '../../locales/ja/console.json';
 import jaConsoleCustomers from '../../locales/ja/console-customers.json';
 import jaConsoleAdmin from '../../locales/ja/console-admin.json';
+import jaBooking from '../../locales/ja/booking.json';
 import thCommon from '../../locales/th/common.json';
 import thIntents from '../../locales/th/intents.json';
 import thConsole from '../../locales/th/console.json';
 import thConsoleCustomers from '../../locales/th/console-customers.json';
 import thConsoleAdmin from '../../locales/th/console-admin.json';
+import thBooking from '../../locales/th/booking.json';
 import type { Locale } from './locales';
 
-export const NAMESPACES = ['common', 'intents', 'console', 'console-customers', 'console-admin'] as const;
+export const NAMESPACES = ['common', 'intents', 'booking', 'console', 'console-customers', 'console-admin'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 export const resources: Record<Locale, Record<Namespace, Record<string, unknown>>> = {
-  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin },
-  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin },
-  en: { common: enCommon, intents: enIntents, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin },
-  ja: { common: jaCommon, intents: jaIntents, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin },
-  th: { common: thCommon, intents: thIntents, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin },
+  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, booking: zhTWBooking },
+  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, booking: zhCNBooking },
+  en: { common: enCommon, intents: enIntents, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, booking: enBooking },
+  ja: { common: jaCommon, intents: jaIntents, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, booking: jaBooking },
+  th: { common: thCommon, intents: thIntents, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, booking: thBooking },
 };

@@ -77,6 +77,9 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     const nowIso = now.toISOString();
     if (outcome.ok) {
       await deps.store.transaction(async (tx) => {
+        // Staff may have erased the customer while this was in flight: their words must not come back.
+        const current = await tx.selectFrom('outbox').select('status').where('id', '=', row.id).executeTakeFirst();
+        if (current?.status !== 'sending') return;
         await tx
           .updateTable('outbox')
           .set({ status: 'sent', sent_at: nowIso, updated_at: nowIso, lease_until: null, last_error: null, attempts: row.attempts + 1, reply_token: null })

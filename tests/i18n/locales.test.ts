@@ -17,6 +17,11 @@ function leaves(tree: Tree, prefix = ''): Map<string, unknown> {
   return out;
 }
 
+/** Texts used as button labels outside the menu and labels sections. */
+const BUTTON_LABELS = ['skip', 'otherVehicle', 'pickDate', 'laterTimes', 'otherDay', 'yes', 'no', 'confirm', 'changeTime', 'addToCalendar', 'reschedule', 'cancelBooking', 'cancelYes', 'keep', 'reminderConfirm'].map(
+  (k) => `booking:${k}`,
+);
+
 const placeholders = (text: string) => [...text.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]).sort();
 
 describe('locales', () => {
@@ -48,8 +53,9 @@ describe('locales', () => {
         if (typeof value !== 'string') continue;
         const rendered = t.t(locale, key, { name: 'Wang Xiao-Ming', dealer: 'Test Motors Taipei Neihu', phone: '+886912345678' });
         expect(charLength(rendered), `${locale} ${key}`).toBeLessThanOrEqual(Math.min(LINE_LIMITS.textChars, TELEGRAM_LIMITS.textChars));
-        if (key.startsWith('menu.') && key !== 'menu.prompt') expect(charLength(rendered), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
+        if ((key.startsWith('menu.') && key !== 'menu.prompt') || key.startsWith('labels.')) expect(charLength(rendered), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
       }
+      for (const key of BUTTON_LABELS) expect(charLength(t.t(locale, key)), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
       for (const name of Object.values(LOCALE_NATIVE_NAMES)) expect(charLength(name)).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
     }
   });

@@ -37,14 +37,14 @@ function button(choice: RenderedChoice): InlineKeyboardButton {
 }
 
 /** Builds the inline keyboard for a message's choices, or nothing when it has none. */
-export function inlineKeyboard(choices: RenderedChoice[]): InlineKeyboardMarkup | undefined {
+export function inlineKeyboard(choices: RenderedChoice[], columns?: number): InlineKeyboardMarkup | undefined {
   if (choices.length === 0) return undefined;
   if (choices.length > TELEGRAM_LIMITS.inlineButtons) {
     throw new Error(`${choices.length} choices in one message; a Telegram inline keyboard holds at most ${TELEGRAM_LIMITS.inlineButtons} buttons`);
   }
   const buttons = choices.map(button);
   // One width for the whole keyboard: mixing one- and two-button rows reads as a ragged menu.
-  const perRow = choices.every((c) => [...c.label].length <= SHORT_LABEL_CHARS) ? 2 : 1;
+  const perRow = columns ?? (choices.every((c) => [...c.label].length <= SHORT_LABEL_CHARS) ? 2 : 1);
   const rows: InlineKeyboardButton[][] = [];
   for (let i = 0; i < buttons.length; i += perRow) rows.push(buttons.slice(i, i + perRow));
   return { inline_keyboard: rows };
@@ -76,7 +76,7 @@ export function toTelegramRequests(messages: RenderedMessage[], chatId: string):
     switch (message.type) {
       case 'text': {
         if (!message.text.trim()) throw new Error('empty text message; Telegram refuses messages without text');
-        const keyboard = inlineKeyboard(message.choices);
+        const keyboard = inlineKeyboard(message.choices, message.columns);
         const pieces = splitText(message.text, TELEGRAM_LIMITS.textChars);
         pieces.forEach((text, i) => {
           const last = i === pieces.length - 1;

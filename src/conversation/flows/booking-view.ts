@@ -1,0 +1,49 @@
+import type { Choice, Reply, TextRef } from '../../channels/types';
+import { formatDayLong } from '../../i18n/format';
+import type { Locale } from '../../i18n/locales';
+import type { Vehicle } from '../../store/schema';
+
+/** A service type's name in the customer's language, else English, else any name, else its code. */
+export function serviceName(names: Record<string, string>, locale: Locale, code: string): string {
+  return names[locale] ?? names.en ?? Object.values(names)[0] ?? code;
+}
+
+/** "ABC-1234 · Toyota Corolla" — how a customer recognises their car on a button. */
+export function vehicleLabel(vehicle: Pick<Vehicle, 'plate' | 'make' | 'model'>): string {
+  const name = [vehicle.make, vehicle.model].filter(Boolean).join(' ');
+  return name ? `${vehicle.plate} · ${name}` : vehicle.plate;
+}
+
+const label = (key: string): TextRef => ({ key: `booking:${key}` });
+const raw = (text: string): TextRef => ({ raw: text });
+
+/**
+ * The card a booking is confirmed, changed or reminded with: what, where, when, with which car. The date is
+ * written out in the customer's language; rows without a value are left out.
+ */
+export function bookingCard(
+  locale: Locale,
+  b: {
+    title: TextRef;
+    branchName: string | null;
+    service: string;
+    vehicle: string | null;
+    date: string;
+    time: string;
+    loaner: boolean;
+    note: string | null;
+    reference: string | null;
+    footer: TextRef | null;
+    choices: Choice[];
+  },
+): Reply {
+  const rows: { label: TextRef; value: TextRef }[] = [];
+  if (b.reference) rows.push({ label: label('rowReference'), value: raw(b.reference) });
+  if (b.branchName) rows.push({ label: label('rowBranch'), value: raw(b.branchName) });
+  rows.push({ label: label('rowService'), value: raw(b.service) });
+  if (b.vehicle) rows.push({ label: label('rowVehicle'), value: raw(b.vehicle) });
+  rows.push({ label: label('rowWhen'), value: { key: 'booking:when', params: { date: formatDayLong(locale, b.date), time: b.time } } });
+  if (b.loaner) rows.push({ label: label('rowLoaner'), value: label('yes') });
+  if (b.note) rows.push({ label: label('rowNote'), value: raw(b.note) });
+  return { type: 'card', title: b.title, rows, ...(b.footer ? { footer: b.footer } : {}), choices: b.choices };
+}
