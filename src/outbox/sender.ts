@@ -29,6 +29,11 @@ export interface OutboxSenderDeps {
   /** Sends in flight at once, across different recipients (one recipient is always sent in order). */
   concurrency?: number;
   random?: () => number;
+  /**
+   * Milliseconds on a clock that only moves forward, for rate limits: they are about real requests per
+   * second, not the business clock (which tests and simulations move by hand). Defaults to performance.now.
+   */
+  monotonicMs?: () => number;
 }
 
 export interface RunResult {
@@ -69,7 +74,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   const idlePollMs = deps.idlePollMs ?? 1000;
   const concurrency = deps.concurrency ?? 16;
   const random = deps.random ?? Math.random;
-  const limits = new RateLimits(deps.rateLimits, () => deps.clock.now().getTime());
+  const limits = new RateLimits(deps.rateLimits, deps.monotonicMs ?? (() => performance.now()));
   const db = deps.store.db;
   const log = deps.logger.child({ component: 'outbox' });
 
@@ -148,18 +153,12 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     log.warn({ outboxId: row.id, channel: row.channel, reason }, 'message not sendable');
   }
 
-  async function sendRow(row: OutboxRow): Promise<'sent' | 'failed' | 'deferred' | 'skipped'> {
+  async function sendRow(row: OutboxRow): Promise<'sent' | 'failed' | 'skipped' | { deferredMs: number }> {
     const now = deps.clock.now();
+    // A rate limit holds the row back in memory only: it stays due, and this sender comes back to it when
+    // the limit allows (another instance with room may send it sooner).
     const wait = limits.reserve(row.channel, row.external_id);
-    if (wait > 0) {
-      await db
-        .updateTable('outbox')
-        .set({ next_attempt_at: new Date(now.getTime() + wait).toISOString() })
-        .where('id', '=', row.id)
-        .where('status', '=', 'pending')
-        .execute();
-      return 'deferred';
-    }
+    if (wait > 0) return { deferredMs: wait };
     if (!(await claimRow(db, row, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString()))) return 'skipped';
 
     const sender = deps.senders[row.channel];
@@ -220,11 +219,14 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
         const r = await sendRow(row);
         if (r === 'sent') result.sent += 1;
         else if (r === 'failed') result.failed += 1;
-        else if (r === 'deferred') result.deferred += 1;
+        else if (typeof r === 'object') {
+          // Held back by a rate limit: due again when the limit allows, not on the next idle poll.
+          result.deferred += 1;
+          result.nextDueInMs = result.nextDueInMs === null ? r.deferredMs : Math.min(result.nextDueInMs, r.deferredMs);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, due.length) }, worker));
-    if (result.deferred > 0) result.nextDueInMs = 0;
     return result;
   }
 
@@ -238,11 +240,12 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   return {
     runOnce,
-    async drain(maxPasses = 20) {
+    async drain(maxPasses = 50) {
       for (let i = 0; i < maxPasses; i++) {
         const r = await runOnce();
         if (r.sent + r.failed + r.deferred === 0) return;
-        if (r.deferred > 0 && r.sent + r.failed === 0) await new Promise((res) => setTimeout(res, Math.min(1000, Math.max(5, r.nextDueInMs ?? 50))));
+        // Only rate-limited rows left: wait until the first may go (a retry's backoff is not waited for).
+        if (r.deferred > 0 && r.sent + r.failed === 0) await new Promise((res) => setTimeout(res, Math.min(1500, Math.max(5, r.nextDueInMs ?? 50))));
       }
     },
     start: () => background.start(),

@@ -79,6 +79,7 @@ describe.each(dialects)('outbox sender on $name', (dialect) => {
       maxAttempts: opts.maxAttempts ?? 4,
       rateLimits: limits,
       random: () => 0.5,
+      monotonicMs: () => clock.now().getTime(),
     });
   }
 

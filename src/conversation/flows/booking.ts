@@ -216,50 +216,51 @@ async function answerMileage(ctx: FlowContext, state: BookingState, input: Input
 }
 
 /** Day choices: quick buttons and a date picker (LINE, web), or an inline month calendar (Telegram). */
-async function dateChoices(ctx: FlowContext, state: BookingState, capacity: BranchCapacity): Promise<{ choices: Choice[]; columns?: number; any: boolean }> {
+async function dateChoices(ctx: FlowContext, state: BookingState, capacity: BranchCapacity): Promise<{ choices: Choice[]; columns?: number; any: boolean; heading?: string }> {
   const today = localDateOf(ctx.now, capacity.rules.timeZone);
   const summary = await availabilitySummary(ctx.tx, capacity, { serviceTypeCode: state.serviceTypeCode!, loaner: false }, ctx.now);
   const open = summary.ok ? summary.days.filter((d) => d.freeSlots > 0).map((d) => d.date) : [];
   const last = addDays(today, capacity.rules.settings.horizonDays);
   if (ctx.channel === 'telegram') {
     const month = state.calendarMonth ?? (open[0] ?? today).slice(0, 7);
-    return { choices: calendar(ctx.locale, month, new Set(open), today.slice(0, 7), last.slice(0, 7)), columns: 7, any: open.length > 0 };
+    return { choices: calendar(ctx.locale, month, new Set(open), today.slice(0, 7), last.slice(0, 7)), columns: 7, any: open.length > 0, heading: formatMonth(ctx.locale, month) };
   }
   const quick = open.slice(0, QUICK_DAYS).map((date): Choice => ({ kind: 'postback', id: id('d', date), label: { raw: formatDayShort(ctx.locale, date) } }));
   const picker: Choice = { kind: 'datetime', id: id('pick'), label: text('pickDate'), mode: 'date', initial: open[0] ?? today, min: today, max: last };
   return { choices: [...quick, picker], any: open.length > 0 };
 }
 
-/** A month as 7-column rows: header, weekday initials, days (free ones pressable), then ‹ › to move. */
+/** Telegram refuses a button without text; a Braille blank shows as an empty cell. */
+const BLANK = '\u2800';
+
+/** A month as 7-column rows: weekday initials, the days (free ones pressable), then ‹ › to move. */
 function calendar(locale: Locale, month: string, open: Set<string>, firstMonth: string, lastMonth: string): Choice[] {
   const noop = (label: string): Choice => ({ kind: 'postback', id: id('noop'), label: { raw: label } });
-  const cells: Choice[] = [];
-  const header = formatMonth(locale, month);
-  cells.push(noop(header), ...Array.from({ length: 6 }, () => noop(' ')));
-  cells.push(...weekdayInitials(locale).map(noop));
+  const cells: Choice[] = weekdayInitials(locale).map(noop);
   const first = `${month}-01`;
   const lead = (new Date(`${first}T12:00:00Z`).getUTCDay() + 6) % 7;
-  for (let i = 0; i < lead; i++) cells.push(noop(' '));
+  for (let i = 0; i < lead; i++) cells.push(noop(BLANK));
   for (let date = first; date.startsWith(month); date = addDays(date, 1)) {
     const day = String(Number(date.slice(8)));
     cells.push(open.has(date) ? { kind: 'postback', id: id('d', date), label: { raw: day } } : noop('·'));
   }
-  while (cells.length % 7 !== 0) cells.push(noop(' '));
+  while (cells.length % 7 !== 0) cells.push(noop(BLANK));
   const prev = addDays(first, -1).slice(0, 7);
   const next = addDays(`${month}-28`, 7).slice(0, 7);
-  cells.push(month > firstMonth ? { kind: 'postback', id: id('cal', prev), label: { raw: '‹' } } : noop(' '));
-  cells.push(...Array.from({ length: 5 }, () => noop(' ')));
-  cells.push(month < lastMonth ? { kind: 'postback', id: id('cal', next), label: { raw: '›' } } : noop(' '));
+  cells.push(month > firstMonth ? { kind: 'postback', id: id('cal', prev), label: { raw: `‹ ${formatMonth(locale, prev)}` } } : noop(BLANK));
+  cells.push(...Array.from({ length: 5 }, () => noop(BLANK)));
+  cells.push(month < lastMonth ? { kind: 'postback', id: id('cal', next), label: { raw: `${formatMonth(locale, next)} ›` } } : noop(BLANK));
   return cells;
 }
 
 async function askDate(ctx: FlowContext, state: BookingState, lead: TextRef | null = null, reasking = false): Promise<StepResult> {
   const capacity = await capacityOf(ctx, state);
   if (!capacity) return { replies: [{ type: 'text', text: { key: 'notAvailable' }, choices: ctx.menuChoices() }], next: null };
-  const { choices, columns, any } = await dateChoices(ctx, state, capacity);
+  const { choices, columns, any, heading } = await dateChoices(ctx, state, capacity);
   if (!any) return { replies: [{ type: 'text', text: text('noDates'), choices: ctx.menuChoices() }], next: null };
   const prompt = text(ctx.channel === 'telegram' ? 'askDateCalendar' : 'askDate');
-  const replies: Reply[] = [{ type: 'text', text: lead ? [lead, prompt] : prompt, choices, ...(columns ? { columns } : {}) }];
+  const parts: TextRef[] = [...(lead ? [lead] : []), prompt, ...(heading ? [{ raw: heading }] : [])];
+  const replies: Reply[] = [{ type: 'text', text: parts.length === 1 ? parts[0]! : parts, choices, ...(columns ? { columns } : {}) }];
   return reasking ? reask(ctx, state, 'date', replies) : ask(state, 'date', replies);
 }
 

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toLineMessages } from '../../src/channels/line/render';
+import { renderReplies } from '../../src/channels/render';
+import { toTelegramRequests } from '../../src/channels/telegram/render';
+import type { ChannelName, InboundEvent, Input, Reply } from '../../src/channels/types';
+import { TELEGRAM_LIMITS, utf8Length } from '../../src/channels/limits';
+import { SUPPORTED_LOCALES, type Locale } from '../../src/i18n/locales';
+import { manualClock } from '../../src/ops/clock';
+import { lineMessageProblems } from '../fakes/line-api';
+import { parseTelegramHtml } from '../fakes/telegram-api';
+import { testConfig } from '../helpers/config';
+import { startTestService, type TestService } from '../helpers/service';
+import { dialects } from '../helpers/stores';
+
+/*
+ * Every message the flows send, rendered in every language for every platform, must be one the platform
+ * accepts. Conversations below walk every flow (the menu, help, language, a person, booking with every
+ * detour, my bookings, cancelling, rescheduling, a lost race); each reply they queued is then rendered in
+ * all five locales and checked against the rules the fake LINE and Telegram servers enforce.
+ */
+
+const START = '2026-11-30T01:00:00.000Z';
+
+describe('every message in every locale fits LINE and Telegram', () => {
+  let svc: TestService;
+  const clock = manualClock(START);
+  let seq = 0;
+  const collected: Record<'line' | 'telegram', Reply[]> = { line: [], telegram: [] };
+
+  beforeAll(async () => {
+    svc = await startTestService(dialects[0]!, testConfig(), clock);
+    for (const channel of ['line', 'telegram'] as const) {
+      for (const locale of SUPPORTED_LOCALES) await walkEveryFlow(channel, locale);
+    }
+    const rows = await svc.db.store.db.selectFrom('outbox').select(['channel', 'payload']).execute();
+    for (const row of rows) collected[row.channel as 'line' | 'telegram'].push(...(JSON.parse(row.payload) as Reply[]));
+  }, 120_000);
+  afterAll(async () => {
+    await svc.close();
+  });
+
+  async function say(channel: ChannelName, who: string, locale: Locale, input: Input | string) {
+    const event: InboundEvent = {
+      channel,
+      eventId: `pl-${++seq}`,
+      externalId: who,
+      occurredAt: clock.now().toISOString(),
+      replyToken: null,
+      profile: { displayName: 'Wang Xiao-Ming', languageHint: locale },
+      input: typeof input === 'string' ? { type: 'text', text: input } : input,
+    };
+    await svc.engine.handle(event);
+  }
+
+  async function walkEveryFlow(channel: ChannelName, locale: Locale) {
+    const who = `${channel}-${locale}`;
+    const tap = (id: string, params: { date?: string } | null = null): Input => ({ type: 'choice', id, params });
+    const s = (input: Input | string) => say(channel, who, locale, input);
+    await s({ type: 'start', payload: null });
+    for (const word of ['menu', 'help', 'nonsense words', '/unknowncommand']) await s(word);
+    await s(tap('i:language'));
+    await s('banana');
+    await s(tap(`lang:${locale}`));
+    await s({ type: 'sticker' });
+    await s({ type: 'image', mediaId: 'm1' });
+    await s({ type: 'location', latitude: 25.03, longitude: 121.56, title: null, address: null });
+    await s(tap('i:human'));
+    await s('hello?');
+    await s('menu');
+    // Booking with every detour: bad plate, bad year and mileage, an unreadable day, closed and past days.
+    await s(tap('i:book'));
+    await s('???');
+    await s(tap('book:st:periodic_maintenance'));
+    await s('!');
+    await s('ABC-1234');
+    await s('Toyota Corolla Altis Hybrid');
+    await s('1800');
+    await s('2019');
+    await s('lots');
+    await s('88000');
+    await s('not a day at all');
+    await s(tap('book:pick', { date: '2026-12-06' }));
+    await s(tap('book:pick', { date: '2026-11-02' }));
+    await s(tap('book:pick', { date: '2027-06-01' }));
+    await s(tap('book:cal:2026-12'));
+    await s(tap('book:d:2026-12-02'));
+    await s(tap('book:more'));
+    await s('banana');
+    await s(tap('book:t:2026-12-02:1000'));
+    await s('My car makes a loud noise when braking and the engine light is on since yesterday.');
+    await s('maybe');
+    await s(tap('book:yes'));
+    await s('hmm');
+    await s(tap('book:ok'));
+    // My bookings, cancel asked and kept, reschedule, then cancel.
+    await s(tap('i:myBookings'));
+    const [appointment] = await svc.db.store.db
+      .selectFrom('appointments')
+      .innerJoin('channel_identities', 'channel_identities.customer_id', 'appointments.customer_id')
+      .select(['appointments.id'])
+      .where('channel_identities.external_id', '=', who)
+      .execute();
+    await s(tap(`mybk:c:${appointment!.id}`));
+    await s(tap('mybk:k'));
+    await s(tap(`mybk:r:${appointment!.id}`));
+    await s(tap('book:d:2026-12-03'));
+    await s(tap('book:t:2026-12-03:1400'));
+    await s(tap('book:ok'));
+    await s(tap(`mybk:ok:${appointment!.id}`));
+    await s(tap(`mybk:c:${appointment!.id}`));
+    await s(tap(`mybk:cy:${appointment!.id}`));
+    await s(tap('i:myBookings'));
+    // A button from an old conversation, and a conversation left idle.
+    await s(tap('book:t:2026-12-02:1000'));
+    await s(tap('i:book'));
+    clock.advance(31 * 60_000);
+    await s('hello again');
+    clock.set(START);
+  }
+
+  it('walked every flow and collected its replies', () => {
+    const all = [...collected.line, ...collected.telegram];
+    const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : [])).map((t) => ('key' in t ? t.key : 'raw')));
+    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'handoff.requested', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'expired', 'staleButton']) {
+      expect(keys, key).toContain(key);
+    }
+    // Telegram got a month calendar of seven buttons a row.
+    expect(collected.telegram.some((r) => r.type === 'text' && r.columns === 7)).toBe(true);
+  });
+
+  for (const locale of SUPPORTED_LOCALES) {
+    it(`renders every reply in ${locale} within LINE's limits`, () => {
+      for (const reply of collected.line) {
+        const messages = toLineMessages(renderReplies(svc.translator, locale, [reply]));
+        expect(messages.length).toBeGreaterThan(0);
+        expect(lineMessageProblems(messages), JSON.stringify(reply).slice(0, 300)).toEqual([]);
+      }
+    });
+
+    it(`renders every reply in ${locale} within Telegram's limits`, () => {
+      for (const reply of collected.telegram) {
+        for (const request of toTelegramRequests(renderReplies(svc.translator, locale, [reply]), '42')) {
+          if (request.method !== 'sendMessage') continue;
+          const params = request.params as { text: string; parse_mode?: string; reply_markup?: { inline_keyboard: { text: string; callback_data?: string }[][] } };
+          const visible = params.parse_mode === 'HTML' ? parseTelegramHtml(params.text) : params.text;
+          expect(visible.length).toBeGreaterThan(0);
+          expect(visible.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.textChars);
+          const buttons = params.reply_markup?.inline_keyboard.flat() ?? [];
+          expect(buttons.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.inlineButtons);
+          for (const b of buttons) {
+            expect(b.text.trim().length, JSON.stringify(b)).toBeGreaterThan(0);
+            if (b.callback_data !== undefined) expect(utf8Length(b.callback_data)).toBeLessThanOrEqual(TELEGRAM_LIMITS.callbackDataBytes);
+          }
+        }
+      }
+    });
+  }
+});
