@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation';
 import * as m0002 from './0002_staff';
 import * as m0003 from './0003_booking';
 import * as m0004 from './0004_reminders';
+import * as m0005 from './0005_repair_orders';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '0002_staff': m0002,
   '0003_booking': m0003,
   '0004_reminders': m0004,
+  '0005_repair_orders': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -293,7 +293,7 @@ export interface CapacityClaimsTable {
   appointment_id: string;
 }
 
-export type AppointmentAction = 'booked' | 'rescheduled' | 'cancelled' | 'checked_in' | 'no_show';
+export type AppointmentAction = 'booked' | 'rescheduled' | 'cancelled' | 'checked_in' | 'no_show' | 'advisor_assigned';
 
 /** The history of an appointment, one row per version. */
 export interface AppointmentChangesTable {
@@ -322,3 +322,47 @@ export interface AppointmentRemindersTable {
   starts_at: string;
   sent_at: string;
 }
+
+/* Repair orders (migration 0005_repair_orders). */
+
+/** The workshop statuses of DESIGN.md; a repair order is opened at check-in, so it starts at 'checked_in'. */
+export type RepairOrderStatus =
+  | 'booked'
+  | 'checked_in'
+  | 'diagnosing'
+  | 'awaiting_approval'
+  | 'in_progress'
+  | 'quality_check'
+  | 'ready_for_pickup'
+  | 'collected'
+  | 'cancelled'
+  | 'no_show';
+
+export interface RepairOrdersTable {
+  id: string;
+  /** Dealership-wide sequence; unique, so two check-ins can never take the same number. */
+  seq: number;
+  /** What staff and customers quote: 'RO-' and the sequence, six digits or more. */
+  number: string;
+  /** The appointment checked in; null for a walk-in. Unique: one repair order per appointment. */
+  appointment_id: string | null;
+  branch_id: string;
+  customer_id: string;
+  vehicle_id: string | null;
+  /** The staff user looking after the job; no foreign key, like appointments.advisor_id. */
+  advisor_id: string | null;
+  status: RepairOrderStatus;
+  /** Odometer reading at check-in, in km; cleared when the customer's data is erased. */
+  mileage_in: number | null;
+  /** Bumped by every change, so two staff changing the same order from one view cannot both win. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+// Declared beside its table rather than in the list above, so this migration's types stay in one block.
+export interface Database {
+  repair_orders: RepairOrdersTable;
+}
+
+export type RepairOrderRow = Selectable<RepairOrdersTable>;

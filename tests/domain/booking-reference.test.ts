@@ -5,7 +5,9 @@ describe('booking references', () => {
   it('are BK- and six characters without look-alikes, and rarely repeat', () => {
     const refs = Array.from({ length: 5000 }, () => newBookingReference());
     for (const ref of refs) expect(ref).toMatch(/^BK-[2-9A-HJKMNP-TW-Z]{6}$/);
-    expect(new Set(refs).size).toBe(refs.length);
+    // Among 5,000 draws from 594 million values a repeat happens about once in 50 runs (the birthday bound);
+    // three would mean the draw is broken. The database's unique key handles the rare real repeat.
+    expect(new Set(refs).size).toBeGreaterThanOrEqual(refs.length - 2);
     expect(REFERENCE_ALPHABET).not.toMatch(/[01ILOUV]/);
     // Every character of the alphabet turns up: the draw is not stuck on part of it.
     expect(new Set(refs.join('').replace(/BK-/g, '')).size).toBe(REFERENCE_ALPHABET.length);

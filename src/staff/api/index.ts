@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
 import { registerCustomerRoutes } from './customers';
 import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiDeps } from './route';
@@ -17,7 +18,7 @@ export function apiDocument(api: ApiApp) {
       title: 'Dealer chat staff API',
       version: API_VERSION,
       description:
-        'Customers, vehicles and branches for the dealership’s systems (a DMS, scripts). Every request carries an API token an administrator created in the console: `Authorization: Bearer dct_…`. A token acts with its role and sees only its branches. Bad input answers 400 with `details`, one entry per field.',
+        'Customers, vehicles, branches, availability and appointments for the dealership’s systems (a DMS, scripts). Every request carries an API token an administrator created in the console: `Authorization: Bearer dct_…`. A token acts with its role and sees only its branches. Bad input answers 400 with `details`, one entry per field.',
     },
     // Relative, so the document is right behind any host name or proxy.
     servers: [{ url: '/' }],
@@ -62,5 +63,6 @@ export function createApi(deps: ApiDeps): ApiApp {
   registerCustomerRoutes(api, deps);
   registerVehicleRoutes(api, deps);
   registerBranchRoutes(api, deps);
+  registerAppointmentRoutes(api, deps);
   return api;
 }

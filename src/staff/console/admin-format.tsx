@@ -73,25 +73,6 @@ export function languageName(locale: string): string {
   return isLocale(locale) ? LOCALE_NATIVE_NAMES[locale] : locale;
 }
 
-/** Previous / next links under a paged list; `base` is the list's address with its query. */
-export const AdminPager: FC<{ page: Page; base: string; current: number; hasNext: boolean }> = ({ page, base, current, hasNext }) => {
-  const sep = base.includes('?') ? '&' : '?';
-  return current > 1 || hasNext ? (
-    <p class="toolbar">
-      {current > 1 ? (
-        <a class="button secondary" href={current === 2 ? base : `${base}${sep}page=${current - 1}`}>
-          {page.t('common.previous')}
-        </a>
-      ) : null}
-      <span class="muted">{at(page, 'pager.page', { page: current })}</span>
-      {hasNext ? (
-        <a class="button secondary" href={`${base}${sep}page=${current + 1}`}>
-          {page.t('common.next')}
-        </a>
-      ) : null}
-    </p>
-  ) : null;
-};
 
 /** A generated password: 16 characters of base64url (96 random bits), over the 12 a password needs. */
 export function generatePassword(): string {

@@ -2,8 +2,8 @@ import type { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import { sql } from 'kysely';
 import { consoleRoute, type StaffEnv } from '../guard';
-import { AdminPager, at, formatTime } from './admin-format';
-import { Layout, pageOf, type ConsoleDeps, type Page } from './layout';
+import { at, formatTime } from './admin-format';
+import { Layout, Pager, pageOf, type ConsoleDeps, type Page } from './layout';
 
 /*
  * The audit log: who changed what and when, newest first. Read-only by design; entries are written by
@@ -160,7 +160,7 @@ export function registerAuditPages(app: Hono<StaffEnv>, deps: ConsoleDeps): void
             </table>
           </div>
         )}
-        <AdminPager page={page} base={base} current={pageNumber} hasNext={rows.length > PAGE_SIZE} />
+        <Pager page={page} base={base} current={pageNumber} hasNext={rows.length > PAGE_SIZE} />
       </Layout>,
     );
   });

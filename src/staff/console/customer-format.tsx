@@ -111,25 +111,6 @@ export async function formOf(c: Context<StaffEnv>): Promise<Form> {
 }
 
 
-/** Previous / next links under a paged list; `base` is the list's address with its query. */
-export const Pager: FC<{ page: Page; base: string; current: number; hasNext: boolean }> = ({ page, base, current, hasNext }) => {
-  const sep = base.includes('?') ? '&' : '?';
-  return current > 1 || hasNext ? (
-    <p class="toolbar">
-      {current > 1 ? (
-        <a class="button secondary" href={current === 2 ? base : `${base}${sep}page=${current - 1}`}>
-          {page.t('common.previous')}
-        </a>
-      ) : null}
-      <span class="muted">{ct(page, 'list.page', { page: current })}</span>
-      {hasNext ? (
-        <a class="button secondary" href={`${base}${sep}page=${current + 1}`}>
-          {page.t('common.next')}
-        </a>
-      ) : null}
-    </p>
-  ) : null;
-};
 
 /** A path parameter of the route (always present: the route declares it). */
 export function pathParam(c: Context<StaffEnv>, name: string): string {

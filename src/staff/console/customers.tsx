@@ -12,8 +12,8 @@ import type { CustomerFailure, FieldError } from '../customers/result';
 import { searchCustomers } from '../customers/search';
 import { addVehicle, updateCustomerProfile, updateVehicle } from '../customers/update';
 import { registerConversationPages } from './conversation';
-import { ChannelBadge, ct, customerName, failureMessage, fieldErrorText, flashFrom, formatTime, formOf, Pager, pathParam, shortExternalId, shortId, type CustomerPagesDeps, type Form } from './customer-format';
-import { CsrfField, Layout, pageOf, type Page } from './layout';
+import { ChannelBadge, ct, customerName, failureMessage, fieldErrorText, flashFrom, formatTime, formOf, pathParam, shortExternalId, shortId, type CustomerPagesDeps, type Form } from './customer-format';
+import { CsrfField, Layout, Pager, pageOf, type Page } from './layout';
 import { registerOutboxPages } from './outbox';
 
 const FieldProblem = ({ page, errors, field }: { page: Page; errors?: FieldError[]; field: string }) => {

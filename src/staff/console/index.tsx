@@ -9,6 +9,7 @@ import { clientIp, consoleRoute, publicConsoleRoute, type StaffEnv } from '../gu
 import { findStaffByEmail } from '../staff-users';
 import { registerAdminPages } from './admin-pages';
 import { registerApiDocsPage } from './api-docs';
+import { registerBookingPages } from './appointments';
 import { registerCustomerPages } from './customers';
 import { anonymousLocale, Layout, pageOf, STYLES, type ConsoleDeps } from './layout';
 
@@ -211,6 +212,7 @@ export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
 
   // admin pages
   registerAdminPages(app, deps);
+  registerBookingPages(app, deps);
 
   // API documentation
   registerApiDocsPage(app, deps);

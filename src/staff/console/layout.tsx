@@ -61,6 +61,7 @@ export const CsrfField: FC<{ page: Page }> = ({ page }) => <input type="hidden" 
 const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
   { href: '/console/customers', key: 'nav.customers', permission: 'customers.read' },
+  { href: '/console/appointments', key: 'console-booking:nav.appointments', permission: 'appointments.read' },
   { href: '/console/outbox', key: 'nav.outbox', permission: 'outbox.read' },
   { href: '/console/branches', key: 'nav.branches', permission: 'branches.read' },
   { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
@@ -143,3 +144,23 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: {
     </body>
   </html>
 );
+
+/** Previous / next links under a paged list; `base` is the list's address with its query. */
+export const Pager: FC<{ page: Page; base: string; current: number; hasNext: boolean }> = ({ page, base, current, hasNext }) => {
+  const sep = base.includes('?') ? '&' : '?';
+  return current > 1 || hasNext ? (
+    <p class="toolbar">
+      {current > 1 ? (
+        <a class="button secondary" href={current === 2 ? base : `${base}${sep}page=${current - 1}`}>
+          {page.t('common.previous')}
+        </a>
+      ) : null}
+      <span class="muted">{page.t('common.page', { page: current })}</span>
+      {hasNext ? (
+        <a class="button secondary" href={`${base}${sep}page=${current + 1}`}>
+          {page.t('common.next')}
+        </a>
+      ) : null}
+    </p>
+  ) : null;
+};

@@ -1,8 +1,8 @@
 import type { Context, Hono } from 'hono';
 import { actionContext, consoleRoute, type StaffEnv } from '../guard';
 import { listDeliveryProblems, retryDeadMessage } from '../customers/delivery-problems';
-import { ct, customerName, failureMessage, flashFrom, formatTime, Pager, pathParam, type CustomerPagesDeps } from './customer-format';
-import { CsrfField, Layout, pageOf } from './layout';
+import { ct, customerName, failureMessage, flashFrom, formatTime, pathParam, type CustomerPagesDeps } from './customer-format';
+import { CsrfField, Layout, Pager, pageOf } from './layout';
 
 /** Messages that did not reach customers (given up, or failing and being retried), and retrying them. */
 export function registerOutboxPages(app: Hono<StaffEnv>, deps: CustomerPagesDeps): void {

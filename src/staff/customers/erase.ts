@@ -43,6 +43,7 @@ function scrubbedAuditValue(text: string | null): string | null {
  * - the transcript keeps each message's kind, direction, channel and time but not its text or details;
  * - unsent messages are cancelled and every queued message loses its content and address;
  * - the conversation is deleted; bookings stay for statistics with their notes cleared;
+ * - repair orders stay for statistics without the odometer reading (it describes the person's driving);
  * - earlier audit entries about the profile and its vehicles keep what was done but not the values.
  * One transaction with an audit entry that holds counts only.
  */
@@ -93,6 +94,7 @@ export async function eraseCustomer(store: Store, ctx: ActionContext, id: string
     await tx.updateTable('outbox').set({ payload: '[]', external_id: '', reply_token: null }).where('customer_id', '=', id).execute();
     await tx.deleteFrom('conversations').where('customer_id', '=', id).execute();
     await tx.updateTable('appointments').set({ note: null }).where('customer_id', '=', id).execute();
+    await tx.updateTable('repair_orders').set({ mileage_in: null, updated_at: now }).where('customer_id', '=', id).execute();
     for (const entry of audited) {
       await tx.updateTable('audit_log').set({ before: scrubbedAuditValue(entry.before), after: scrubbedAuditValue(entry.after) }).where('id', '=', entry.id).execute();
     }

@@ -1,0 +1,452 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Appointment } from '../../booking/appointments';
+import type { BookRefusal, ChangeRefusal } from '../../booking/booking';
+import { createBookingService } from '../../booking/service';
+import type { Slot } from '../../domain/availability';
+import { addDays, daysBetween, isLocalDate, localDateOf } from '../../domain/local-time';
+import type { RepairOrder } from '../../repair-orders/repair-orders';
+import type { AppointmentStatus, BookingChannel } from '../../store/schema';
+import { liveCustomer } from '../customers/result';
+import { appointmentExtras, appointmentExtrasOf, branchAdvisors, createStaffBooking, type AppointmentExtras, type AssignResult, type StaffRequest } from '../console/appointments-operations';
+import { actionContext, type StaffEnv } from '../guard';
+import { canSeeBranch, type Principal } from '../permissions';
+import { apiRoute, failureBody, jsonResponse, NOT_FOUND, type ApiApp, type ApiDeps } from './route';
+import { IdParams } from './schemas';
+
+/*
+ * Appointments for a DMS: free times, a branch's appointments, booking for an existing customer, and the
+ * workshop's check-in (which opens the repair order), no-show, cancel and reschedule. A token sees only
+ * its branches; an appointment or branch outside them is not found. Tokens book as staff: the minimum
+ * notice does not apply, and changes are recorded with the channel 'dms'.
+ */
+
+const STATUSES = ['booked', 'checked_in', 'no_show', 'cancelled', 'completed'] as const satisfies readonly AppointmentStatus[];
+/** The longest range one list request covers: a month is what a DMS syncs at a time. */
+const MAX_LIST_DAYS = 31;
+const MAX_NOTE_CHARS = 500;
+
+const localDate = (description: string) =>
+  z
+    .string()
+    .refine(isLocalDate, 'expected a date YYYY-MM-DD')
+    .openapi({ description, example: '2026-03-16' });
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s).toISOString())
+  .openapi({ description: 'A start the availability offered (ISO 8601 with Z or an offset).', example: '2026-03-16T02:00:00.000Z' });
+const versionField = z
+  .number()
+  .int()
+  .min(1)
+  .optional()
+  .openapi({ description: 'The `version` the change was decided on; a different current version refuses it (409, reason `changed`) instead of applying it to what someone else just changed.' });
+
+const SlotSchema = z
+  .object({
+    startsAt: z.string().openapi({ description: 'UTC ISO 8601.', example: '2026-03-16T02:00:00.000Z' }),
+    endsAt: z.string(),
+    localDate: z.string().openapi({ description: 'The branch’s local date.', example: '2026-03-16' }),
+    localTime: z.string().openapi({ description: 'The branch’s local wall time, HH:mm.', example: '10:00' }),
+  })
+  .openapi('Slot');
+
+const AvailabilitySchema = z
+  .object({
+    branchId: z.string(),
+    serviceType: z.string(),
+    date: z.string(),
+    closed: z.enum(['past', 'beyond_horizon', 'holiday', 'closed']).nullable().openapi({ description: 'Why nothing can be booked that day, or null when the branch is open.' }),
+    slots: z.array(SlotSchema).openapi({ description: 'Starts that can really be booked now, earliest first.' }),
+    placesLeft: z.number().int().openapi({ description: 'Places left under the branch’s daily cap.' }),
+    loanersLeft: z.number().int().openapi({ description: 'Loaner cars left that day.' }),
+  })
+  .openapi('Availability');
+
+export const RepairOrderSchema = z
+  .object({
+    id: z.string(),
+    number: z.string().openapi({ example: 'RO-000123' }),
+    appointmentId: z.string().nullable(),
+    branchId: z.string(),
+    customerId: z.string(),
+    vehicleId: z.string().nullable(),
+    advisorId: z.string().nullable(),
+    status: z.string().openapi({ example: 'checked_in' }),
+    mileageIn: z.number().int().nullable().openapi({ description: 'Odometer at check-in, km.' }),
+    version: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('RepairOrder');
+
+const AppointmentSchema = z
+  .object({
+    id: z.string(),
+    reference: z.string().openapi({ description: 'What the customer quotes.', example: 'BK-7K3QXM' }),
+    branchId: z.string(),
+    customerId: z.string(),
+    vehicleId: z.string().nullable(),
+    serviceType: z.string().openapi({ example: 'periodic_maintenance' }),
+    serviceTypeNames: z.record(z.string(), z.string()).openapi({ description: 'The service type’s name per language.' }),
+    startsAt: z.string().openapi({ description: 'UTC ISO 8601.' }),
+    endsAt: z.string(),
+    timeZone: z.string().openapi({ example: 'Asia/Taipei' }),
+    localDate: z.string(),
+    localStart: z.string(),
+    localEnd: z.string(),
+    bayId: z.string(),
+    bayName: z.string(),
+    advisorId: z.string().nullable(),
+    status: z.enum(STATUSES),
+    note: z.string().nullable(),
+    loaner: z.boolean().openapi({ description: 'A loaner car was asked for.' }),
+    channel: z.string().openapi({ description: 'Where it was booked: line, telegram, web, phone, walk_in, console or dms.' }),
+    createdBy: z.enum(['customer', 'staff']),
+    version: z.number().int().openapi({ description: 'Pass back as `version` when changing it.' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    cancelledAt: z.string().nullable(),
+    checkedInAt: z.string().nullable(),
+    customerConfirmedAt: z.string().nullable().openapi({ description: 'When the customer pressed “I’ll be there” on a reminder.' }),
+    repairOrder: z.object({ id: z.string(), number: z.string() }).nullable().openapi({ description: 'The repair order opened at check-in.' }),
+  })
+  .openapi('Appointment');
+type ApiAppointment = z.infer<typeof AppointmentSchema>;
+
+const RefusalSchema = z
+  .object({
+    error: z.string(),
+    reason: z.string().openapi({
+      description:
+        'slot_taken, too_soon, no_loaner, outside_hours, closed, holiday, past, beyond_horizon (the start cannot be booked: see `alternatives`); changed (someone changed it first); not_changeable (see `status`); too_early (a no-show before the start, a check-in before the day).',
+      example: 'slot_taken',
+    }),
+    status: z.enum(STATUSES).optional(),
+    alternatives: z.array(SlotSchema).optional().openapi({ description: 'The nearest free starts: that day first, then the following days.' }),
+  })
+  .openapi('BookingRefusal');
+
+const REFUSED = jsonResponse(RefusalSchema, 'Not done: `reason` says why; a start that cannot be booked comes with `alternatives`.');
+
+const BranchParams = z.object({ id: IdParams.shape.id.openapi({ param: { name: 'id', in: 'path' }, description: 'The branch’s id.' }) });
+
+const AvailabilityQuery = z.object({
+  serviceType: z.string().min(1).max(40).openapi({ description: 'A service type code of the branch.', example: 'periodic_maintenance' }),
+  date: localDate('The branch’s local date.'),
+  loaner: z.enum(['true', 'false']).optional().openapi({ description: 'Only starts on days with a loaner car left.' }),
+});
+
+const ListQuery = z.object({
+  branchId: z.string().min(1).max(100),
+  from: localDate('First local date (default: today at the branch).').optional(),
+  to: localDate(`Last local date, inclusive (default: \`from\`); at most ${MAX_LIST_DAYS} days after \`from\`.`).optional(),
+  status: z
+    .string()
+    .max(100)
+    .refine((s) => s.split(',').every((x) => (STATUSES as readonly string[]).includes(x.trim())), `expected one or more of ${STATUSES.join(', ')}, separated by commas`)
+    .optional()
+    .openapi({ example: 'booked,checked_in' }),
+  advisorId: z.string().min(1).max(100).optional(),
+});
+
+const BookSchema = z
+  .object({
+    branchId: z.string().min(1).max(100),
+    customerId: z.string().min(1).max(100),
+    vehicleId: z.string().min(1).max(100).nullable().optional().openapi({ description: 'One of the customer’s vehicles.' }),
+    serviceType: z.string().min(1).max(40).openapi({ example: 'periodic_maintenance' }),
+    startsAt: instant,
+    loaner: z.boolean().optional().openapi({ description: 'Ask for a loaner car (default false).' }),
+    note: z.string().trim().max(MAX_NOTE_CHARS).nullable().optional(),
+    advisorId: z.string().min(1).max(100).nullable().optional().openapi({ description: 'A service advisor of the branch.' }),
+  })
+  .openapi('AppointmentCreate');
+
+const CheckInSchema = z.object({ mileageIn: z.number().int().min(0).max(10_000_000).nullable().optional().openapi({ description: 'Odometer at check-in, km.' }), version: versionField }).openapi('AppointmentCheckIn');
+const VersionSchema = z.object({ version: versionField }).openapi('AppointmentChange');
+const CancelSchema = z.object({ reason: z.string().trim().max(MAX_NOTE_CHARS).nullable().optional(), version: versionField }).openapi('AppointmentCancel');
+const RescheduleSchema = z.object({ startsAt: instant, loaner: z.boolean().optional().openapi({ description: 'Change the loaner request (default: as booked).' }), version: versionField }).openapi('AppointmentReschedule');
+
+const AppointmentListSchema = z.object({ items: z.array(AppointmentSchema) }).openapi('AppointmentList');
+const CheckedInSchema = z.object({ appointment: AppointmentSchema, repairOrder: RepairOrderSchema }).openapi('CheckedIn');
+
+function toApiSlot(s: Slot): z.infer<typeof SlotSchema> {
+  return { startsAt: s.startsAt, endsAt: s.endsAt, localDate: s.localDate, localTime: s.localTime };
+}
+
+function toApiAppointment(a: Appointment, extras: AppointmentExtras | null | undefined): ApiAppointment {
+  return {
+    id: a.id,
+    reference: a.reference,
+    branchId: a.branchId,
+    customerId: a.customerId,
+    vehicleId: a.vehicleId,
+    serviceType: a.serviceTypeCode,
+    serviceTypeNames: a.serviceTypeNames,
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+    timeZone: a.timeZone,
+    localDate: a.localDate,
+    localStart: a.localStart,
+    localEnd: a.localEnd,
+    bayId: a.bayId,
+    bayName: a.bayName,
+    advisorId: a.advisorId,
+    status: a.status,
+    note: a.note,
+    loaner: a.loanerRequested,
+    channel: a.channel,
+    createdBy: a.createdBy,
+    version: a.version,
+    createdAt: a.createdAt,
+    updatedAt: a.updatedAt,
+    cancelledAt: a.cancelledAt,
+    checkedInAt: a.checkedInAt,
+    customerConfirmedAt: extras?.customerConfirmedAt ?? null,
+    repairOrder: extras?.repairOrderId && extras.repairOrderNumber ? { id: extras.repairOrderId, number: extras.repairOrderNumber } : null,
+  };
+}
+
+function toApiRepairOrder(ro: RepairOrder): z.infer<typeof RepairOrderSchema> {
+  return { ...ro };
+}
+
+const REFUSAL_TEXT: Record<string, string> = {
+  slot_taken: 'That start is no longer free; `alternatives` are the nearest free starts.',
+  too_soon: 'That start has already passed or is too close.',
+  no_loaner: 'No loaner car is left that day.',
+  outside_hours: 'That is not a start the branch offers (outside its hours, or between slots).',
+  closed: 'The branch is closed that day.',
+  holiday: 'The branch is closed that day (holiday).',
+  past: 'That day has passed.',
+  beyond_horizon: 'That day is beyond how far ahead the branch takes bookings.',
+  changed: 'The appointment changed since that version was read; read it again.',
+  past_cutoff: 'It is too late to change this appointment.',
+};
+
+type Refusal = BookRefusal | ChangeRefusal | Extract<AssignResult, { ok: false }>;
+
+/** A refused operation as the API answers it. */
+function refusalBody(refusal: Refusal, action: string): { status: 404 | 409 | 400; body: z.infer<typeof RefusalSchema> } {
+  switch (refusal.reason) {
+    case 'not_found':
+      return { status: 404, body: { error: 'no such appointment', reason: 'not_found' } };
+    case 'unknown_service_type':
+      return { status: 409, body: { error: 'the appointment’s service type is no longer offered at its branch', reason: refusal.reason } };
+    case 'unknown_advisor':
+      return { status: 409, body: { error: 'not a service advisor of this branch', reason: refusal.reason } };
+    case 'not_changeable':
+      return { status: 409, body: { error: `the appointment is ${refusal.status}; only a booked appointment can be ${action}`, reason: refusal.reason, status: refusal.status } };
+    case 'too_early':
+      return {
+        status: 409,
+        body: { error: action === 'checked in' ? 'the appointment is on a later day; check-in opens on its day' : 'the appointment has not started yet; a no-show can be marked once its start has passed', reason: 'too_early' },
+      };
+    default:
+      return { status: 409, body: { error: REFUSAL_TEXT[refusal.reason] ?? refusal.reason, reason: refusal.reason, ...('alternatives' in refusal ? { alternatives: refusal.alternatives.map(toApiSlot) } : {}) } };
+  }
+}
+
+/** Appointments for integrations; see the module comment. */
+export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
+  const { store, clock, translator } = deps;
+  const booking = createBookingService({ store, clock });
+  const staffBooking = createStaffBooking({ store, clock });
+  const request = (c: Context<StaffEnv>): StaffRequest => {
+    const { actor, ip } = actionContext(c, clock);
+    return { actor, ip, channel: 'dms' satisfies BookingChannel };
+  };
+  const visibleBranch = async (principal: Principal, id: string) => {
+    const branch = await store.db.selectFrom('branches').select(['id', 'time_zone']).where('id', '=', id).executeTakeFirst();
+    return branch && canSeeBranch(principal, branch.id) ? branch : null;
+  };
+  /** The appointment if the caller may see its branch; otherwise null, as if it did not exist. */
+  const visibleAppointment = async (principal: Principal, id: string) => {
+    const a = await booking.find(id);
+    return a && canSeeBranch(principal, a.branchId) ? a : null;
+  };
+  const withExtras = async (a: Appointment) => toApiAppointment(a, await appointmentExtrasOf(store.db, a.id));
+  const noSuchAppointment = { error: 'no such appointment' };
+
+  apiRoute(
+    app,
+    deps,
+    'appointments.read',
+    {
+      method: 'get',
+      path: '/api/branches/{id}/availability',
+      tags: ['Appointments'],
+      summary: 'Free starts on one day for a service type',
+      description: 'As staff see them: the minimum notice customers must give does not apply to bookings made through the API.',
+      request: { params: BranchParams, query: AvailabilityQuery },
+      responses: { 200: jsonResponse(AvailabilitySchema, 'The day’s free starts.'), 404: NOT_FOUND },
+    },
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const q = c.req.valid('query');
+      if (!(await visibleBranch(c.get('principal'), id))) return c.json({ error: 'no such branch' }, 404);
+      const result = await booking.availability(id, { serviceTypeCode: q.serviceType, date: q.date, loaner: q.loaner === 'true', ignoreNotice: true });
+      if (!result.ok) {
+        if (result.reason === 'not_found') return c.json({ error: 'no such branch' }, 404);
+        return c.json({ error: 'invalid request', details: [{ field: 'serviceType', message: `No active service type “${q.serviceType}” at this branch.` }] }, 400);
+      }
+      const day = result.day;
+      return c.json({ branchId: id, serviceType: q.serviceType, date: day.date, closed: day.closed, slots: day.slots.map(toApiSlot), placesLeft: day.placesLeft, loanersLeft: day.loanersLeft }, 200);
+    },
+  );
+
+  apiRoute(
+    app,
+    deps,
+    'appointments.read',
+    {
+      method: 'get',
+      path: '/api/appointments',
+      tags: ['Appointments'],
+      summary: 'A branch’s appointments over a range of days',
+      description: `By start time. \`from\`..\`to\` are the branch’s local dates, at most ${MAX_LIST_DAYS} days apart.`,
+      request: { query: ListQuery },
+      responses: { 200: jsonResponse(AppointmentListSchema, 'The appointments.'), 404: NOT_FOUND },
+    },
+    async (c) => {
+      const q = c.req.valid('query');
+      const branch = await visibleBranch(c.get('principal'), q.branchId);
+      if (!branch) return c.json({ error: 'no such branch' }, 404);
+      const from = q.from ?? localDateOf(clock.now(), branch.time_zone);
+      const to = q.to ?? from;
+      const span = daysBetween(from, to);
+      if (span < 0 || span >= MAX_LIST_DAYS) return c.json({ error: 'invalid request', details: [{ field: 'to', message: `\`to\` must be from \`from\` to ${MAX_LIST_DAYS - 1} days after it (${addDays(from, MAX_LIST_DAYS - 1)}).` }] }, 400);
+      const statuses = q.status ? (q.status.split(',').map((s) => s.trim()) as AppointmentStatus[]) : undefined;
+      const [items, extras] = await Promise.all([booking.listForBranch(branch.id, { from, to, advisorId: q.advisorId ?? null, statuses }), appointmentExtras(store.db, branch.id, from, to)]);
+      return c.json({ items: items.map((a) => toApiAppointment(a, extras.get(a.id))) }, 200);
+    },
+  );
+
+  apiRoute(
+    app,
+    deps,
+    'appointments.read',
+    {
+      method: 'get',
+      path: '/api/appointments/{id}',
+      tags: ['Appointments'],
+      summary: 'Read one appointment',
+      request: { params: IdParams },
+      responses: { 200: jsonResponse(AppointmentSchema, 'The appointment.'), 404: NOT_FOUND },
+    },
+    async (c) => {
+      const a = await visibleAppointment(c.get('principal'), c.req.valid('param').id);
+      return a ? c.json(await withExtras(a), 200) : c.json(noSuchAppointment, 404);
+    },
+  );
+
+  apiRoute(
+    app,
+    deps,
+    'appointments.write',
+    {
+      method: 'post',
+      path: '/api/appointments',
+      tags: ['Appointments'],
+      summary: 'Book for an existing customer',
+      description:
+        'Books a start the availability offered. When it was taken meanwhile (or cannot be booked for another reason), the answer is 409 with the nearest free starts in `alternatives`. The minimum notice does not apply; the booking is recorded with the channel `dms`.',
+      request: { body: { required: true, content: { 'application/json': { schema: BookSchema } } } },
+      responses: { 201: jsonResponse(AppointmentSchema, 'The booking; `Location` is its address.'), 404: NOT_FOUND, 409: REFUSED },
+    },
+    async (c) => {
+      const body = c.req.valid('json');
+      if (!(await visibleBranch(c.get('principal'), body.branchId))) return c.json({ error: 'no such branch' }, 404);
+      const customer = await liveCustomer(store.db, body.customerId);
+      if (!customer.ok) {
+        const f = failureBody(translator, customer);
+        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
+      }
+      if (body.advisorId && !(await branchAdvisors(store.db, body.branchId)).some((s) => s.id === body.advisorId)) {
+        return c.json({ error: 'invalid request', details: [{ field: 'advisorId', message: 'Not a service advisor of this branch.' }] }, 400);
+      }
+      const result = await staffBooking.book(request(c), {
+        branchId: body.branchId,
+        customerId: body.customerId,
+        vehicleId: body.vehicleId ?? null,
+        serviceTypeCode: body.serviceType,
+        startsAt: body.startsAt,
+        loaner: body.loaner ?? false,
+        note: body.note || null,
+        advisorId: body.advisorId ?? null,
+      });
+      if (!result.ok) {
+        if (result.reason === 'unknown_service_type') return c.json({ error: 'invalid request', details: [{ field: 'serviceType', message: `No active service type “${body.serviceType}” at this branch.` }] }, 400);
+        // The core says not_found for a vehicle that is not this customer's (the branch and customer were found above).
+        if (result.reason === 'not_found') return c.json({ error: 'invalid request', details: [{ field: 'vehicleId', message: 'Not a vehicle of this customer.' }] }, 400);
+        const r = refusalBody(result, 'booked');
+        return c.json(r.body, 409);
+      }
+      c.header('Location', `/api/appointments/${result.appointment.id}`);
+      return c.json(await withExtras(result.appointment), 201);
+    },
+  );
+
+  /** The four changes share their shape: find the visible appointment, change it, answer it or the refusal. */
+  function changeRoute<S extends z.ZodType>(
+    action: 'check-in' | 'no-show' | 'cancel' | 'reschedule',
+    schema: S,
+    summary: string,
+    description: string,
+    run: (req: StaffRequest, id: string, body: z.infer<S>) => Promise<{ ok: true; appointment: Appointment; repairOrder?: RepairOrder } | Refusal>,
+  ) {
+    const done = action === 'check-in' ? 'checked in' : action === 'no-show' ? 'marked as a no-show' : action === 'cancel' ? 'cancelled' : 'rescheduled';
+    apiRoute(
+      app,
+      deps,
+      'appointments.write',
+      {
+        method: 'post',
+        path: `/api/appointments/{id}/${action}`,
+        tags: ['Appointments'],
+        summary,
+        description,
+        request: { params: IdParams, body: { required: action === 'reschedule', content: { 'application/json': { schema } } } },
+        responses: {
+          200: action === 'check-in' ? jsonResponse(CheckedInSchema, 'The appointment, checked in, and its new repair order.') : jsonResponse(AppointmentSchema, 'The appointment as it is now.'),
+          404: NOT_FOUND,
+          409: REFUSED,
+        },
+      },
+      async (c) => {
+        // Typed through the generic config above, which OpenAPIHono cannot follow; the schemas validated both.
+        const id = (c.req.valid('param' as never) as { id: string }).id;
+        if (!(await visibleAppointment(c.get('principal'), id))) return c.json(noSuchAppointment, 404);
+        const result = await run(request(c), id, c.req.valid('json' as never) as z.infer<S>);
+        if (!result.ok) {
+          const r = refusalBody(result, done);
+          return r.status === 404 ? c.json(r.body, 404) : c.json(r.body, 409);
+        }
+        const appointment = await withExtras(result.appointment);
+        return action === 'check-in' && result.repairOrder ? c.json({ appointment, repairOrder: toApiRepairOrder(result.repairOrder) }, 200) : c.json(appointment, 200);
+      },
+    );
+  }
+
+  changeRoute(
+    'check-in',
+    CheckInSchema,
+    'Check the customer in and open the repair order',
+    'From the appointment’s day on. The answer carries the repair order (its `number` is what the workshop quotes). A second check-in is refused (409, `not_changeable`).',
+    (req, id, body) => staffBooking.checkIn(req, { appointmentId: id, expectedVersion: body.version, mileageIn: body.mileageIn ?? null }),
+  );
+  changeRoute('no-show', VersionSchema, 'Mark a no-show', 'Only once the start has passed (409, `too_early`, before it). Frees the capacity for walk-ins.', (req, id, body) =>
+    staffBooking.noShow(req, { appointmentId: id, expectedVersion: body.version }),
+  );
+  changeRoute('cancel', CancelSchema, 'Cancel a booking', 'Staff may cancel at any time, also after the customers’ change cutoff.', (req, id, body) =>
+    staffBooking.cancel(req, { appointmentId: id, expectedVersion: body.version, reason: body.reason || null }),
+  );
+  changeRoute(
+    'reschedule',
+    RescheduleSchema,
+    'Move a booking to another start',
+    'Keeps the reference. A start that cannot be booked is refused with the nearest free starts in `alternatives`.',
+    (req, id, body) => staffBooking.reschedule(req, { appointmentId: id, expectedVersion: body.version, startsAt: body.startsAt, loaner: body.loaner }),
+  );
+}
