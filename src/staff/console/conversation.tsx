@@ -13,6 +13,7 @@ import { CsrfField, Layout, pageOf, type ConsoleDeps, type Page } from './layout
 const TRANSCRIPT_STYLES = `
   .transcript { display:flex; flex-direction:column; gap:8px; max-height:62vh; overflow-y:auto; padding:4px; }
   .msg { max-width:80%; padding:8px 12px; border-radius:12px; background:#fff; border:1px solid var(--line); }
+  .msg.in { align-self:flex-start; }
   .msg.out { align-self:flex-end; background:#eef4fb; }
   .msg.staff { background:#e9f6ee; }
   .msg .meta { font-size:.78rem; color:var(--muted); display:flex; gap:6px; flex-wrap:wrap; align-items:center; margin-bottom:2px; }
@@ -188,7 +189,7 @@ async function renderConversation(c: Context<StaffEnv>, deps: CustomerPagesDeps,
               {undelivered.map((u) => (
                 <tr>
                   <td>
-                    <span class={u.status === 'dead' ? 'badge bad' : 'badge warn'}>{ct(page, `outbox.status.${u.status}`)}</span>
+                    <span class={u.status === 'dead' ? 'badge bad' : 'badge warn'} style="white-space:nowrap">{ct(page, `outbox.status.${u.status}`)}</span>
                   </td>
                   <td>{ct(page, `channel.${u.channel}`)}</td>
                   <td style="white-space:pre-wrap">{summariseReplies(u.payload).join('\n')}</td>
