@@ -337,7 +337,8 @@ describe.each(dialects)('console customers on $name', (dialect) => {
     const data = (await poll.json()) as { messages: { id: number; sender: string; senderLabel: string; text: string }[]; status: string };
     expect(data.messages.map((m) => [m.sender, m.text])).toEqual([['staff', 'Yes, ready at 17:00. — Mei']]);
     expect(data.messages[0]!.senderLabel).toBe('Staff');
-    expect(data.status).toBe('With the automated assistant');
+    // A person answered, so the bot stays out of the conversation until someone hands it back.
+    expect(data.status).toBe('Waiting for a person');
     expect(((await (await advisor.request(`/console/customers/${id}/messages.json?after=${data.messages[0]!.id}`)).json()) as { messages: unknown[] }).messages).toEqual([]);
     const transcript = await (await advisor.request(`/console/customers/${id}/conversation`)).text();
     expect(transcript).toMatch(/class="msg out staff"[\s\S]*Yes, ready at 17:00/);

@@ -1,8 +1,19 @@
 import type { Flow } from '../flow';
 
-interface HandoffState {
+export interface HandoffState {
   acknowledged: boolean;
   requestedAt: string;
+}
+
+export const HANDOFF_FLOW = 'handoff';
+export const HANDOFF_STATE_VERSION = 1;
+
+/**
+ * Where a conversation stands once a person has taken it over (staff wrote to the customer): waiting
+ * for a person, already acknowledged, so the bot neither answers nor announces anything.
+ */
+export function takenOverByStaff(now: string): { flow: string; step: string; state: HandoffState; stateVersion: number } {
+  return { flow: HANDOFF_FLOW, step: 'waiting', state: { acknowledged: true, requestedAt: now }, stateVersion: HANDOFF_STATE_VERSION };
 }
 
 /**
@@ -11,8 +22,8 @@ interface HandoffState {
  * a person. Any menu word brings the automated assistant back.
  */
 export const handoffFlow: Flow = {
-  name: 'handoff',
-  stateVersion: 1,
+  name: HANDOFF_FLOW,
+  stateVersion: HANDOFF_STATE_VERSION,
   intent: 'human',
   menuOrder: 80,
   async start(ctx) {

@@ -11,6 +11,7 @@ import { registerAdminPages } from './admin-pages';
 import { registerApiDocsPage } from './api-docs';
 import { registerBookingPages } from './appointments';
 import { registerCustomerPages } from './customers';
+import { ChannelBadge, formatTime } from './customer-format';
 import { anonymousLocale, Layout, pageOf, STYLES, type ConsoleDeps } from './layout';
 
 export type { ConsoleDeps } from './layout';
@@ -139,6 +140,8 @@ export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
       .innerJoin('customers', 'customers.id', 'messages.customer_id')
       .select(['messages.id', 'messages.customer_id', 'messages.channel', 'messages.direction', 'messages.text', 'messages.created_at', 'customers.display_name'])
       .where('messages.direction', '=', 'in')
+      // Follows and blocks are not messages anyone needs to read on the dashboard.
+      .where('messages.kind', 'not in', ['start', 'stop'])
       .orderBy('messages.id', 'desc')
       .limit(10)
       .execute();
@@ -171,7 +174,7 @@ export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
                 {waiting.map((w) => (
                   <tr>
                     <td>{w.display_name ?? w.id.slice(0, 8)}</td>
-                    <td class="muted">{w.updated_at.replace('T', ' ').slice(0, 16)}</td>
+                    <td class="muted">{formatTime(page, deps, w.updated_at)}</td>
                     <td>
                       <a href={`/console/customers/${w.id}/conversation`}>{page.t('dashboard.open')}</a>
                     </td>
@@ -191,10 +194,10 @@ export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
                 <tr>
                   <td>{m.display_name ?? m.customer_id.slice(0, 8)}</td>
                   <td>
-                    <span class="badge">{m.channel}</span>
+                    <ChannelBadge page={page} channel={m.channel} />
                   </td>
                   <td>{m.text ?? ''}</td>
-                  <td class="muted">{m.created_at.replace('T', ' ').slice(0, 16)}</td>
+                  <td class="muted">{formatTime(page, deps, m.created_at)}</td>
                   <td>
                     <a href={`/console/customers/${m.customer_id}/conversation`}>{page.t('dashboard.open')}</a>
                   </td>

@@ -67,7 +67,6 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
   { href: '/console/tokens', key: 'nav.tokens', permission: 'tokens.manage' },
   { href: '/console/audit', key: 'nav.audit', permission: 'audit.read' },
-  { href: '/console/api', key: 'nav.apiDocs', permission: 'console.use' },
 ];
 
 export const STYLES = `
@@ -77,8 +76,9 @@ export const STYLES = `
   a { color:var(--brand); }
   header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#fff; border-bottom:1px solid var(--line); flex-wrap:wrap; }
   header.top .brand { font-weight:700; color:var(--ink); text-decoration:none; }
-  nav.main { display:flex; gap:4px; flex-wrap:wrap; flex:1; }
-  nav.main a { padding:6px 10px; border-radius:6px; text-decoration:none; color:var(--ink); }
+  nav.main { display:flex; gap:2px; flex-wrap:wrap; flex:1; }
+  nav.main a { padding:6px 8px; border-radius:6px; text-decoration:none; color:var(--ink); white-space:nowrap; }
+  @media (max-width: 1000px) { nav.main { order:3; flex-basis:100%; } }
   nav.main a.active, nav.main a:hover { background:#e8f0fa; color:var(--brand); }
   .who { color:var(--muted); font-size:.9rem; display:flex; gap:10px; align-items:center; }
   main { max-width:1180px; margin:0 auto; padding:20px; }
@@ -128,6 +128,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: {
           ))}
         </nav>
         <div class="who">
+          <a href="/console/api">{page.t('nav.apiDocs')}</a>
           <span>{page.t('signedInAs', { name: page.principal.name, role: page.t(`roles.${page.principal.role}`) })}</span>
           <form class="inline" method="post" action="/console/logout">
             <CsrfField page={page} />

@@ -5,13 +5,13 @@ import { ConversationConflict, saveConversation } from '../../store/conversation
 import type { ChannelName, Database, MessageRow } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
+import { HANDOFF_FLOW, takenOverByStaff } from '../../conversation/flows/handoff';
 import { replyTargets } from './profile';
 import { conflict, invalid, liveCustomer, ok, type ActionContext, type CustomerResult } from './result';
 
 /** Well within LINE's 5,000 and Telegram's 4,096 characters, so a staff message always fits one platform message. */
 export const MAX_STAFF_MESSAGE_CHARS = 2000;
-/** The flow a conversation is in while it waits for a person. */
-export const HANDOFF_FLOW = 'handoff';
+export { HANDOFF_FLOW };
 const TRANSCRIPT_PAGE = 200;
 
 /** The latest messages of a customer, oldest first (the staff transcript reads top to bottom). */
@@ -65,7 +65,10 @@ export async function sendStaffMessage(store: Store, ctx: ActionContext, custome
     const targets = replyTargets(identities);
     const target = input.identityId ? targets.find((i) => i.id === input.identityId) : input.channel ? targets.find((i) => i.channel === input.channel) : targets[0];
     if (!target) return input.identityId || input.channel ? invalid([{ field: 'identity', code: 'channelUnreachable' }]) : conflict('noReachableChannel');
-    const conversation = await tx.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', customerId).executeTakeFirst();
+    const conversation = await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
+    // A person answering takes the conversation over: until someone hands it back, the bot stays quiet and
+    // what the customer writes next is for staff, not answered with "I didn't understand".
+    if (conversation?.flow !== HANDOFF_FLOW) await saveConversation(tx, customerId, conversation ?? null, takenOverByStaff(now), now);
     const replies: Reply[] = [{ type: 'text', text: { raw: text } }];
     await enqueueReplies(tx, {
       customerId,
@@ -74,8 +77,8 @@ export async function sendStaffMessage(store: Store, ctx: ActionContext, custome
       replies,
       source: 'staff',
       staffUserId: staffId,
-      flow: conversation?.flow ?? null,
-      step: conversation?.step ?? null,
+      flow: HANDOFF_FLOW,
+      step: 'waiting',
       now,
     });
     // The words are in the transcript once delivered; the audit entry says who wrote where, not what.
