@@ -7,6 +7,10 @@
  *   npm run bench:webhook                         # SQLite file (the default store)
  *   npm run bench:webhook -- --postgres URL       # Postgres
  *   npm run bench:webhook -- --duration 10 --connections 20
+ *   BENCH_CPU_PROFILE=/tmp/prof npm run bench:webhook   # a V8 CPU profile of the processing server
+ *
+ * Three servers run in turn: the bare baseline, the service processing and sending as `npm start` does,
+ * and the service with processing paused (events only kept), which shows what answering costs by itself.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -26,6 +30,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     'line-api': { type: 'string' },
+    paused: { type: 'boolean', default: false },
     db: { type: 'string' },
   },
 });
@@ -56,8 +61,11 @@ async function serveChild(): Promise<void> {
     const store = await openNodeStore(args.postgres ? { kind: 'postgres', url: args.postgres, schema: args.db! } : { kind: 'sqlite', path: args.db! });
     await seedFreshDatabase(store, config, new Date());
     const service = await buildService({ config, store, logger: silentLogger, clock: systemClock });
-    service.engine.start();
-    if (!process.env.BENCH_NO_SENDER) service.outbox.start();
+    // --paused: events are kept but not processed, to show what answering a webhook costs on its own.
+    if (!args.paused) {
+      service.engine.start();
+      service.outbox.start();
+    }
     // Put every bench customer in the middle of a conversation: the language picker, waiting for a choice.
     for (let i = 0; i < CUSTOMERS; i++) {
       await service.engine.handle({
@@ -79,14 +87,14 @@ async function serveChild(): Promise<void> {
 
 function startChild(extra: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const profile = process.env.BENCH_CPU_PROFILE && extra.includes('service') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+    const profile = process.env.BENCH_CPU_PROFILE && extra.includes('service') && !extra.includes('--paused') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
     const child = fork(new URL(import.meta.url).pathname, extra, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
 }
 
-function lineBody(): string {
+function lineBody(replyToken: string): string {
   const user = `Ubench${Math.floor(Math.random() * CUSTOMERS)}`;
   return JSON.stringify({
     destination: 'Ubenchbot',
@@ -98,7 +106,7 @@ function lineBody(): string {
         source: { type: 'user', userId: user },
         webhookEventId: randomUUID(),
         deliveryContext: { isRedelivery: false },
-        replyToken: randomUUID().replace(/-/g, ''),
+        replyToken,
         message: { id: String(Date.now()), type: 'text', quoteToken: 'q', text: 'not a language' },
       },
     ],
@@ -115,7 +123,7 @@ async function processedSoFar(port: number): Promise<{ processed: number; waitin
   };
 }
 
-async function load(port: number): Promise<autocannon.Result> {
+async function load(port: number, issueReplyToken: () => string): Promise<autocannon.Result> {
   return autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: Number(args.connections),
@@ -125,7 +133,8 @@ async function load(port: number): Promise<autocannon.Result> {
         method: 'POST',
         path: '/webhooks/line',
         setupRequest: (req) => {
-          const body = lineBody();
+          // A token the LINE fake will accept, as LINE's own would be: the reply is sent, not pushed.
+          const body = lineBody(issueReplyToken());
           return {
             ...req,
             body,
@@ -153,12 +162,22 @@ async function main(): Promise<void> {
 
   const results: Record<string, autocannon.Result> = {};
   let processing: { perSecond: number; backlog: number } | null = null;
-  for (const target of ['hello', 'service'] as const) {
-    const db = args.postgres ? pgSchema! : join(dir, 'bench.sqlite');
-    const { child, port } = await startChild(['--serve', target, '--line-api', fakeLine.url, '--db', db, ...(args.postgres ? ['--postgres', args.postgres] : [])]);
-    await load(port); // warm-up: JIT, connection pools, SQLite page cache
+  for (const target of ['hello', 'service', 'kept'] as const) {
+    const db = args.postgres ? `${pgSchema!}` : join(dir, `bench-${target}.sqlite`);
+    if (args.postgres && target === 'kept') {
+      const pg = (await import('pg')).default;
+      const client = new pg.Client({ connectionString: args.postgres });
+      await client.connect();
+      await client.query(`drop schema ${pgSchema} cascade`);
+      await client.query(`create schema ${pgSchema}`);
+      await client.end();
+    }
+    const serve = target === 'hello' ? 'hello' : 'service';
+    const { child, port } = await startChild(['--serve', serve, '--line-api', fakeLine.url, '--db', db, ...(target === 'kept' ? ['--paused'] : []), ...(args.postgres ? ['--postgres', args.postgres] : [])]);
+    const issue = () => fakeLine.issueReplyToken({ ttlMs: 60_000 });
+    await load(port, issue); // warm-up: JIT, connection pools, SQLite page cache
     const before = target === 'service' ? await processedSoFar(port) : null;
-    results[target] = await load(port);
+    results[target] = await load(port, issue);
     if (before) {
       // Events are answered once kept; the engine works through them alongside. Report how fast it did,
       // and what was still waiting when the load stopped.
@@ -185,10 +204,11 @@ async function main(): Promise<void> {
   console.log('| server | req/s | p50 ms | p99 ms | non-2xx | errors |');
   console.log('|---|---|---|---|---|---|');
   console.log(row('bare Hono hello', results.hello!));
-  console.log(row('LINE webhook, persisted', results.service!));
-  console.log(`ratio (service / hello): ${ratio.toFixed(3)}`);
+  console.log(row('LINE webhook, persisted and processed', results.service!));
+  console.log(row('LINE webhook, kept only (processing paused)', results.kept!));
+  console.log(`ratio (processed / hello): ${ratio.toFixed(3)}; ratio (kept only / hello): ${(results.kept!.requests.average / results.hello!.requests.average).toFixed(3)}`);
   if (processing) console.log(`events fully processed while under load: ${processing.perSecond.toFixed(0)}/s; still waiting when the load stopped: ${processing.backlog}`);
-  if (results.service!.non2xx > 0 || results.service!.errors > 0) process.exitCode = 1;
+  if (results.service!.non2xx + results.service!.errors + results.kept!.non2xx + results.kept!.errors > 0) process.exitCode = 1;
 }
 
 if (args.serve) void serveChild();
