@@ -13,6 +13,7 @@ import { bookingFlow } from './conversation/flows/booking';
 import { myBookingsFlow } from './conversation/flows/my-bookings';
 import { isBookingConflict } from './booking/booking';
 import { calendarLinks, calendarRoutes } from './booking/calendar-link';
+import { createReminders, type Reminders } from './booking/reminders';
 import { createTranslator, type Translator } from './i18n';
 import type { Clock } from './ops/clock';
 import type { Logger } from './ops/logger';
@@ -29,6 +30,8 @@ export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, handoffFlow, language
 
 export interface Service {
   app: Hono;
+  /** Booking reminders; the Node entry runs them every minute, the Workers cron likewise. */
+  reminders: Reminders;
   /** Every console and API route with the permission guarding it. */
   routes: RouteRegistry;
   engine: Engine;
@@ -128,5 +131,6 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: () => outbox?.kick(), menuChoices: () => engine.menuChoices() }),
   );
   app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret }));
-  return { app, routes, engine, outbox, metrics, translator };
+  const reminders = createReminders({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() });
+  return { app, routes, reminders, engine, outbox, metrics, translator };
 }

@@ -8,6 +8,7 @@ import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
 import { openNodeStore } from './node-store';
+import { createWorkLoop } from '../util/work-loop';
 
 const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
 
@@ -36,6 +37,15 @@ async function main(): Promise<void> {
   const service = await buildService({ config, store, logger, clock: systemClock });
   service.engine.start();
   service.outbox.start();
+  // Reminders are due on the minute at the finest; one pass a minute (and one at start) is enough.
+  const reminderLoop = createWorkLoop(
+    async () => {
+      await service.reminders.runOnce();
+      return { didWork: false, nextDueInMs: null };
+    },
+    { idleMs: 60_000, logger, name: 'reminders' },
+  );
+  reminderLoop.start();
 
   const server = serve({ fetch: service.app.fetch, port: config.port }, (info) => {
     logger.info(
@@ -63,6 +73,7 @@ async function main(): Promise<void> {
     clearInterval(housekeeping);
     // Stop accepting; requests already inside finish their steps before close() calls back.
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await reminderLoop.stop();
     await service.engine.stop();
     await service.engine.idle();
     await service.outbox.stop();

@@ -131,6 +131,11 @@ export const worker = {
 
   async scheduled(controller: ScheduledController, env: WorkerEnv, _ctx: ExecutionContext): Promise<void> {
     const ready = await readyFor(env);
+    try {
+      await ready.service.reminders.runOnce();
+    } catch (err) {
+      ready.logger.error({ err }, 'reminders pass failed; the next scheduled pass tries again');
+    }
     await drain(ready);
     if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
       const before = new Date(controller.scheduledTime - PRUNE_EVENTS_AFTER_MS).toISOString();
