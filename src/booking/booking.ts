@@ -163,6 +163,20 @@ async function insertClaims(db: Kysely<Database>, branchId: string, appointmentI
   }
 }
 
+/** The appointment columns a plan decides: when, which bay, and the capacity units it holds. */
+function planColumns(plan: BookingPlan) {
+  return {
+    starts_at: plan.startsAt,
+    ends_at: plan.endsAt,
+    busy_until: plan.busyUntil,
+    local_date: plan.localDate,
+    bay_id: plan.bayId,
+    advisor_unit: plan.advisorUnit,
+    day_unit: plan.dayUnit,
+    loaner_unit: plan.loanerUnit,
+  };
+}
+
 function viewOf(capacity: BranchCapacity, type: ServiceType, plan: BookingPlan): Pick<Appointment, 'serviceTypeId' | 'serviceTypeCode' | 'serviceTypeNames' | 'startsAt' | 'endsAt' | 'timeZone' | 'localDate' | 'localStart' | 'localEnd' | 'bayId' | 'bayName'> {
   const tz = capacity.rules.timeZone;
   return {
@@ -234,14 +248,7 @@ export async function bookAppointment(db: Kysely<Database>, request: BookRequest
       customer_id: request.customerId,
       vehicle_id: request.vehicleId,
       service_type_id: type.id,
-      starts_at: plan.startsAt,
-      ends_at: plan.endsAt,
-      busy_until: plan.busyUntil,
-      local_date: plan.localDate,
-      bay_id: plan.bayId,
-      advisor_unit: plan.advisorUnit,
-      day_unit: plan.dayUnit,
-      loaner_unit: plan.loanerUnit,
+      ...planColumns(plan),
       advisor_id: appointment.advisorId,
       status: 'booked',
       note: request.note,
@@ -420,14 +427,7 @@ export async function rescheduleAppointment(
   await db
     .updateTable('appointments')
     .set({
-      starts_at: plan.startsAt,
-      ends_at: plan.endsAt,
-      busy_until: plan.busyUntil,
-      local_date: plan.localDate,
-      bay_id: plan.bayId,
-      advisor_unit: plan.advisorUnit,
-      day_unit: plan.dayUnit,
-      loaner_unit: plan.loanerUnit,
+      ...planColumns(plan),
       loaner_requested: loaner ? 1 : 0,
       version: a.version + 1,
       updated_at: nowIso,

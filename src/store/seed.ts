@@ -2,13 +2,13 @@ import type { Transaction } from 'kysely';
 import { saveBay, saveBookingSettings, saveServiceType } from '../booking/capacity';
 import { DEMO_BAYS, STANDARD_SERVICE_TYPES } from '../booking/standard-service-types';
 import type { Config } from '../config';
-import { DEFAULT_BOOKING_SETTINGS } from '../domain/booking-rules';
+import { DEFAULT_BOOKING_SETTINGS, type OpeningHours } from '../domain/booking-rules';
 import { newId } from '../ids';
 import type { Database } from './schema';
 import type { Store } from './store';
 
 /** Mon–Sat 09:00–18:00, the demo branch's hours. */
-export const DEMO_OPENING_HOURS = {
+export const DEMO_OPENING_HOURS: OpeningHours = {
   mon: [['09:00', '18:00']],
   tue: [['09:00', '18:00']],
   wed: [['09:00', '18:00']],

@@ -3,18 +3,12 @@ import { STANDARD_SERVICE_TYPES } from '../../src/booking/standard-service-types
 import { DEFAULT_BOOKING_SETTINGS, type BookingSettings, type OpeningHours } from '../../src/domain/booking-rules';
 import { zonedInstant } from '../../src/domain/local-time';
 import { newId } from '../../src/ids';
+import { DEMO_OPENING_HOURS } from '../../src/store/seed';
 import { resolveCustomer } from '../../src/store/customers';
 import type { Store } from '../../src/store/store';
 
-export const MON_SAT: OpeningHours = {
-  mon: [['09:00', '18:00']],
-  tue: [['09:00', '18:00']],
-  wed: [['09:00', '18:00']],
-  thu: [['09:00', '18:00']],
-  fri: [['09:00', '18:00']],
-  sat: [['09:00', '18:00']],
-  sun: [],
-};
+/** Mon–Sat 09:00–18:00. */
+export const MON_SAT: OpeningHours = DEMO_OPENING_HOURS;
 
 export const GENERAL_WORK = ['periodic_maintenance', 'repair_diagnosis', 'inspection', 'tyres_battery', 'recall'];
 

@@ -18,17 +18,9 @@ import {
   type OpeningHours,
 } from '../../src/domain/booking-rules';
 import { zonedInstant } from '../../src/domain/local-time';
+import { MON_SAT } from '../booking/fixtures';
 
 const TPE = 'Asia/Taipei';
-const MON_SAT: OpeningHours = {
-  mon: [['09:00', '18:00']],
-  tue: [['09:00', '18:00']],
-  wed: [['09:00', '18:00']],
-  thu: [['09:00', '18:00']],
-  fri: [['09:00', '18:00']],
-  sat: [['09:00', '18:00']],
-  sun: [],
-};
 const EVERY_DAY = (from: string, to: string): OpeningHours =>
   Object.fromEntries(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].map((d) => [d, [[from, to]]])) as unknown as OpeningHours;
 

@@ -10,7 +10,7 @@ import { actionContext, consoleRoute, type StaffEnv } from '../guard';
 import { canSeeBranch } from '../permissions';
 import { FieldProblems, problemsFlash, readAdminForm, type AdminForm, type Problem } from './admin-format';
 import { bt, serviceTypeName } from './appointments-format';
-import { CsrfField, Layout, pageOf, type ConsoleDeps, type Page } from './layout';
+import { CsrfField, FoldedForm, Layout, pageOf, type ConsoleDeps, type Page } from './layout';
 
 /*
  * A branch's booking capacity: the settings availability is computed from, its bays and its service types.
@@ -251,16 +251,9 @@ async function render(c: Context<StaffEnv>, deps: ConsoleDeps, capacity: BranchC
                   {canWrite ? (
                     <tr>
                       <td colspan={3}>
-                        <details open={r?.form === `bay:${b.id}`}>
-                          <summary>{bt(page, 'capacity.edit', { name: b.name })}</summary>
-                          <form method="post" action={`${base}/bays/${b.id}`}>
-                            <CsrfField page={page} />
-                            <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} />
-                            <p>
-                              <button type="submit">{page.t('common.save')}</button>
-                            </p>
-                          </form>
-                        </details>
+                        <FoldedForm page={page} open={r?.form === `bay:${b.id}`} summary={bt(page, 'capacity.edit', { name: b.name })} action={`${base}/bays/${b.id}`} submit={page.t('common.save')}>
+                          <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} />
+                        </FoldedForm>
                       </td>
                     </tr>
                   ) : null}
@@ -270,16 +263,9 @@ async function render(c: Context<StaffEnv>, deps: ConsoleDeps, capacity: BranchC
           </table>
         </div>
         {canWrite ? (
-          <details open={r?.form === 'bay:new'}>
-            <summary>{bt(page, 'capacity.addBay')}</summary>
-            <form method="post" action={`${base}/bays`}>
-              <CsrfField page={page} />
-              <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} />
-              <p>
-                <button type="submit">{bt(page, 'capacity.addBay')}</button>
-              </p>
-            </form>
-          </details>
+          <FoldedForm page={page} open={r?.form === 'bay:new'} summary={bt(page, 'capacity.addBay')} action={`${base}/bays`} submit={bt(page, 'capacity.addBay')}>
+            <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} />
+          </FoldedForm>
         ) : null}
       </div>
 
@@ -309,19 +295,12 @@ async function render(c: Context<StaffEnv>, deps: ConsoleDeps, capacity: BranchC
                   {canWrite ? (
                     <tr>
                       <td colspan={4}>
-                        <details open={r?.form === `type:${t.id}`}>
-                          <summary>{bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) })}</summary>
-                          <form method="post" action={`${base}/service-types/${t.id}`}>
-                            <CsrfField page={page} />
-                            <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
-                            <p class="muted" style="font-size:.85rem">
-                              {bt(page, 'capacity.typeHint')}
-                            </p>
-                            <p>
-                              <button type="submit">{page.t('common.save')}</button>
-                            </p>
-                          </form>
-                        </details>
+                        <FoldedForm page={page} open={r?.form === `type:${t.id}`} summary={bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) })} action={`${base}/service-types/${t.id}`} submit={page.t('common.save')}>
+                          <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
+                          <p class="muted" style="font-size:.85rem">
+                            {bt(page, 'capacity.typeHint')}
+                          </p>
+                        </FoldedForm>
                       </td>
                     </tr>
                   ) : null}
@@ -331,16 +310,9 @@ async function render(c: Context<StaffEnv>, deps: ConsoleDeps, capacity: BranchC
           </table>
         </div>
         {canWrite ? (
-          <details open={r?.form === 'type:new'}>
-            <summary>{bt(page, 'capacity.addType')}</summary>
-            <form method="post" action={`${base}/service-types`}>
-              <CsrfField page={page} />
-              <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} />
-              <p>
-                <button type="submit">{bt(page, 'capacity.addType')}</button>
-              </p>
-            </form>
-          </details>
+          <FoldedForm page={page} open={r?.form === 'type:new'} summary={bt(page, 'capacity.addType')} action={`${base}/service-types`} submit={bt(page, 'capacity.addType')}>
+            <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} />
+          </FoldedForm>
         ) : null}
       </div>
     </Layout>,

@@ -13,7 +13,7 @@ import { searchCustomers } from '../customers/search';
 import { addVehicle, updateCustomerProfile, updateVehicle } from '../customers/update';
 import { registerConversationPages } from './conversation';
 import { ChannelBadge, ct, customerName, failureMessage, fieldErrorText, flashFrom, formatTime, formOf, pathParam, shortExternalId, shortId, type CustomerPagesDeps, type Form } from './customer-format';
-import { CsrfField, Layout, Pager, pageOf, type Page } from './layout';
+import { CsrfField, FoldedForm, Layout, Pager, pageOf, type Page } from './layout';
 import { registerOutboxPages } from './outbox';
 
 const FieldProblem = ({ page, errors, field }: { page: Page; errors?: FieldError[]; field: string }) => {
@@ -243,16 +243,9 @@ async function renderProfile(c: Context<StaffEnv>, deps: CustomerPagesDeps, id: 
                       {canWrite ? (
                         <tr>
                           <td colspan={6} style="border-bottom:1px solid var(--line)">
-                            <details open={Boolean(editing)}>
-                              <summary>{ct(page, 'vehicles.edit', { plate: v.plate })}</summary>
-                              <form method="post" action={`${base}/vehicles/${v.id}`}>
-                                <CsrfField page={page} />
-                                <VehicleFields page={page} vehicle={v} values={editing?.values} errors={editing?.errors} />
-                                <p>
-                                  <button type="submit">{page.t('common.save')}</button>
-                                </p>
-                              </form>
-                            </details>
+                            <FoldedForm page={page} open={Boolean(editing)} summary={ct(page, 'vehicles.edit', { plate: v.plate })} action={`${base}/vehicles/${v.id}`} submit={page.t('common.save')}>
+                              <VehicleFields page={page} vehicle={v} values={editing?.values} errors={editing?.errors} />
+                            </FoldedForm>
                           </td>
                         </tr>
                       ) : null}
@@ -264,16 +257,9 @@ async function renderProfile(c: Context<StaffEnv>, deps: CustomerPagesDeps, id: 
           </div>
         )}
         {canWrite ? (
-          <details open={Boolean(view.newVehicle)}>
-            <summary>{ct(page, 'vehicles.add')}</summary>
-            <form method="post" action={`${base}/vehicles`}>
-              <CsrfField page={page} />
-              <VehicleFields page={page} values={view.newVehicle?.values} errors={view.newVehicle?.errors} />
-              <p>
-                <button type="submit">{ct(page, 'vehicles.add')}</button>
-              </p>
-            </form>
-          </details>
+          <FoldedForm page={page} open={Boolean(view.newVehicle)} summary={ct(page, 'vehicles.add')} action={`${base}/vehicles`} submit={ct(page, 'vehicles.add')}>
+            <VehicleFields page={page} values={view.newVehicle?.values} errors={view.newVehicle?.errors} />
+          </FoldedForm>
         ) : null}
       </div>
 

@@ -58,6 +58,30 @@ export function anonymousLocale(c: Context, deps: ConsoleDeps): Locale {
 
 export const CsrfField: FC<{ page: Page }> = ({ page }) => <input type="hidden" name="_csrf" value={page.csrfToken} />;
 
+/**
+ * A form folded under a one-line summary: the console's way of keeping edit and add forms out of the way
+ * until wanted. It opens by itself when a refused post sends the form back with its problems.
+ */
+export const FoldedForm: FC<{ page: Page; summary: unknown; action: string; submit: string; open?: boolean; children?: unknown }> = ({
+  page,
+  summary,
+  action,
+  submit,
+  open,
+  children,
+}) => (
+  <details open={open}>
+    <summary>{summary}</summary>
+    <form method="post" action={action}>
+      <CsrfField page={page} />
+      {children}
+      <p>
+        <button type="submit">{submit}</button>
+      </p>
+    </form>
+  </details>
+);
+
 const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
   { href: '/console/customers', key: 'nav.customers', permission: 'customers.read' },

@@ -89,6 +89,27 @@ const LocaleSelect: FC<{ value: string }> = ({ value }) => (
   </select>
 );
 
+/** Name, role and language: the part of a staff member's form that creating and editing share. */
+const ProfileFields: FC<{ page: Page; values: { name: string; role: string; locale: string }; problems?: Problem[] }> = ({ page, values, problems }) => (
+  <>
+    <div>
+      <label for="name">{at(page, 'staff.name')}</label>
+      <input id="name" type="text" name="name" required maxlength={100} value={values.name} />
+      <FieldProblems problems={problems} field="name" />
+    </div>
+    <div>
+      <label for="role">{at(page, 'staff.role')}</label>
+      <RoleSelect page={page} value={values.role} />
+      <FieldProblems problems={problems} field="role" />
+    </div>
+    <div>
+      <label for="locale">{at(page, 'staff.language')}</label>
+      <LocaleSelect value={values.locale} />
+      <FieldProblems problems={problems} field="locale" />
+    </div>
+  </>
+);
+
 const BranchChecks: FC<{ page: Page; branches: BranchOption[]; checked: string[]; problems?: Problem[] }> = ({ page, branches, checked, problems }) => (
   <fieldset style="border:0;padding:0;margin:10px 0 0">
     <legend class="muted" style="font-size:.9rem">
@@ -229,21 +250,7 @@ export function registerStaffPages(app: Hono<StaffEnv>, deps: ConsoleDeps): void
               <input id="email" type="email" name="email" required maxlength={320} autocomplete="off" value={v.email} />
               <FieldProblems problems={view.problems} field="email" />
             </div>
-            <div>
-              <label for="name">{at(page, 'staff.name')}</label>
-              <input id="name" type="text" name="name" required maxlength={100} value={v.name} />
-              <FieldProblems problems={view.problems} field="name" />
-            </div>
-            <div>
-              <label for="role">{at(page, 'staff.role')}</label>
-              <RoleSelect page={page} value={v.role} />
-              <FieldProblems problems={view.problems} field="role" />
-            </div>
-            <div>
-              <label for="locale">{at(page, 'staff.language')}</label>
-              <LocaleSelect value={v.locale} />
-              <FieldProblems problems={view.problems} field="locale" />
-            </div>
+            <ProfileFields page={page} values={v} problems={view.problems} />
           </div>
           <BranchChecks page={page} branches={branches} checked={v.branchIds} problems={view.problems} />
           <PasswordChoice page={page} mode={v.passwordMode} problems={view.problems} />
@@ -319,21 +326,7 @@ export function registerStaffPages(app: Hono<StaffEnv>, deps: ConsoleDeps): void
         <form method="post" action={`/console/staff/${user.id}`} class="card">
           <CsrfField page={page} />
           <div class="grid">
-            <div>
-              <label for="name">{at(page, 'staff.name')}</label>
-              <input id="name" type="text" name="name" required maxlength={100} value={v.name} />
-              <FieldProblems problems={view.problems} field="name" />
-            </div>
-            <div>
-              <label for="role">{at(page, 'staff.role')}</label>
-              <RoleSelect page={page} value={v.role} />
-              <FieldProblems problems={view.problems} field="role" />
-            </div>
-            <div>
-              <label for="locale">{at(page, 'staff.language')}</label>
-              <LocaleSelect value={v.locale} />
-              <FieldProblems problems={view.problems} field="locale" />
-            </div>
+            <ProfileFields page={page} values={v} problems={view.problems} />
           </div>
           <BranchChecks page={page} branches={branches} checked={v.branchIds} problems={view.problems} />
           <label style="color:inherit;margin-top:12px">

@@ -1,20 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLineSender, lineRetryKey, retryAfterMs, type LineSender } from '../../../src/channels/line/sender';
 import type { Delivery, RenderedMessage } from '../../../src/channels/types';
-import type { Logger } from '../../../src/ops/logger';
+import { recordingLogger } from '../../helpers/logger';
 import { startFakeLineApi, type FakeLineApi } from '../../fakes/line-api';
-
-function recordingLogger() {
-  const records: { level: string; obj: object; msg?: string }[] = [];
-  const make = (): Logger => ({
-    debug: (obj, msg) => records.push({ level: 'debug', obj, msg }),
-    info: (obj, msg) => records.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => records.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => records.push({ level: 'error', obj, msg }),
-    child: () => make(),
-  });
-  return { logger: make(), records };
-}
 
 const USER = 'U0123456789abcdef0123456789abcdef';
 const text = (t: string): RenderedMessage => ({ type: 'text', text: t, choices: [] });

@@ -1,20 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTelegramSender, type TelegramSender } from '../../../src/channels/telegram/sender';
 import type { Delivery, RenderedMessage } from '../../../src/channels/types';
-import type { Logger } from '../../../src/ops/logger';
+import { recordingLogger } from '../../helpers/logger';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../../fakes/telegram-api';
-
-function recordingLogger() {
-  const records: { level: string; obj: object; msg?: string }[] = [];
-  const make = (): Logger => ({
-    debug: (obj, msg) => records.push({ level: 'debug', obj, msg }),
-    info: (obj, msg) => records.push({ level: 'info', obj, msg }),
-    warn: (obj, msg) => records.push({ level: 'warn', obj, msg }),
-    error: (obj, msg) => records.push({ level: 'error', obj, msg }),
-    child: () => make(),
-  });
-  return { logger: make(), records };
-}
 
 let seq = 0;
 const delivery = (messages: RenderedMessage[], externalId = '4242'): Delivery => ({ key: `d${++seq}`, externalId, replyToken: null, messages });
