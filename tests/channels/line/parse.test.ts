@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LineBodyError, parseLineWebhook, type LineParsedEvent } from '../../../src/channels/line/parse';
 
-const FIXTURES = new URL('../../../../shared/fixtures/platforms/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 const load = (file: string): unknown => JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8'));
 
 const USER = 'u206d25c2ea6bd87c17655609a1c37cb8';

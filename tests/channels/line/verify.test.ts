@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verifyLineSignature } from '../../../src/channels/line/verify';
 
-const FIXTURES = new URL('../../../../shared/fixtures/platforms/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 
 interface UpstreamVector {
   name: string;

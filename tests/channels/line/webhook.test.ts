@@ -6,7 +6,7 @@ import { startTestService, type TestService } from '../../helpers/service';
 import { dialects } from '../../helpers/stores';
 import { startFakeLineApi, type FakeLineApi } from '../../fakes/line-api';
 
-const FIXTURES = new URL('../../../../shared/fixtures/platforms/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 let seq = 0;
 
 const user = () => `U${crypto.randomUUID().replace(/-/g, '')}`;

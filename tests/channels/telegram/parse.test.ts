@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseTelegramUpdate, TelegramBodyError, type TelegramParsed } from '../../../src/channels/telegram/parse';
 import type { InboundEvent } from '../../../src/channels/types';
 
-const FIXTURES = new URL('../../../../shared/fixtures/platforms/', import.meta.url);
+const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 const fixture = (name: string): Record<string, any> => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8'));
 const NOW = new Date('2026-03-02T08:00:00.000Z');
 const parse = (body: unknown) => parseTelegramUpdate(body, { now: () => NOW });

@@ -5,7 +5,7 @@ import { startTestService, type TestService } from '../../helpers/service';
 import { dialects } from '../../helpers/stores';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../../fakes/telegram-api';
 
-const FIXTURES = '/work/shared/fixtures/platforms';
+const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 let updateId = 5_000_000;
 
 function privateMessage(chatId: number, text: string, language = 'en') {
@@ -103,7 +103,7 @@ describe.each(dialects)('Telegram webhook on $name', (dialect) => {
 
   it('accepts what Telegram really sends (fixtures) and ignores what is not for it', async () => {
     for (const name of ['tg-command-start.json', 'tg-message-text.json', 'tg-callback-query.json', 'tg-message-photo.json', 'tg-edited-message.json', 'tg-my-chat-member-kicked.json', 'tg-message-contact.json']) {
-      const res = await post(readFileSync(`${FIXTURES}/${name}`, 'utf8'));
+      const res = await post(readFileSync(new URL(name, FIXTURES), 'utf8'));
       expect(res.status, name).toBe(200);
     }
   });
