@@ -8,6 +8,7 @@
  *   npm run bench:webhook -- --postgres URL       # Postgres
  *   npm run bench:webhook -- --duration 10 --connections 20
  *   BENCH_CPU_PROFILE=/tmp/prof npm run bench:webhook   # a V8 CPU profile of the processing server
+ *   BENCH_PROFILE_KEPT=1 BENCH_CPU_PROFILE=/tmp/prof …   # … of the keep-only server instead
  *
  * Three servers run in turn: the bare baseline, the service processing and sending as `npm start` does,
  * and the service with processing paused (events only kept), which shows what answering costs by itself.
@@ -50,6 +51,7 @@ async function serveChild(): Promise<void> {
     const { seedFreshDatabase } = await import('../src/store/seed');
     const { systemClock } = await import('../src/ops/clock');
     const { silentLogger } = await import('../src/ops/logger');
+    const { nodeLineSignature } = await import('../src/entry/node-line-signature');
     const config = parseConfig({
       LINE_CHANNEL_SECRET: SECRET,
       LINE_CHANNEL_ACCESS_TOKEN: 'bench-token',
@@ -60,7 +62,7 @@ async function serveChild(): Promise<void> {
     });
     const store = await openNodeStore(args.postgres ? { kind: 'postgres', url: args.postgres, schema: args.db! } : { kind: 'sqlite', path: args.db! });
     await seedFreshDatabase(store, config, new Date());
-    const service = await buildService({ config, store, logger: silentLogger, clock: systemClock });
+    const service = await buildService({ config, store, logger: silentLogger, clock: systemClock, lineSignature: nodeLineSignature });
     // --paused: events are kept but not processed, to show what answering a webhook costs on its own.
     if (!args.paused) {
       service.engine.start();
@@ -87,11 +89,22 @@ async function serveChild(): Promise<void> {
 
 function startChild(extra: string[]): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const profile = process.env.BENCH_CPU_PROFILE && extra.includes('service') && !extra.includes('--paused') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
+    const profile = process.env.BENCH_CPU_PROFILE && extra.includes('service') && extra.includes('--paused') === Boolean(process.env.BENCH_PROFILE_KEPT) ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
     const child = fork(new URL(import.meta.url).pathname, extra, { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m: { port: number }) => resolve({ child, port: m.port }));
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID, as LINE's webhookEventIds are: the time in ms, then randomness, so ids arrive nearly in order. */
+function ulid(): string {
+  let time = '';
+  for (let t = Date.now(), i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD[t % 32] + time;
+  let random = '';
+  for (let i = 0; i < 16; i++) random += CROCKFORD[Math.floor(Math.random() * 32)];
+  return time + random;
 }
 
 function lineBody(replyToken: string): string {
@@ -104,7 +117,7 @@ function lineBody(replyToken: string): string {
         mode: 'active',
         timestamp: Date.now(),
         source: { type: 'user', userId: user },
-        webhookEventId: randomUUID(),
+        webhookEventId: ulid(),
         deliveryContext: { isRedelivery: false },
         replyToken,
         message: { id: String(Date.now()), type: 'text', quoteToken: 'q', text: 'not a language' },

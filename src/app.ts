@@ -27,6 +27,7 @@ export interface AppDeps {
   logger: Logger;
   clock: Clock;
   line: LineWebhookDeps['line'];
+  lineSignature?: LineWebhookDeps['lineSignature'];
   telegram: TelegramWebhookDeps['telegram'];
   webChatSecret: string;
   /** Runs after a request that may have written outbox rows (Workers: schedule the sender in waitUntil). */

@@ -49,6 +49,8 @@ export interface ServiceOptions {
   afterEvents?: AppDeps['afterEvents'];
   /** Called when the engine commits replies (the Node entry wakes its sender loop here). */
   onOutbox?: () => void;
+  /** How LINE signatures are checked; Web Crypto when absent. The Node entry passes Node's HMAC. */
+  lineSignature?: AppDeps['lineSignature'];
   /** PBKDF2 iterations for new staff passwords; only tests lower it. */
   passwordIterations?: number;
 }
@@ -118,6 +120,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     line,
     telegram,
     webChatSecret,
+    ...(opts.lineSignature ? { lineSignature: opts.lineSignature } : {}),
     // Node: wake the inbox loop. Workers pass their own (drain inside waitUntil).
     afterEvents: opts.afterEvents ?? (() => engine.kick()),
   });

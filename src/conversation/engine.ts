@@ -12,11 +12,12 @@ import { ConversationConflict, loadConversation, saveConversation, type Conversa
 import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
 import { isUniqueViolation } from '../store/errors';
 import { claimEvent, isEventProcessed } from '../store/events';
-import { acceptEvent, customersWithPendingEvents, headOfQueue, markEventAttemptFailed, markEventDone } from '../store/inbox';
+import { acceptEvents, customersWithPendingEvents, EVENTS_PER_INSERT, headOfQueue, markEventAttemptFailed, markEventDone } from '../store/inbox';
 import type { ChannelName, Conversation, Database, InboundEventRow } from '../store/schema';
 import type { Store } from '../store/store';
 import { appendMessage, labelOfChoice } from '../store/transcript';
 import { KeyedMutex } from '../util/keyed-mutex';
+import { createBatcher } from '../util/batcher';
 import { createWorkLoop } from '../util/work-loop';
 import type { Flow, FlowContext, StepResult } from './flow';
 import { COMMAND_INTENTS, createIntentMatcher, intentChoiceId, intentOfChoice, type Intent } from './intents';
@@ -391,8 +392,11 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  // Webhooks arriving together are kept together: one statement and one commit for many events.
+  const inbox = createBatcher<InboundEvent, boolean>((events) => acceptEvents(store.db, events, clock.now().toISOString()), EVENTS_PER_INSERT * 4);
+
   async function accept(event: InboundEvent): Promise<'accepted' | 'duplicate'> {
-    const fresh = await acceptEvent(store.db, event, clock.now().toISOString());
+    const fresh = await inbox.add(event);
     if (!fresh) metrics.eventsDeduplicated.inc({ channel: event.channel });
     return fresh ? 'accepted' : 'duplicate';
   }

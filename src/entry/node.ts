@@ -7,6 +7,7 @@ import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
+import { nodeLineSignature } from './node-line-signature';
 import { openNodeStore } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const store = await openNodeStore(config.database);
   if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
 
-  const service = await buildService({ config, store, logger, clock: systemClock });
+  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature });
   service.engine.start();
   service.outbox.start();
   // Reminders are due on the minute at the finest; one pass a minute (and one at start) is enough.

@@ -2,29 +2,51 @@ import { sql, type Kysely } from 'kysely';
 import type { InboundEvent } from '../channels/types';
 import type { ChannelName, Database, InboundEventRow } from './schema';
 
+/** Events per insert: D1 binds at most 100 parameters a statement, and each event binds six. */
+export const EVENTS_PER_INSERT = 16;
+
 /**
- * Keeps an event that arrived on a webhook; false when the platform had already delivered it (same
- * channel and event id). Runs on its own, outside any transaction, so the answer is known before the
- * webhook is acknowledged.
+ * Keeps events that arrived on webhooks, in the order given; for each, false when the platform had
+ * already delivered it (same channel and event id, earlier or in this same call). Runs outside any
+ * transaction, so the answer is known before the webhook is acknowledged. Events are written several
+ * to a statement, which is most of what keeping a busy stream of webhooks costs.
  */
+export async function acceptEvents(db: Kysely<Database>, events: readonly InboundEvent[], now: string): Promise<boolean[]> {
+  const key = (channel: string, eventId: string) => `${channel}\u0000${eventId}`;
+  const firstIndex = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (!firstIndex.has(key(e.channel, e.eventId))) firstIndex.set(key(e.channel, e.eventId), i);
+  });
+  const distinct = events.filter((e, i) => firstIndex.get(key(e.channel, e.eventId)) === i);
+  const inserted = new Set<string>();
+  for (let i = 0; i < distinct.length; i += EVENTS_PER_INSERT) {
+    const rows = await db
+      .insertInto('inbound_events')
+      .values(
+        distinct.slice(i, i + EVENTS_PER_INSERT).map((event) => ({
+          channel: event.channel,
+          event_id: event.eventId,
+          external_id: event.externalId,
+          payload: JSON.stringify(event),
+          status: sql.lit('pending'),
+          attempts: sql.lit(0),
+          next_attempt_at: now,
+          last_error: sql.lit(null),
+          received_at: now,
+          processed_at: sql.lit(null),
+        })),
+      )
+      .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
+      .returning(['channel', 'event_id'])
+      .execute();
+    for (const row of rows) inserted.add(key(row.channel, row.event_id));
+  }
+  return events.map((e, i) => firstIndex.get(key(e.channel, e.eventId)) === i && inserted.has(key(e.channel, e.eventId)));
+}
+
+/** One event: see acceptEvents. */
 export async function acceptEvent(db: Kysely<Database>, event: InboundEvent, now: string): Promise<boolean> {
-  const result = await db
-    .insertInto('inbound_events')
-    .values({
-      channel: event.channel,
-      event_id: event.eventId,
-      external_id: event.externalId,
-      payload: JSON.stringify(event),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      received_at: now,
-      processed_at: null,
-    })
-    .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  return (await acceptEvents(db, [event], now))[0]!;
 }
 
 /** The oldest event of one customer still waiting, or undefined when their queue is empty. */

@@ -22,7 +22,7 @@ function hmacKey(channelSecret: string): Promise<CryptoKey> {
   return key;
 }
 
-function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
+export function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
   if (!SIGNATURE_SHAPE.test(header)) return null;
   try {
     const binary = atob(header);
@@ -33,6 +33,9 @@ function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
     return null;
   }
 }
+
+/** Checks `x-line-signature` over the raw body; Web Crypto by default, Node's own HMAC on Node. */
+export type LineSignatureCheck = (channelSecret: string, rawBody: Uint8Array, signatureHeader: string | null | undefined) => boolean | Promise<boolean>;
 
 /**
  * Checks `x-line-signature` (base64 HMAC-SHA256 of the raw body under the channel secret) before

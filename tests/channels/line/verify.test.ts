@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { verifyLineSignature } from '../../../src/channels/line/verify';
+import { verifyLineSignature as webCryptoCheck, type LineSignatureCheck } from '../../../src/channels/line/verify';
+import { nodeLineSignature } from '../../../src/entry/node-line-signature';
 
 const FIXTURES = new URL('../../fixtures/platforms/', import.meta.url);
 
@@ -22,7 +23,12 @@ interface ConstructedVector {
 const upstream = (JSON.parse(readFileSync(new URL('line-signature-vectors.json', FIXTURES), 'utf8')) as { vectors: UpstreamVector[] }).vectors;
 const constructed = (JSON.parse(readFileSync(new URL('line-signature-vectors-constructed.json', FIXTURES), 'utf8')) as { vectors: ConstructedVector[] }).vectors;
 
-describe('verifyLineSignature', () => {
+const CHECKS: [string, LineSignatureCheck][] = [
+  ['Web Crypto (the core, Workers)', webCryptoCheck],
+  ["Node's HMAC (the Node entry)", nodeLineSignature],
+];
+
+describe.each(CHECKS)('LINE signature check with %s', (_name, verifyLineSignature) => {
   it('has upstream vectors of both kinds to check against', () => {
     expect(upstream.filter((v) => v.valid).length).toBeGreaterThanOrEqual(5);
     expect(upstream.filter((v) => !v.valid).length).toBeGreaterThanOrEqual(5);
