@@ -38,7 +38,7 @@ export const STANDARD_SERVICE_TYPES: readonly StandardServiceType[] = [
     // The booked visit is the damage assessment with the insurer's paperwork; the repair itself is planned then.
     code: 'bodywork_claim',
     durationMinutes: 60,
-    names: { 'zh-TW': '鈑金烤漆／保險理賠', 'zh-CN': '钣金喷漆／保险理赔', en: 'Bodywork / insurance claim', ja: '板金塗装・保険修理', th: 'งานสีตัวถัง / เคลมประกัน' },
+    names: { 'zh-TW': '鈑金烤漆／保險理賠', 'zh-CN': '钣金喷漆／保险理赔', en: 'Bodywork & insurance', ja: '板金塗装・保険修理', th: 'งานสี / เคลมประกัน' },
   },
   {
     code: 'recall',

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cancelAppointment, isBookingConflict, type Actor, type BookRequest } from '../../src/booking/booking';
 import { createBookingService, type BookingService } from '../../src/booking/service';
 import { STANDARD_SERVICE_TYPES } from '../../src/booking/standard-service-types';
+import { LINE_LIMITS } from '../../src/channels/limits';
 import { claimsOf } from '../../src/domain/availability';
 import { DEFAULT_BOOKING_SETTINGS } from '../../src/domain/booking-rules';
 import { manualClock } from '../../src/ops/clock';
@@ -315,5 +316,15 @@ describe.each(dialects)('booking on $name', (dialect) => {
     await expectClaimsMatchRow(id);
     const all = await store.db.selectFrom('capacity_claims').select('appointment_id').where('branch_id', '=', bays.branchId).execute();
     expect(new Set(all.map((r) => r.appointment_id))).toEqual(final!.status === 'booked' ? new Set([id]) : new Set());
+  });
+});
+
+describe('standard service types', () => {
+  it('have names that fit on a LINE button uncut in every locale', () => {
+    for (const type of STANDARD_SERVICE_TYPES) {
+      for (const [locale, name] of Object.entries(type.names)) {
+        expect([...name].length, `${type.code} in ${locale}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
+      }
+    }
   });
 });
