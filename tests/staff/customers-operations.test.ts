@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { suggestCategory } from '../../src/domain/customer-category';
+import { checkInWithRepairOrder } from '../../src/repair-orders/check-in';
 import { eraseCustomer, erasureCode } from '../../src/staff/customers/erase';
 import { exportCustomer } from '../../src/staff/customers/export';
 import { mergeCustomers } from '../../src/staff/customers/merge';
@@ -135,6 +136,20 @@ describe.each(dialects)('customer operations on $name', (dialect) => {
     expect(await db().selectFrom('appointments').select(['customer_id', 'note', 'status']).where('id', '=', appointment).executeTakeFirstOrThrow()).toEqual({ customer_id: kept, note: null, status: 'booked' });
     // The profile merged into the erased one held the same person's details: it is erased too.
     expect((await db().selectFrom('customers').select('erased_at').where('id', '=', merged).executeTakeFirstOrThrow()).erased_at).not.toBeNull();
+  });
+
+  it('exports the workshop history too: what happened to each booking and the repair order it opened', async () => {
+    const id = await webCustomer('ops-history');
+    const appointment = await booking(id, 'Brakes squeak');
+    // Checked in on the day of the visit, as the service desk does.
+    const checkedIn = await svc.db.store.transaction((tx) =>
+      checkInWithRepairOrder(tx, { appointmentId: appointment, actor: { type: 'staff', staffId: null }, channel: 'console', mileageIn: 42_000 }, new Date('2030-01-07T01:05:00.000Z')),
+    );
+    expect(checkedIn.ok).toBe(true);
+    const data = await exportCustomer(svc.db.store, ctx, id);
+    if (!data.ok) throw new Error('export refused');
+    expect(data.value.appointmentChanges.map((c) => [c.appointment_id, c.action])).toEqual([[appointment, 'checked_in']]);
+    expect(data.value.repairOrders.map((r) => [r.appointment_id, r.mileage_in, r.status])).toEqual([[appointment, 42_000, 'checked_in']]);
   });
 
   it('cancels unsent messages on erasure and forgets where they were going', async () => {

@@ -1,4 +1,4 @@
-import type { AppointmentRow, ChannelIdentity, Customer, MessageRow, OutboxRow, Vehicle } from '../../store/schema';
+import type { AppointmentChangeRow, AppointmentRow, ChannelIdentity, Customer, MessageRow, OutboxRow, RepairOrderRow, Vehicle } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { currentProfileId, ok, type ActionContext, type CustomerResult } from './result';
@@ -27,6 +27,10 @@ export interface CustomerExport {
   transcript: (Omit<MessageRow, 'payload'> & { payload: unknown })[];
   outbox: (Omit<OutboxRow, 'payload' | 'reply_token'> & { payload: unknown })[];
   appointments: AppointmentRow[];
+  /** What happened to each appointment (booked, moved, cancelled…), oldest first. */
+  appointmentChanges: AppointmentChangeRow[];
+  /** Workshop jobs opened for the customer's vehicles. */
+  repairOrders: RepairOrderRow[];
 }
 
 /**
@@ -40,7 +44,7 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
     const profile = await tx.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
     if (!profile) return { ok: false, reason: 'not_found' };
     if (profile.merged_into_id) return { ok: false, reason: 'merged', mergedInto: (await currentProfileId(tx, profile.merged_into_id)) ?? profile.merged_into_id };
-    const [mergedProfiles, channelIdentities, vehicles, conversation, transcript, outbox, appointments] = await Promise.all([
+    const [mergedProfiles, channelIdentities, vehicles, conversation, transcript, outbox, appointments, appointmentChanges, repairOrders] = await Promise.all([
       tx.selectFrom('customers').selectAll().where('merged_into_id', '=', id).orderBy('created_at').execute(),
       tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', id).orderBy('created_at').execute(),
       tx.selectFrom('vehicles').selectAll().where('customer_id', '=', id).orderBy('created_at').execute(),
@@ -48,6 +52,15 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
       tx.selectFrom('messages').selectAll().where('customer_id', '=', id).orderBy('id').execute(),
       tx.selectFrom('outbox').selectAll().where('customer_id', '=', id).orderBy('id').execute(),
       tx.selectFrom('appointments').selectAll().where('customer_id', '=', id).orderBy('starts_at').execute(),
+      tx
+        .selectFrom('appointment_changes')
+        .selectAll('appointment_changes')
+        .innerJoin('appointments', 'appointments.id', 'appointment_changes.appointment_id')
+        .where('appointments.customer_id', '=', id)
+        .orderBy('appointment_changes.created_at')
+        .orderBy('appointment_changes.version')
+        .execute(),
+      tx.selectFrom('repair_orders').selectAll().where('customer_id', '=', id).orderBy('seq').execute(),
     ]);
     const data: CustomerExport = {
       format: 'dealer-chat.customer-export',
@@ -62,13 +75,15 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
       // A reply token is a short-lived platform credential, not the customer's data.
       outbox: outbox.map(({ reply_token: _token, ...row }) => ({ ...row, payload: parsed(row.payload) })),
       appointments,
+      appointmentChanges,
+      repairOrders,
     };
     await recordAudit(tx, {
       actor: ctx.actor,
       action: 'customer.export',
       entity: 'customer',
       entityId: id,
-      after: { messages: transcript.length, vehicles: vehicles.length, channelIdentities: channelIdentities.length, outbox: outbox.length, appointments: appointments.length },
+      after: { messages: transcript.length, vehicles: vehicles.length, channelIdentities: channelIdentities.length, outbox: outbox.length, appointments: appointments.length, repairOrders: repairOrders.length },
       ip: ctx.ip,
       now,
     });
