@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { OwnSchemaPostgresDialect } from '../store/pg-dialect';
 import type { Database } from '../store/schema';
 import { createStore, migrateToLatest, type Store } from '../store/store';
 
@@ -47,7 +48,7 @@ export async function openNodeStore(database: NodeDatabase, opts: { migrate?: bo
       max: opts.poolSize ?? 10,
       ...(database.schema ? { options: `-c search_path=${database.schema}` } : {}),
     });
-    store = createStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+    store = createStore(new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) }), 'postgres');
   }
   if (opts.migrate !== false) await migrateToLatest(store.db);
   return store;
