@@ -1,5 +1,5 @@
 import type { D1Database } from '@cloudflare/workers-types';
-import { Miniflare } from 'miniflare';
+import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBookingConflict, type BookRequest } from '../../src/booking/booking';
 import { createBookingService } from '../../src/booking/service';
@@ -15,10 +15,10 @@ import { createBranch, createCustomer, GENERAL_WORK, localIso } from './fixtures
  */
 
 const DATABASES = ['DB0', 'DB1', 'DB2'];
-let mf: Miniflare;
+let mf: TestD1;
 let used = 0;
 beforeAll(() => {
-  mf = new Miniflare({ modules: true, script: 'export default {}', d1Databases: DATABASES });
+  mf = startTestD1(DATABASES);
 });
 afterAll(async () => {
   await mf.dispose();
@@ -35,7 +35,7 @@ describe('booking on D1', () => {
   beforeEach(async () => {
     const name = DATABASES[used++];
     if (!name) throw new Error('add names to DATABASES: every test needs its own database');
-    const d1 = (await mf.getD1Database(name)) as unknown as D1Database;
+    const d1 = mf.database(name);
     const d1Store = createD1Store(d1);
     await migrateToLatest(d1Store.db);
     conflicts = 0;

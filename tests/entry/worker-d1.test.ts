@@ -1,7 +1,7 @@
 import type { D1Database } from '@cloudflare/workers-types';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { migrations } from '../../migrations';
-import { Miniflare } from 'miniflare';
+import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent, Input } from '../../src/channels/types';
 import { createWebSender } from '../../src/channels/web/sender';
@@ -31,10 +31,10 @@ import { testConfig } from '../helpers/config';
  * test, so every test starts from an empty database.
  */
 const DATABASES = Array.from({ length: 16 }, (_, i) => `DB${i}`);
-let mf: Miniflare;
+let mf: TestD1;
 let used = 0;
 beforeAll(() => {
-  mf = new Miniflare({ modules: true, script: 'export default {}', d1Databases: DATABASES });
+  mf = startTestD1(DATABASES);
 });
 afterAll(async () => {
   await mf.dispose();
@@ -44,8 +44,7 @@ afterAll(async () => {
 async function openD1(): Promise<D1Database> {
   const name = DATABASES[used++];
   if (!name) throw new Error('add names to DATABASES: every test needs its own database');
-  // Miniflare's proxy speaks the same API; its declared type comes from its own copy of workers-types.
-  return (await mf.getD1Database(name)) as unknown as D1Database;
+  return mf.database(name);
 }
 
 /** Names in Kysely's migration table, which the app's Database type rightly does not know. */

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare } from 'miniflare';
+import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { worker, type WorkerEnv } from '../../src/entry/worker';
 import { enqueueReplies } from '../../src/outbox/outbox';
@@ -32,12 +32,12 @@ function executionContext(): { ctx: ExecutionContext; waited: Promise<unknown>[]
 describe('Workers entry on D1 (in Node)', () => {
   // One Miniflare (slow to start) with an empty database for each test.
   const databases = Array.from({ length: 8 }, (_, i) => `DB${i}`);
-  let mf: Miniflare;
+  let mf: TestD1;
   let env: WorkerEnv;
   let store: Store;
 
   beforeAll(() => {
-    mf = new Miniflare({ modules: true, script: 'export default {}', d1Databases: databases });
+    mf = startTestD1(databases);
   });
   afterAll(async () => {
     await mf.dispose();
@@ -46,7 +46,7 @@ describe('Workers entry on D1 (in Node)', () => {
   beforeEach(async () => {
     const name = databases.shift();
     if (!name) throw new Error('add names to databases: every test needs its own database');
-    const d1 = (await mf.getD1Database(name)) as unknown as D1Database;
+    const d1 = mf.database(name);
     env = {
       DB: d1,
       DEALER_NAME: 'Test Motors',

@@ -1,5 +1,5 @@
 import type { D1Database } from '@cloudflare/workers-types';
-import { Miniflare } from 'miniflare';
+import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBookingService } from '../../src/booking/service';
 import { manualClock } from '../../src/ops/clock';
@@ -16,9 +16,9 @@ import { createBranch, createCustomer, GENERAL_WORK, localIso } from '../booking
  * fail the later batch, and the retry must take the next number.
  */
 
-let mf: Miniflare;
+let mf: TestD1;
 beforeAll(() => {
-  mf = new Miniflare({ modules: true, script: 'export default {}', d1Databases: ['DB'] });
+  mf = startTestD1(['DB']);
 });
 afterAll(async () => {
   await mf.dispose();
@@ -29,7 +29,7 @@ const MON = '2026-03-09';
 
 describe('check-in on D1', () => {
   it('opens one repair order per appointment with unique numbers when check-ins race', async () => {
-    const d1Store = createD1Store((await mf.getD1Database('DB')) as unknown as D1Database);
+    const d1Store = createD1Store(mf.database('DB'));
     await migrateToLatest(d1Store.db);
     let numberClashes = 0;
     const store: Store = {

@@ -1,5 +1,5 @@
 import type { D1Database } from '@cloudflare/workers-types';
-import { Miniflare } from 'miniflare';
+import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/channels/types';
 import { createD1Store } from '../../src/store/d1-driver';
@@ -13,9 +13,9 @@ function event(eventId: string, externalId = 'U1', text = eventId): InboundEvent
   return { channel: 'line', eventId, externalId, occurredAt: NOW, replyToken: null, profile: null, input: { type: 'text', text } };
 }
 
-let mf: Miniflare;
+let mf: TestD1;
 beforeAll(() => {
-  mf = new Miniflare({ modules: true, script: 'export default {}', d1Databases: ['INBOX'] });
+  mf = startTestD1(['INBOX']);
 });
 afterAll(async () => {
   await mf.dispose();
@@ -24,7 +24,7 @@ afterAll(async () => {
 const d1: TestDialect = {
   name: 'sqlite',
   async open() {
-    const store = createD1Store((await mf.getD1Database('INBOX')) as unknown as D1Database);
+    const store = createD1Store(mf.database('INBOX'));
     await migrateToLatest(store.db);
     await store.db.deleteFrom('inbound_events').execute();
     return { store, drop: async () => {} };
