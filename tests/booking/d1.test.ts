@@ -1,8 +1,9 @@
-import type { D1Database } from '@cloudflare/workers-types';
 import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBookingConflict, type BookRequest } from '../../src/booking/booking';
+import { createReminders } from '../../src/booking/reminders';
 import { createBookingService } from '../../src/booking/service';
+import { silentLogger } from '../../src/ops/logger';
 import { manualClock } from '../../src/ops/clock';
 import { createD1Store } from '../../src/store/d1-driver';
 import { migrateToLatest, type Store } from '../../src/store/store';
@@ -14,7 +15,7 @@ import { createBranch, createCustomer, GENERAL_WORK, localIso } from './fixtures
  * guarantees must come from the database failing the batch, and these check that they do.
  */
 
-const DATABASES = ['DB0', 'DB1', 'DB2'];
+const DATABASES = ['DB0', 'DB1', 'DB2', 'DB3'];
 let mf: TestD1;
 let used = 0;
 beforeAll(() => {
@@ -99,4 +100,23 @@ describe('booking on D1', () => {
     const live = await store.db.selectFrom('appointments').select('id').where('status', '=', 'booked').execute();
     expect(live).toHaveLength(2);
   });
+  it('sends the day-before reminders of more visits than D1 binds parameters in one statement', async () => {
+    const bays = Array.from({ length: 8 }, (_, i) => ({ name: `Bay ${i + 1}`, serviceTypes: GENERAL_WORK }));
+    const { branchId } = await createBranch(store, { settings: { minNoticeMinutes: 0, bufferMinutes: 0, advisorsPerSlot: 100, dailyCap: 500 }, bays }, clock.now());
+    const customer = await createCustomer(store, clock.now());
+    const booking = createBookingService({ store, clock });
+    const me = { type: 'customer' as const, customerId: customer.customerId };
+    // 8 bays × 15 half-hour starts from 09:00 to 16:00: 120 visits on Tuesday.
+    const starts = Array.from({ length: 15 }, (_, i) => `${String(9 + Math.floor(i / 2)).padStart(2, '0')}:${i % 2 ? '30' : '00'}`);
+    for (const time of starts) {
+      for (let bay = 0; bay < bays.length; bay++) {
+        const booked = await booking.book({ branchId, customerId: customer.customerId, vehicleId: customer.vehicleId, serviceTypeCode: 'inspection', startsAt: localIso(TUE, time), loaner: false, note: null, channel: 'web', actor: me });
+        if (!booked.ok) throw new Error(`${time}: ${booked.reason}`);
+      }
+    }
+    clock.set('2026-03-09T10:05:00.000Z'); // Monday 18:05 in Taipei: the day-before reminders are due.
+    const reminders = createReminders({ store, clock, logger: silentLogger, defaultLocale: 'en' });
+    expect(await reminders.runOnce()).toBe(120);
+    expect(await reminders.runOnce()).toBe(0);
+  }, 120_000);
 });
