@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { decodeSignature, type LineSignatureCheck } from '../channels/line/verify';
+import { signatureToCheck, type LineSignatureCheck } from '../channels/line/verify';
 
 /**
  * The LINE signature check with Node's own HMAC: the same answer as the Web Crypto check the core uses
@@ -7,8 +7,7 @@ import { decodeSignature, type LineSignatureCheck } from '../channels/line/verif
  * which on a busy Node service costs more than the HMAC itself. The comparison is constant-time.
  */
 export const nodeLineSignature: LineSignatureCheck = (channelSecret, rawBody, signatureHeader) => {
-  if (!channelSecret || !signatureHeader) return false;
-  const signature = decodeSignature(signatureHeader.trim());
+  const signature = signatureToCheck(channelSecret, signatureHeader);
   if (!signature) return false;
   const expected = createHmac('sha256', channelSecret).update(rawBody).digest();
   return expected.length === signature.length && timingSafeEqual(expected, signature);

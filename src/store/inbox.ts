@@ -12,12 +12,10 @@ export const EVENTS_PER_INSERT = 16;
  * to a statement, which is most of what keeping a busy stream of webhooks costs.
  */
 export async function acceptEvents(db: Kysely<Database>, events: readonly InboundEvent[], now: string): Promise<boolean[]> {
-  const key = (channel: string, eventId: string) => `${channel}\u0000${eventId}`;
-  const firstIndex = new Map<string, number>();
-  events.forEach((e, i) => {
-    if (!firstIndex.has(key(e.channel, e.eventId))) firstIndex.set(key(e.channel, e.eventId), i);
-  });
-  const distinct = events.filter((e, i) => firstIndex.get(key(e.channel, e.eventId)) === i);
+  const keys = events.map((e) => `${e.channel}\u0000${e.eventId}`);
+  // A repeat within the call is a repeat: only each key's first event is offered to the database.
+  const first = keys.map((k, i) => keys.indexOf(k) === i);
+  const distinct = events.filter((_, i) => first[i]);
   const inserted = new Set<string>();
   for (let i = 0; i < distinct.length; i += EVENTS_PER_INSERT) {
     const rows = await db
@@ -39,14 +37,9 @@ export async function acceptEvents(db: Kysely<Database>, events: readonly Inboun
       .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
       .returning(['channel', 'event_id'])
       .execute();
-    for (const row of rows) inserted.add(key(row.channel, row.event_id));
+    for (const row of rows) inserted.add(`${row.channel}\u0000${row.event_id}`);
   }
-  return events.map((e, i) => firstIndex.get(key(e.channel, e.eventId)) === i && inserted.has(key(e.channel, e.eventId)));
-}
-
-/** One event: see acceptEvents. */
-export async function acceptEvent(db: Kysely<Database>, event: InboundEvent, now: string): Promise<boolean> {
-  return (await acceptEvents(db, [event], now))[0]!;
+  return keys.map((k, i) => first[i]! && inserted.has(k));
 }
 
 /** The oldest event of one customer still waiting, or undefined when their queue is empty. */

@@ -23,7 +23,7 @@ const setImmediateIfAny = (globalThis as { setImmediate?: (run: () => void) => u
 const soon: (run: () => void) => void = setImmediateIfAny ? (run) => void setImmediateIfAny(run) : queueMicrotask;
 
 export function createBatcher<I, O>(write: (items: I[]) => Promise<O[]>, maxBatch: number): Batcher<I, O> {
-  let queue: Waiting<I, O>[] = [];
+  const queue: Waiting<I, O>[] = [];
   let writing = false;
 
   async function writeBatch(batch: Waiting<I, O>[]): Promise<void> {
@@ -46,13 +46,8 @@ export function createBatcher<I, O>(write: (items: I[]) => Promise<O[]>, maxBatc
   }
 
   async function run(): Promise<void> {
-    writing = true;
     try {
-      while (queue.length > 0) {
-        const batch = queue.slice(0, maxBatch);
-        queue = queue.slice(batch.length);
-        await writeBatch(batch);
-      }
+      while (queue.length > 0) await writeBatch(queue.splice(0, maxBatch));
     } finally {
       writing = false;
     }

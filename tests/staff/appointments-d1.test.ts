@@ -1,4 +1,3 @@
-import type { D1Database } from '@cloudflare/workers-types';
 import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBookingService } from '../../src/booking/service';

@@ -1,9 +1,8 @@
-import type { D1Database } from '@cloudflare/workers-types';
 import { startTestD1, type TestD1 } from '../helpers/d1';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/channels/types';
 import { createD1Store } from '../../src/store/d1-driver';
-import { acceptEvent, acceptEvents, EVENTS_PER_INSERT, headOfQueue } from '../../src/store/inbox';
+import { acceptEvents, EVENTS_PER_INSERT, headOfQueue } from '../../src/store/inbox';
 import { migrateToLatest, type Store } from '../../src/store/store';
 import { dialects, type TestDialect } from '../helpers/stores';
 
@@ -54,9 +53,9 @@ describe.each([...dialects.map((d) => [d.name, d] as const), ['d1', d1] as const
   });
 
   it('refuses a repeat, whether it was kept before or comes twice in the same call', async () => {
-    expect(await acceptEvent(store.db, event('a'), NOW)).toBe(true);
+    expect(await acceptEvents(store.db, [event('a')], NOW)).toEqual([true]);
     expect(await acceptEvents(store.db, [event('b'), event('a', 'U1', 'changed'), event('b'), event('c')], NOW)).toEqual([true, false, false, true]);
-    expect(await acceptEvent(store.db, event('c'), NOW)).toBe(false);
+    expect(await acceptEvents(store.db, [event('c')], NOW)).toEqual([false]);
     const rows = await kept();
     expect(rows.map((r) => r.event_id)).toEqual(['a', 'b', 'c']);
   });

@@ -22,7 +22,7 @@ function hmacKey(channelSecret: string): Promise<CryptoKey> {
   return key;
 }
 
-export function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
+function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null {
   if (!SIGNATURE_SHAPE.test(header)) return null;
   try {
     const binary = atob(header);
@@ -32,6 +32,15 @@ export function decodeSignature(header: string): Uint8Array<ArrayBuffer> | null 
   } catch {
     return null;
   }
+}
+
+/**
+ * The signature bytes to check, or null when the request cannot be signed by LINE at all (no channel
+ * secret, no header, or a header that is not a base64 HMAC-SHA256). Every check starts here.
+ */
+export function signatureToCheck(channelSecret: string, signatureHeader: string | null | undefined): Uint8Array<ArrayBuffer> | null {
+  if (!channelSecret || !signatureHeader) return null;
+  return decodeSignature(signatureHeader.trim());
 }
 
 /** Checks `x-line-signature` over the raw body; Web Crypto by default, Node's own HMAC on Node. */
@@ -44,8 +53,7 @@ export type LineSignatureCheck = (channelSecret: string, rawBody: Uint8Array, si
  * tells a forger nothing. A missing or malformed header is simply "not signed by LINE": false, never a throw.
  */
 export async function verifyLineSignature(channelSecret: string, rawBody: Uint8Array, signatureHeader: string | null | undefined): Promise<boolean> {
-  if (!channelSecret || !signatureHeader) return false;
-  const signature = decodeSignature(signatureHeader.trim());
+  const signature = signatureToCheck(channelSecret, signatureHeader);
   if (!signature) return false;
   const key = await hmacKey(channelSecret);
   // Web Crypto wants an ArrayBuffer-backed view; a body read from a SharedArrayBuffer (or typed loosely) is copied.
