@@ -6,11 +6,7 @@ import type { ChannelSender } from './channels/types';
 import { createWebSender } from './channels/web/sender';
 import type { Config } from './config';
 import { createEngine, type Engine } from './conversation/engine';
-import type { Flow } from './conversation/flow';
-import { handoffFlow } from './conversation/flows/handoff';
-import { languageFlow } from './conversation/flows/language';
-import { bookingFlow } from './conversation/flows/booking';
-import { myBookingsFlow } from './conversation/flows/my-bookings';
+import { FLOWS } from './conversation/flows';
 import { isBookingConflict } from './booking/booking';
 import { calendarLinks, calendarRoutes } from './booking/calendar-link';
 import { createReminders, type Reminders } from './booking/reminders';
@@ -24,9 +20,6 @@ import { createConsole } from './staff/console';
 import { createApi } from './staff/api';
 import { RouteRegistry } from './staff/guard';
 import type { Store } from './store/store';
-
-/** Every flow the customer can reach, in one list; a new flow is one line here. */
-export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, handoffFlow, languageFlow];
 
 export interface Service {
   app: Hono;

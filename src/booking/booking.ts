@@ -443,3 +443,13 @@ export async function rescheduleAppointment(
     previous,
   };
 }
+
+/** The customer said they will come ("I'll be there" on a reminder); advisors see it on the day's list. */
+export async function markAttending(db: Kysely<Database>, appointmentId: string, now: Date): Promise<void> {
+  await db.updateTable('appointments').set({ customer_confirmed_at: now.toISOString() }).where('id', '=', appointmentId).execute();
+}
+
+/** The branches a customer can book at, by name. */
+export async function bookableBranches(db: Kysely<Database>): Promise<{ id: string; name: string }[]> {
+  return db.selectFrom('branches').select(['id', 'name']).orderBy('name').execute();
+}

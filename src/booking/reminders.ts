@@ -1,4 +1,5 @@
 import type { Choice, Reply } from '../channels/types';
+import { myBookingsButtons } from '../conversation/button-ids';
 import { serviceName } from '../conversation/flows/booking-view';
 import { localTimeOf } from '../domain/local-time';
 import { reminderDueTimes, type ReminderKind } from '../domain/reminder-times';
@@ -78,9 +79,9 @@ export function createReminders(deps: RemindersDeps): Reminders {
         const service = serviceName(names, locale, '');
         const time = localTimeOf(Date.parse(candidate.starts_at), capacity.rules.timeZone);
         const choices: Choice[] = [
-          { kind: 'postback', id: `mybk:ok:${candidate.id}`, label: { key: 'booking:reminderConfirm' } },
-          { kind: 'postback', id: `mybk:r:${candidate.id}`, label: { key: 'booking:reschedule' } },
-          { kind: 'postback', id: `mybk:c:${candidate.id}`, label: { key: 'booking:cancelBooking' } },
+          { kind: 'postback', id: myBookingsButtons.id('attending', candidate.id), label: { key: 'booking:reminderConfirm' } },
+          { kind: 'postback', id: myBookingsButtons.id('reschedule', candidate.id), label: { key: 'booking:reschedule' } },
+          { kind: 'postback', id: myBookingsButtons.id('cancel', candidate.id), label: { key: 'booking:cancelBooking' } },
         ];
         const reply: Reply =
           kind === 'day_before'

@@ -20,7 +20,10 @@ import { KeyedMutex } from '../util/keyed-mutex';
 import { createBatcher } from '../util/batcher';
 import { createWorkLoop } from '../util/work-loop';
 import type { Flow, FlowContext, StepResult } from './flow';
-import { COMMAND_INTENTS, createIntentMatcher, intentChoiceId, intentOfChoice, type Intent } from './intents';
+import { createWords } from './words';
+import { intentButtons, intentOfChoice, prefixOf } from './button-ids';
+import { flowClock } from './flow';
+import { COMMAND_INTENTS, createIntentMatcher, type Intent } from './intents';
 
 export interface EngineDeps {
   store: Store;
@@ -69,8 +72,6 @@ export interface Engine {
   menuChoices(): Choice[];
 }
 
-/** Flows that wait for a person rather than for the customer never time out on their own. */
-const NO_TIMEOUT_FLOWS = new Set(['handoff']);
 const MAX_CONFLICT_RETRIES = 8;
 /** Attempts before an event the store keeps failing on is set aside as failed (visible to staff). */
 const MAX_EVENT_ATTEMPTS = 10;
@@ -121,6 +122,8 @@ export function createEngine(deps: EngineDeps): Engine {
   const flowsByName = new Map(deps.flows.map((f) => [f.name, f]));
   const flowsByIntent = new Map(deps.flows.filter((f) => f.intent).map((f) => [f.intent!, f]));
   const matchIntent = createIntentMatcher(translator);
+  const words = createWords();
+  const dealer = { name: config.dealer.name, defaultLocale: config.dealer.defaultLocale };
   const mutex = new KeyedMutex();
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
@@ -130,13 +133,12 @@ export function createEngine(deps: EngineDeps): Engine {
       .filter((f) => f.intent && f.menuOrder !== undefined)
       .sort((a, b) => a.menuOrder! - b.menuOrder!)
       .slice(0, LINE_LIMITS.quickReplyItems)
-      .map((f) => ({ kind: 'postback', id: intentChoiceId(f.intent!), label: { key: `menu.${f.intent}` } }));
+      .map((f) => ({ kind: 'postback', id: intentButtons.id(f.intent!), label: { key: `menu.${f.intent}` } }));
 
   const menuReply = (key = 'menu.prompt'): Reply => ({ type: 'text', text: { key }, choices: menuChoices() });
 
   function flowOfChoice(id: string): Flow | null {
-    const prefix = id.split(':', 1)[0] ?? '';
-    return flowsByName.get(prefix) ?? null;
+    return flowsByName.get(prefixOf(id)) ?? null;
   }
 
   async function startIntent(ctx: FlowContext, intent: Intent, current: ConversationPosition): Promise<{ result: StepResult; flow: Flow | null; keep?: boolean }> {
@@ -161,8 +163,10 @@ export function createEngine(deps: EngineDeps): Engine {
     let activeFlow: Flow | null = null;
     if (conversation?.flow) {
       const flow = flowsByName.get(conversation.flow);
-      const age = ctx.now.getTime() - Date.parse(conversation.updated_at);
-      const expired = !NO_TIMEOUT_FLOWS.has(conversation.flow) && age > config.conversationTimeoutMs;
+      const age = ctx.clock.now.getTime() - Date.parse(conversation.updated_at);
+      const setting = flow ? flow.settings.idleTimeoutMs : 'default';
+      const timeout = setting === 'default' ? config.conversationTimeoutMs : setting;
+      const expired = timeout !== null && age > timeout;
       if (flow && flow.stateVersion === conversation.state_version && !expired) {
         activeFlow = flow;
         current = { flow: flow.name, step: conversation.step, state: JSON.parse(conversation.state) as unknown, stateVersion: flow.stateVersion };
@@ -219,7 +223,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       case 'contact': {
         if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, input));
-        await updateCustomer(ctx.tx, ctx.customer.id, { phone: input.phone }, ctx.now.toISOString());
+        await updateCustomer(ctx.tx, ctx.customer.id, { phone: input.phone }, ctx.clock.now.toISOString());
         return finish(null, { replies: [{ type: 'text', text: { key: 'contact.saved', params: { phone: input.phone } }, choices: menuChoices() }], next: null });
       }
       case 'image':
@@ -280,20 +284,20 @@ export function createEngine(deps: EngineDeps): Engine {
       });
 
       const localeRef: { value: Locale | null } = { value: null };
+      const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
       const ctx: FlowContext = {
         tx,
-        store,
         customer,
-        identity,
         channel: event.channel,
-        locale: isLocale(customer.locale) ? customer.locale : defaultLocale,
-        now,
-        config,
-        translator,
+        locale,
+        clock: flowClock(now, config.dealer.timeZone),
+        t: (key, params) => translator.t(locale, key, params),
+        words,
+        dealer,
         menuChoices,
         calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
-        setLocale(locale) {
-          localeRef.value = locale;
+        setLocale(next) {
+          localeRef.value = next;
         },
       };
 

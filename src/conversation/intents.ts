@@ -20,19 +20,6 @@ export const COMMAND_INTENTS: Record<string, Intent> = {
   rate: 'rate',
 };
 
-/** Button ids that mean an intent: `i:book`. Short and ASCII, well inside Telegram's 64 bytes. */
-export const INTENT_CHOICE_PREFIX = 'i:';
-
-export function intentChoiceId(intent: Intent): string {
-  return `${INTENT_CHOICE_PREFIX}${intent}`;
-}
-
-export function intentOfChoice(id: string): Intent | null {
-  if (!id.startsWith(INTENT_CHOICE_PREFIX)) return null;
-  const name = id.slice(INTENT_CHOICE_PREFIX.length);
-  return (INTENTS as readonly string[]).includes(name) ? (name as Intent) : null;
-}
-
 /**
  * Folds what people type into one comparable form: full-width to half-width (NFKC), lower case,
  * collapsed spaces, and no trailing punctuation ("Menu!" and "選單。" match "menu" and "選單").

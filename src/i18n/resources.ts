@@ -1,9 +1,10 @@
 /*
  * Every text a customer or staff member can see, imported statically so the bundle works on Workers (no file
- * system). A new namespace is one import line per locale here and a file in each locales/<lng>/ folder.
+ * system). A new locale is a folder of files and one line per namespace here. A new namespace is one import line per locale here and a file in each locales/<lng>/ folder.
  */
 import zhTWCommon from '../../locales/zh-TW/common.json';
 import zhTWIntents from '../../locales/zh-TW/intents.json';
+import zhTWWords from '../../locales/zh-TW/words.json';
 import zhTWConsole from '../../locales/zh-TW/console.json';
 import zhTWConsoleCustomers from '../../locales/zh-TW/console-customers.json';
 import zhTWConsoleAdmin from '../../locales/zh-TW/console-admin.json';
@@ -11,6 +12,7 @@ import zhTWConsoleBooking from '../../locales/zh-TW/console-booking.json';
 import zhTWBooking from '../../locales/zh-TW/booking.json';
 import zhCNCommon from '../../locales/zh-CN/common.json';
 import zhCNIntents from '../../locales/zh-CN/intents.json';
+import zhCNWords from '../../locales/zh-CN/words.json';
 import zhCNConsole from '../../locales/zh-CN/console.json';
 import zhCNConsoleCustomers from '../../locales/zh-CN/console-customers.json';
 import zhCNConsoleAdmin from '../../locales/zh-CN/console-admin.json';
@@ -18,6 +20,7 @@ import zhCNConsoleBooking from '../../locales/zh-CN/console-booking.json';
 import zhCNBooking from '../../locales/zh-CN/booking.json';
 import enCommon from '../../locales/en/common.json';
 import enIntents from '../../locales/en/intents.json';
+import enWords from '../../locales/en/words.json';
 import enConsole from '../../locales/en/console.json';
 import enConsoleCustomers from '../../locales/en/console-customers.json';
 import enConsoleAdmin from '../../locales/en/console-admin.json';
@@ -25,6 +28,7 @@ import enConsoleBooking from '../../locales/en/console-booking.json';
 import enBooking from '../../locales/en/booking.json';
 import jaCommon from '../../locales/ja/common.json';
 import jaIntents from '../../locales/ja/intents.json';
+import jaWords from '../../locales/ja/words.json';
 import jaConsole from '../../locales/ja/console.json';
 import jaConsoleCustomers from '../../locales/ja/console-customers.json';
 import jaConsoleAdmin from '../../locales/ja/console-admin.json';
@@ -32,6 +36,7 @@ import jaConsoleBooking from '../../locales/ja/console-booking.json';
 import jaBooking from '../../locales/ja/booking.json';
 import thCommon from '../../locales/th/common.json';
 import thIntents from '../../locales/th/intents.json';
+import thWords from '../../locales/th/words.json';
 import thConsole from '../../locales/th/console.json';
 import thConsoleCustomers from '../../locales/th/console-customers.json';
 import thConsoleAdmin from '../../locales/th/console-admin.json';
@@ -39,13 +44,13 @@ import thConsoleBooking from '../../locales/th/console-booking.json';
 import thBooking from '../../locales/th/booking.json';
 import type { Locale } from './locales';
 
-export const NAMESPACES = ['common', 'intents', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking'] as const;
+export const NAMESPACES = ['common', 'intents', 'words', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 export const resources: Record<Locale, Record<Namespace, Record<string, unknown>>> = {
-  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking },
-  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking },
-  en: { common: enCommon, intents: enIntents, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking },
-  ja: { common: jaCommon, intents: jaIntents, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking },
-  th: { common: thCommon, intents: thIntents, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking },
+  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, words: zhTWWords, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking },
+  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, words: zhCNWords, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking },
+  en: { common: enCommon, intents: enIntents, words: enWords, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking },
+  ja: { common: jaCommon, intents: jaIntents, words: jaWords, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking },
+  th: { common: thCommon, intents: thIntents, words: thWords, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking },
 };

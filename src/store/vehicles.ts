@@ -29,3 +29,8 @@ export async function addVehicle(
   await db.insertInto('vehicles').values(vehicle).execute();
   return vehicle;
 }
+
+/** One of a customer's cars, or null when the id is not theirs. */
+export async function vehicleOf(db: Kysely<Database>, customerId: string, vehicleId: string): Promise<Vehicle | null> {
+  return (await db.selectFrom('vehicles').selectAll().where('id', '=', vehicleId).where('customer_id', '=', customerId).executeTakeFirst()) ?? null;
+}

@@ -1,8 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent, Input } from '../../src/channels/types';
 import { createWebSender } from '../../src/channels/web/sender';
 import { createEngine, type Engine } from '../../src/conversation/engine';
-import type { Flow } from '../../src/conversation/flow';
+import { DEFAULT_FLOW_SETTINGS, type Flow } from '../../src/conversation/flow';
 import { handoffFlow } from '../../src/conversation/flows/handoff';
 import { languageFlow } from '../../src/conversation/flows/language';
 import { createTranslator } from '../../src/i18n';
@@ -12,7 +12,7 @@ import { Metrics } from '../../src/ops/metrics';
 import { createOutboxSender, type OutboxSender } from '../../src/outbox/sender';
 import type { Store } from '../../src/store/store';
 import { testConfig } from '../helpers/config';
-import { dialects, type TestStore } from '../helpers/stores';
+import { closeTestD1, flowDialects, type TestStore } from '../helpers/stores';
 
 /** A flow that fails on purpose, standing in for a bug in a business flow. */
 const brokenFlow: Flow = {
@@ -20,6 +20,7 @@ const brokenFlow: Flow = {
   stateVersion: 1,
   intent: 'complaint',
   menuOrder: 50,
+  settings: DEFAULT_FLOW_SETTINGS,
   async start(ctx) {
     // Writes first, then fails: the write must be rolled back with everything else.
     await ctx.tx.updateTable('customers').set({ notes: 'half-done' }).where('id', '=', ctx.customer.id).execute();
@@ -30,7 +31,9 @@ const brokenFlow: Flow = {
   },
 };
 
-describe.each(dialects)('conversation engine on $name', (dialect) => {
+afterAll(closeTestD1);
+
+describe.each(flowDialects)('conversation engine on $name', (dialect) => {
   let db: TestStore;
   let store: Store;
   let engine: Engine;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InboundEvent, Input } from '../../src/channels/types';
 import { createWebSender } from '../../src/channels/web/sender';
 import { createEngine, type Engine } from '../../src/conversation/engine';
-import type { Flow } from '../../src/conversation/flow';
+import { DEFAULT_FLOW_SETTINGS, type Flow } from '../../src/conversation/flow';
 import { handoffFlow } from '../../src/conversation/flows/handoff';
 import { languageFlow } from '../../src/conversation/flows/language';
 import { createTranslator } from '../../src/i18n';
@@ -222,6 +222,7 @@ const brokenFlow: Flow = {
   stateVersion: 1,
   intent: 'complaint',
   menuOrder: 50,
+  settings: DEFAULT_FLOW_SETTINGS,
   async start(ctx) {
     await ctx.tx.updateTable('customers').set({ notes: 'half-done' }).where('id', '=', ctx.customer.id).execute();
     throw new Error('bug in a flow');

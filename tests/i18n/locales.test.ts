@@ -18,9 +18,10 @@ function leaves(tree: Tree, prefix = ''): Map<string, unknown> {
 }
 
 /** Texts used as button labels outside the menu and labels sections. */
-const BUTTON_LABELS = ['skip', 'otherVehicle', 'pickDate', 'laterTimes', 'otherDay', 'yes', 'no', 'confirm', 'changeTime', 'addToCalendar', 'reschedule', 'cancelBooking', 'cancelYes', 'keep', 'reminderConfirm'].map(
-  (k) => `booking:${k}`,
-);
+const BUTTON_LABELS = [
+  ...['otherVehicle', 'pickDate', 'laterTimes', 'otherDay', 'loanerYes', 'loanerNo', 'confirm', 'changeTime', 'addToCalendar', 'reschedule', 'cancelBooking', 'cancelYes', 'keep', 'reminderConfirm'].map((k) => `booking:${k}`),
+  ...['yes', 'no', 'skip', 'done', 'confirm'].map((k) => `answers.${k}`),
+];
 
 const placeholders = (text: string) => [...text.matchAll(/\{\{\s*(\w+)/g)].map((m) => m[1]).sort();
 
@@ -55,7 +56,10 @@ describe('locales', () => {
         expect(charLength(rendered), `${locale} ${key}`).toBeLessThanOrEqual(Math.min(LINE_LIMITS.textChars, TELEGRAM_LIMITS.textChars));
         if ((key.startsWith('menu.') && key !== 'menu.prompt') || key.startsWith('labels.')) expect(charLength(rendered), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
       }
-      for (const key of BUTTON_LABELS) expect(charLength(t.t(locale, key)), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
+      for (const key of BUTTON_LABELS) {
+        expect(t.has(locale, key), `${locale} ${key}`).toBe(true);
+        expect(charLength(t.t(locale, key)), `${locale} ${key}`).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
+      }
       for (const name of Object.values(LOCALE_NATIVE_NAMES)) expect(charLength(name)).toBeLessThanOrEqual(LINE_LIMITS.actionLabelChars);
     }
   });

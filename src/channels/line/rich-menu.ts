@@ -1,6 +1,7 @@
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
 import type { Config } from '../../config';
-import { intentChoiceId, type Intent } from '../../conversation/intents';
+import { intentButtons } from '../../conversation/button-ids';
+import type { Intent } from '../../conversation/intents';
 import type { Translator } from '../../i18n';
 import type { Locale } from '../../i18n/locales';
 import { LINE_LIMITS, truncateChars } from '../limits';
@@ -13,7 +14,7 @@ export const RICH_MENU_SIZE = { width: 2500, height: 1686 } as const;
  * the `menu.*` text each shows. The image in assets/rich-menu/ draws the same texts in the same places.
  */
 export const RICH_MENU_BUTTONS: readonly { id: string; key: string }[] = (['book', 'myBookings', 'status', 'complaint', 'human', 'language'] as const satisfies readonly Intent[]).map(
-  (intent) => ({ id: intentChoiceId(intent), key: `menu.${intent}` }),
+  (intent) => ({ id: intentButtons.id(intent), key: `menu.${intent}` }),
 );
 
 /** Every menu this service creates is named with this prefix, so a new run can retire the old ones. */

@@ -43,7 +43,7 @@ export function bookingCard(
   rows.push({ label: label('rowService'), value: raw(b.service) });
   if (b.vehicle) rows.push({ label: label('rowVehicle'), value: raw(b.vehicle) });
   rows.push({ label: label('rowWhen'), value: { key: 'booking:when', params: { date: formatDayLong(locale, b.date), time: b.time } } });
-  if (b.loaner) rows.push({ label: label('rowLoaner'), value: label('yes') });
+  if (b.loaner) rows.push({ label: label('rowLoaner'), value: { key: 'answers.yes' } });
   if (b.note) rows.push({ label: label('rowNote'), value: raw(b.note) });
   return { type: 'card', title: b.title, rows, ...(b.footer ? { footer: b.footer } : {}), choices: b.choices };
 }

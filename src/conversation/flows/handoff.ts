@@ -1,19 +1,23 @@
-import type { Flow } from '../flow';
+import { defineFlow, savedState, stepKit } from '../kit';
 
 export interface HandoffState {
   acknowledged: boolean;
   requestedAt: string;
 }
 
+type Steps = { waiting: HandoffState };
+const { ask } = stepKit<Steps>();
+
 export const HANDOFF_FLOW = 'handoff';
-export const HANDOFF_STATE_VERSION = 1;
+export const HANDOFF_STATE_VERSION = 2;
 
 /**
  * Where a conversation stands once a person has taken it over (staff wrote to the customer): waiting
  * for a person, already acknowledged, so the bot neither answers nor announces anything.
  */
-export function takenOverByStaff(now: string): { flow: string; step: string; state: HandoffState; stateVersion: number } {
-  return { flow: HANDOFF_FLOW, step: 'waiting', state: { acknowledged: true, requestedAt: now }, stateVersion: HANDOFF_STATE_VERSION };
+export function takenOverByStaff(now: string): { flow: string; step: string; state: unknown; stateVersion: number } {
+  const state: HandoffState = { acknowledged: true, requestedAt: now };
+  return { flow: HANDOFF_FLOW, step: 'waiting', state: savedState(state), stateVersion: HANDOFF_STATE_VERSION };
 }
 
 /**
@@ -21,18 +25,19 @@ export function takenOverByStaff(now: string): { flow: string; step: string; sta
  * transcript staff read; the bot acknowledges once and otherwise stays quiet so it never talks over
  * a person. Any menu word brings the automated assistant back.
  */
-export const handoffFlow: Flow = {
+export const handoffFlow = defineFlow<Steps>({
   name: HANDOFF_FLOW,
   stateVersion: HANDOFF_STATE_VERSION,
   intent: 'human',
   menuOrder: 80,
-  async start(ctx) {
-    const state: HandoffState = { acknowledged: false, requestedAt: ctx.now.toISOString() };
-    return { replies: [{ type: 'text', text: { key: 'handoff.requested' } }], next: { step: 'waiting', state } };
+  settings: { idleTimeoutMs: null, staffHold: true },
+  start(ctx) {
+    return ask('waiting', { acknowledged: false, requestedAt: ctx.clock.now.toISOString() }, { type: 'text', text: { key: 'handoff.requested' } });
   },
-  async step(_ctx, _step, raw) {
-    const state = raw as HandoffState;
-    if (state.acknowledged) return { replies: [], next: { step: 'waiting', state } };
-    return { replies: [{ type: 'text', text: { key: 'handoff.acknowledged' } }], next: { step: 'waiting', state: { ...state, acknowledged: true } } };
+  steps: {
+    waiting(_ctx, state) {
+      if (state.acknowledged) return ask('waiting', state);
+      return ask('waiting', { ...state, acknowledged: true }, { type: 'text', text: { key: 'handoff.acknowledged' } });
+    },
   },
-};
+});

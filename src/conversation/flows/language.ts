@@ -1,48 +1,57 @@
-import type { Input } from '../../channels/types';
-import { LOCALE_NATIVE_NAMES, SUPPORTED_LOCALES, isLocale, resolveLocale, type Locale } from '../../i18n/locales';
+import type { Choice, Input } from '../../channels/types';
+import { LOCALE_NATIVE_NAMES, SUPPORTED_LOCALES, resolveLocale, type Locale } from '../../i18n/locales';
+import { languageButtons } from '../button-ids';
+import type { FlowContext } from '../flow';
 import { normalizeWords } from '../intents';
-import { flowChoiceId, type Flow, type FlowContext, type StepResult } from '../flow';
+import { defineFlow, pickOne, stepKit, type Option } from '../kit';
 
-const NAME = 'lang';
+/*
+ * Choosing the language every later message is written in: a button per language, or the language typed
+ * by its own name ("日本語"), a name in another language ("english", "英文", "ภาษาไทย") or a code ("th").
+ */
 
-function languageChoices() {
-  return SUPPORTED_LOCALES.map((locale) => ({ kind: 'postback' as const, id: flowChoiceId({ name: NAME }, locale), label: { raw: LOCALE_NATIVE_NAMES[locale] } }));
+type Steps = { choose: Record<string, never> };
+const { ask, reask, done } = stepKit<Steps>();
+
+function options(ctx: FlowContext): Option<Locale>[] {
+  return SUPPORTED_LOCALES.map((locale) => ({
+    id: languageButtons.id(locale),
+    label: { raw: LOCALE_NATIVE_NAMES[locale] },
+    names: [LOCALE_NATIVE_NAMES[locale], ...ctx.words.all(`languages.${locale}`)],
+    value: locale,
+  }));
 }
 
-/** A language named in a button, a language code or the language's own name ("日本語", "english", "th"). */
-function pickedLocale(input: Input, fallback: Locale): Locale | null {
-  if (input.type === 'choice') {
-    const code = input.id.slice(NAME.length + 1);
-    return isLocale(code) ? code : null;
-  }
-  if (input.type !== 'text') return null;
+const choices = (ctx: FlowContext): Choice[] => options(ctx).map((o) => ({ kind: 'postback', id: o.id, label: o.label }));
+
+function picked(ctx: FlowContext, input: Input): Locale | null {
+  const chosen = pickOne(input, options(ctx));
+  if (chosen || input.type !== 'text') return chosen;
+  // A code such as "th" or "zh-tw"; a number is an option's place, already read above.
   const words = normalizeWords(input.text);
-  for (const locale of SUPPORTED_LOCALES) {
-    if (normalizeWords(LOCALE_NATIVE_NAMES[locale]) === words) return locale;
-  }
-  const named: Record<string, Locale> = { english: 'en', chinese: 'zh-TW', 中文: 'zh-TW', 繁中: 'zh-TW', 简中: 'zh-CN', japanese: 'ja', thai: 'th', ไทย: 'th', 英文: 'en', 英语: 'en', 英語: 'en', 日文: 'ja', 日语: 'ja', 泰文: 'th', 泰语: 'th' };
-  return named[words] ?? resolveLocale(words, fallback);
+  return /^[a-z]{2}([-_][a-z]{2,4})?$/.test(words) ? resolveLocale(words, ctx.dealer.defaultLocale) : null;
 }
 
-function change(ctx: FlowContext, locale: Locale): StepResult {
+function change(ctx: FlowContext, locale: Locale) {
   ctx.setLocale(locale);
-  return { replies: [{ type: 'text', text: { key: 'language.changed' }, choices: ctx.menuChoices() }], next: null };
+  return done({ type: 'text', text: { key: 'language.changed' }, choices: ctx.menuChoices() });
 }
 
-/** Lets the customer choose the language every later message is written in. */
-export const languageFlow: Flow = {
-  name: NAME,
-  stateVersion: 1,
+export const languageFlow = defineFlow<Steps>({
+  name: languageButtons.prefix,
+  stateVersion: 2,
   intent: 'language',
   menuOrder: 90,
-  async start(ctx, input) {
-    const locale = input ? pickedLocale(input, ctx.config.dealer.defaultLocale) : null;
+  start(ctx, input) {
+    const locale = input ? picked(ctx, input) : null;
     if (locale) return change(ctx, locale);
-    return { replies: [{ type: 'text', text: { key: 'language.prompt' }, choices: languageChoices() }], next: { step: 'choose', state: {} } };
+    return ask('choose', {}, { type: 'text', text: { key: 'language.prompt' }, choices: choices(ctx) });
   },
-  async step(ctx, _step, _state, input) {
-    const locale = pickedLocale(input, ctx.config.dealer.defaultLocale);
-    if (locale) return change(ctx, locale);
-    return { replies: [{ type: 'text', text: { key: 'language.reask' }, choices: languageChoices() }], next: { step: 'choose', state: {} } };
+  steps: {
+    choose(ctx, state, input) {
+      const locale = picked(ctx, input);
+      if (locale) return change(ctx, locale);
+      return reask('choose', state, { type: 'text', text: { key: 'language.reask' }, choices: choices(ctx) });
+    },
   },
-};
+});

@@ -1,9 +1,11 @@
-import { cancelAppointment } from '../../booking/booking';
+import { cancelAppointment, markAttending } from '../../booking/booking';
 import { findAppointment, listUpcomingAppointments, type Appointment } from '../../booking/appointments';
 import { loadBranchCapacity } from '../../booking/capacity';
 import type { Choice, Input, Reply } from '../../channels/types';
 import { formatDayLong } from '../../i18n/format';
-import { flowChoiceId, type Flow, type FlowContext, type StepResult } from '../flow';
+import { intentButtons, myBookingsButtons as buttons } from '../button-ids';
+import type { FlowContext } from '../flow';
+import { defineFlow, stepKit, yesNo, type Outcome } from '../kit';
 import { startReschedule } from './booking';
 import { bookingCard, serviceName } from './booking-view';
 
@@ -12,8 +14,9 @@ import { bookingCard, serviceName } from './booking-view';
  * once more. The same buttons arrive on reminders, so they work from any message, not only this list.
  */
 
-const NAME = 'mybk';
-const id = (...parts: (string | number)[]) => flowChoiceId({ name: NAME }, ...parts);
+type Steps = { cancel: { appointmentId: string; version: number } };
+const { ask, reask, done } = stepKit<Steps>();
+
 /** LINE sends at most five messages at once: an intro and four cards. */
 const CARDS_SHOWN = 4;
 
@@ -33,35 +36,30 @@ function card(ctx: FlowContext, a: Appointment, branchName: string, extra: Choic
     footer: null,
     choices:
       a.status === 'booked'
-        ? [{ kind: 'postback', id: id('r', a.id), label: bookingText('reschedule') }, { kind: 'postback', id: id('c', a.id), label: bookingText('cancelBooking') }, ...extra]
+        ? [
+            { kind: 'postback', id: buttons.id('reschedule', a.id), label: bookingText('reschedule') },
+            { kind: 'postback', id: buttons.id('cancel', a.id), label: bookingText('cancelBooking') },
+            ...extra,
+          ]
         : extra,
   });
 }
 
-async function list(ctx: FlowContext, lead: Reply | null = null): Promise<StepResult> {
-  const upcoming = await listUpcomingAppointments(ctx.tx, ctx.customer.id, ctx.now);
-  if (upcoming.length === 0) {
-    return {
-      replies: [
-        ...(lead ? [lead] : []),
-        { type: 'text', text: bookingText('none'), choices: ctx.menuChoices() },
-      ],
-      next: null,
-    };
-  }
+async function branchName(ctx: FlowContext, branchId: string): Promise<string> {
+  return (await loadBranchCapacity(ctx.tx, branchId))?.branchName ?? '';
+}
+
+async function list(ctx: FlowContext, lead: Reply | null = null): Promise<Outcome<Steps>> {
+  const upcoming = await listUpcomingAppointments(ctx.tx, ctx.customer.id, ctx.clock.now);
+  if (upcoming.length === 0) return done(...(lead ? [lead] : []), { type: 'text', text: bookingText('none'), choices: ctx.menuChoices() });
   const names = new Map<string, string>();
-  for (const a of upcoming.slice(0, CARDS_SHOWN)) {
-    if (!names.has(a.branchId)) names.set(a.branchId, (await loadBranchCapacity(ctx.tx, a.branchId))?.branchName ?? '');
-  }
+  for (const a of upcoming.slice(0, CARDS_SHOWN)) if (!names.has(a.branchId)) names.set(a.branchId, await branchName(ctx, a.branchId));
   const shown = upcoming.slice(0, lead ? CARDS_SHOWN - 1 : CARDS_SHOWN);
-  const menu: Choice = { kind: 'postback', id: 'i:menu', label: { key: 'labels.menu' } };
-  return {
-    replies: [
-      ...(lead ? [lead] : [{ type: 'text' as const, text: bookingText('upcomingIntro', { count: upcoming.length }) }]),
-      ...shown.map((a, i) => card(ctx, a, names.get(a.branchId) ?? '', i === shown.length - 1 ? [menu] : [])),
-    ],
-    next: null,
-  };
+  const menu: Choice = { kind: 'postback', id: intentButtons.id('menu'), label: { key: 'labels.menu' } };
+  return done(
+    lead ?? { type: 'text', text: bookingText('upcomingIntro', { count: upcoming.length }) },
+    ...shown.map((a, i) => card(ctx, a, names.get(a.branchId) ?? '', i === shown.length - 1 ? [menu] : [])),
+  );
 }
 
 async function ownBooking(ctx: FlowContext, appointmentId: string): Promise<Appointment | null> {
@@ -69,40 +67,28 @@ async function ownBooking(ctx: FlowContext, appointmentId: string): Promise<Appo
   return a && a.customerId === ctx.customer.id ? a : null;
 }
 
-async function onChoice(ctx: FlowContext, input: Input): Promise<StepResult> {
-  if (input.type !== 'choice') return list(ctx);
-  const [, action, appointmentId] = input.id.split(':');
-  if (action === 'k') return { replies: [{ type: 'text', text: bookingText('kept'), choices: ctx.menuChoices() }], next: null };
-  if (!appointmentId) return list(ctx);
-  const a = await ownBooking(ctx, appointmentId);
-  if (!a || a.status !== 'booked') return list(ctx, { type: 'text', text: bookingText('notFound') });
+const notFound = (ctx: FlowContext) => list(ctx, { type: 'text', text: bookingText('notFound') });
 
-  if (action === 'r') {
-    const moving = await startReschedule(ctx, a.id);
-    return moving ?? list(ctx, { type: 'text', text: bookingText('notFound') });
-  }
-  if (action === 'c') {
-    return {
-      replies: [
-        {
-          type: 'text',
-          text: bookingText('confirmCancel', { reference: a.reference, when: `${formatDayLong(ctx.locale, a.localDate)} ${a.localStart}` }),
-          choices: [
-            { kind: 'postback', id: id('cy', a.id), label: bookingText('cancelYes') },
-            { kind: 'postback', id: id('k'), label: bookingText('keep') },
-          ],
-        },
-      ],
-      next: { step: 'cancel', state: { appointmentId: a.id, version: a.version } },
-    };
-  }
-  if (action === 'cy') {
-    const result = await cancelAppointment(ctx.tx, { appointmentId: a.id, actor: { type: 'customer', customerId: ctx.customer.id }, channel: ctx.channel }, ctx.now);
-    if (result.ok) {
-      const branch = (await loadBranchCapacity(ctx.tx, a.branchId))?.branchName ?? '';
-      const cancelled = bookingCard(ctx.locale, {
+function askCancel(a: Appointment, ctx: FlowContext, again = false): Outcome<Steps> {
+  const question: Reply = {
+    type: 'text',
+    text: bookingText('confirmCancel', { reference: a.reference, when: `${formatDayLong(ctx.locale, a.localDate)} ${a.localStart}` }),
+    choices: [
+      { kind: 'postback', id: buttons.id('cancelConfirmed', a.id), label: bookingText('cancelYes') },
+      { kind: 'postback', id: buttons.id('keep'), label: bookingText('keep') },
+    ],
+  };
+  const state = { appointmentId: a.id, version: a.version };
+  return again ? reask('cancel', state, question) : ask('cancel', state, question);
+}
+
+async function cancel(ctx: FlowContext, a: Appointment): Promise<Outcome<Steps>> {
+  const result = await cancelAppointment(ctx.tx, { appointmentId: a.id, actor: { type: 'customer', customerId: ctx.customer.id }, channel: ctx.channel }, ctx.clock.now);
+  if (result.ok) {
+    return done(
+      bookingCard(ctx.locale, {
         title: bookingText('cancelledTitle'),
-        branchName: branch,
+        branchName: await branchName(ctx, a.branchId),
         service: serviceName(a.serviceTypeNames, ctx.locale, a.serviceTypeCode),
         vehicle: null,
         date: a.localDate,
@@ -112,39 +98,54 @@ async function onChoice(ctx: FlowContext, input: Input): Promise<StepResult> {
         reference: a.reference,
         footer: null,
         choices: ctx.menuChoices(),
-      });
-      return { replies: [cancelled], next: null };
-    }
-    if (result.reason === 'past_cutoff') {
-      const hours = (await loadBranchCapacity(ctx.tx, a.branchId))?.rules.settings.changeCutoffHours ?? 0;
-      return { replies: [{ type: 'text', text: bookingText('pastCutoff', { hours }), choices: ctx.menuChoices() }], next: null };
-    }
-    return list(ctx, { type: 'text', text: bookingText('notFound') });
+      }),
+    );
   }
-  if (action === 'ok') {
-    // "I'll be there" on a reminder: noted for the advisor, answered with thanks.
-    await ctx.tx.updateTable('appointments').set({ customer_confirmed_at: ctx.now.toISOString() }).where('id', '=', a.id).execute();
-    return { replies: [{ type: 'text', text: bookingText('confirmedThanks') }], next: null };
+  if (result.reason === 'past_cutoff') {
+    const hours = (await loadBranchCapacity(ctx.tx, a.branchId))?.rules.settings.changeCutoffHours ?? 0;
+    return done({ type: 'text', text: bookingText('pastCutoff', { hours }), choices: ctx.menuChoices() });
   }
-  return list(ctx);
+  return notFound(ctx);
+}
+
+/** A button of this flow, from this list, a card or a reminder, whenever it is pressed. */
+async function pressed(ctx: FlowContext, input: Input): Promise<Outcome<Steps>> {
+  const button = input.type === 'choice' ? buttons.parse(input.id) : null;
+  if (!button) return list(ctx);
+  if (button.name === 'keep' || button.name === 'no') return done({ type: 'text', text: bookingText('kept'), choices: ctx.menuChoices() });
+  if (button.name === 'yes') return list(ctx);
+  const a = await ownBooking(ctx, button.args.appointmentId);
+  if (!a || a.status !== 'booked') return notFound(ctx);
+  switch (button.name) {
+    case 'reschedule':
+      return (await startReschedule(ctx, a.id)) ?? notFound(ctx);
+    case 'cancel':
+      return askCancel(a, ctx);
+    case 'cancelConfirmed':
+      return cancel(ctx, a);
+    case 'attending':
+      // "I'll be there" on a reminder: noted for the advisor, answered with thanks.
+      await markAttending(ctx.tx, a.id, ctx.clock.now);
+      return done({ type: 'text', text: bookingText('confirmedThanks') });
+  }
 }
 
 /** See the file comment. */
-export const myBookingsFlow: Flow = {
-  name: NAME,
-  stateVersion: 1,
+export const myBookingsFlow = defineFlow<Steps>({
+  name: buttons.prefix,
+  stateVersion: 2,
   intent: 'myBookings',
   menuOrder: 20,
-  async start(ctx, input) {
-    return input ? onChoice(ctx, input) : list(ctx);
+  start: (ctx, input) => (input ? pressed(ctx, input) : list(ctx)),
+  steps: {
+    async cancel(ctx, state, input) {
+      if (input.type === 'choice' && buttons.owns(input.id)) return pressed(ctx, input);
+      const answer = yesNo(ctx.words, input, buttons);
+      const a = await ownBooking(ctx, state.appointmentId);
+      if (!a || a.status !== 'booked') return notFound(ctx);
+      if (answer === true) return cancel(ctx, a);
+      if (answer === false) return pressed(ctx, { type: 'choice', id: buttons.id('keep'), params: null });
+      return askCancel(a, ctx, true);
+    },
   },
-  async step(ctx, _step, _state, input) {
-    if (input.type === 'choice' && input.id.startsWith(`${NAME}:`)) return onChoice(ctx, input);
-    const yes = input.type === 'text' && /^(yes|y|是|好|確定|确定|はい|ใช่)$/i.test(input.text.trim());
-    const no = input.type === 'text' && /^(no|n|不|否|不要|いいえ|ไม่)$/i.test(input.text.trim());
-    const state = _state as { appointmentId?: string };
-    if (state.appointmentId && yes) return onChoice(ctx, { type: 'choice', id: id('cy', state.appointmentId), params: null });
-    if (no) return onChoice(ctx, { type: 'choice', id: id('k'), params: null });
-    return list(ctx);
-  },
-};
+});
