@@ -1,4 +1,4 @@
-import { CompiledQuery, type Insertable, type KyselyPlugin, type QueryId, type RootOperationNode } from 'kysely';
+import { CompiledQuery, type Insertable } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReminders } from '../../src/booking/reminders';
 import { newId } from '../../src/ids';
@@ -8,6 +8,7 @@ import { createD1Store } from '../../src/store/d1-driver';
 import type { Database } from '../../src/store/schema';
 import { migrateToLatest, type Store } from '../../src/store/store';
 import { startTestD1, type TestD1 } from '../helpers/d1';
+import { queryPlan, recordingStore } from '../helpers/query-plan';
 import { dialects, type TestStore } from '../helpers/stores';
 import { createBranch, createCustomer } from './fixtures';
 
@@ -20,23 +21,6 @@ import { createBranch, createCustomer } from './fixtures';
 const NOW = '2026-06-01T01:00:00.000Z';
 const INDEX = 'appointments_status_start_idx';
 const DAY_MS = 24 * 3600_000;
-
-/** Records every query a Kysely instance sends, so the test can explain exactly what the code under test ran. */
-function recorder(): { plugin: KyselyPlugin; queries: { node: RootOperationNode; queryId: QueryId }[] } {
-  const queries: { node: RootOperationNode; queryId: QueryId }[] = [];
-  return {
-    queries,
-    plugin: {
-      transformQuery(args) {
-        queries.push(args);
-        return args.node;
-      },
-      async transformResult(args) {
-        return args.result;
-      },
-    },
-  };
-}
 
 /** A year of visits around NOW in one branch: most of them done or cancelled, a few booked ahead. */
 async function seedYear(store: Store): Promise<void> {
@@ -87,14 +71,19 @@ async function seedYear(store: Store): Promise<void> {
 
 /** The reminder pass's reads of appointments in its window, compiled as the pass sent them. */
 async function reminderQueries(store: Store): Promise<CompiledQuery[]> {
-  const { plugin, queries } = recorder();
-  const reminders = createReminders({ store: { ...store, db: store.db.withPlugin(plugin) }, clock: manualClock(NOW), logger: silentLogger, defaultLocale: 'en' });
+  const recorded = recordingStore(store);
+  const reminders = createReminders({ store: recorded.store, clock: manualClock(NOW), logger: silentLogger, defaultLocale: 'en' });
   await reminders.runOnce();
-  const compiled = queries.map((q) => store.db.getExecutor().compileQuery(q.node, q.queryId));
-  const windowReads = compiled.filter((q) => /(from|join) "appointments" as "a"/.test(q.sql) && q.sql.includes('"a"."starts_at" >'));
+  const windowReads = recorded.queries().filter((q) => /(from|join) "appointments" as "a"/.test(q.sql) && q.sql.includes('"a"."starts_at" >'));
   // The visits in the window, and the reminders already sent for them.
   expect(windowReads).toHaveLength(2);
   return windowReads;
+}
+
+/** SQLite's and D1's plan: "SEARCH a USING INDEX appointments_status_start_idx (status=? AND starts_at>? AND starts_at<?)", never "SCAN a". */
+function expectSqliteSearch(details: string[]): void {
+  expect(details.find((d) => /\ba\b/.test(d) && d.includes(INDEX))).toMatch(new RegExp(`^SEARCH a USING (COVERING )?INDEX ${INDEX} \\(status=\\? AND starts_at>\\? AND starts_at<\\?\\)`));
+  expect(details.some((d) => /^SCAN a\b/.test(d))).toBe(false);
 }
 
 describe.each(dialects)('the reminder pass on $name', (dialect) => {
@@ -112,15 +101,9 @@ describe.each(dialects)('the reminder pass on $name', (dialect) => {
     // Statistics as a database that has run for a while has them, so the planner chooses on real numbers.
     await store.db.executeQuery(CompiledQuery.raw(dialect.name === 'postgres' ? 'analyze' : 'ANALYZE'));
     for (const query of await reminderQueries(store)) {
-      if (dialect.name === 'sqlite') {
-        const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${query.sql}`, [...query.parameters]));
-        const details = plan.rows.map((r) => r.detail);
-        // "SEARCH a USING INDEX appointments_status_start_idx (status=? AND starts_at>? AND starts_at<?)"
-        expect(details.find((d) => /\ba\b/.test(d) && d.includes(INDEX))).toMatch(new RegExp(`^SEARCH a USING (COVERING )?INDEX ${INDEX} \\(status=\\? AND starts_at>\\? AND starts_at<\\?\\)`));
-        expect(details.some((d) => /^SCAN a\b/.test(d))).toBe(false);
-      } else {
-        const plan = await store.db.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${query.sql}`, [...query.parameters]));
-        const lines = plan.rows.map((r) => r['QUERY PLAN']);
+      const lines = await queryPlan(store, query);
+      if (dialect.name === 'sqlite') expectSqliteSearch(lines);
+      else {
         expect(lines.some((l) => new RegExp(`Index (Only )?Scan using ${INDEX} on appointments a|Bitmap Index Scan on ${INDEX}`).test(l))).toBe(true);
         expect(lines.some((l) => /Seq Scan on appointments a\b/.test(l))).toBe(false);
         // The window is the index condition, not a filter applied to every row read.
@@ -144,9 +127,7 @@ describe('the reminder pass on D1', () => {
     await migrateToLatest(store.db);
     await seedYear(store);
     for (const query of await reminderQueries(store)) {
-      const plan = await store.db.executeQuery<{ detail: string }>(CompiledQuery.raw(`EXPLAIN QUERY PLAN ${query.sql}`, [...query.parameters]));
-      const details = plan.rows.map((r) => r.detail);
-      expect(details.find((d) => /\ba\b/.test(d) && d.includes(INDEX))).toMatch(new RegExp(`^SEARCH a USING (COVERING )?INDEX ${INDEX} \\(status=\\? AND starts_at>\\? AND starts_at<\\?\\)`));
+      expectSqliteSearch(await queryPlan(store, query));
     }
   }, 60_000);
 });
