@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { webChatRoutes } from './channels/web/routes';
 import type { Config } from './config';
 import type { Engine } from './conversation/engine';
 import { AppError } from './errors';
+import { BODY_LIMITS, limitBody } from './http/body-limit';
 import type { Translator } from './i18n';
 import type { Clock } from './ops/clock';
 import type { Logger } from './ops/logger';
@@ -14,9 +14,6 @@ import { inboxStats } from './store/inbox';
 import { isDatabaseReachable, type Store } from './store/store';
 import { lineWebhookHandler, type LineWebhookDeps } from './webhooks/line';
 import { telegramWebhookHandler, type TelegramWebhookDeps } from './webhooks/telegram';
-
-/** Webhook bodies above this are refused with 413 before they are read into memory. */
-export const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
 export interface AppDeps {
   config: Config;
@@ -92,12 +89,9 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/metrics', async (c) => c.text(await deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
-  const limit = bodyLimit({
-    maxSize: MAX_WEBHOOK_BYTES,
-    onError: (c) => {
-      deps.metrics.webhookRequests.inc({ channel: c.req.path.split('/').pop() ?? 'unknown', outcome: 'too_large' });
-      return c.json({ error: `body larger than ${MAX_WEBHOOK_BYTES} bytes` }, 413);
-    },
+  const limit = limitBody({
+    maxBytes: BODY_LIMITS.webhook,
+    onTooLarge: (c) => deps.metrics.webhookRequests.inc({ channel: c.req.path.split('/').pop() ?? 'unknown', outcome: 'too_large' }),
   });
   const after = (handler: (c: Context) => Promise<Response>) => async (c: Context) => {
     const response = await handler(c);
@@ -109,7 +103,7 @@ export function createApp(deps: AppDeps): Hono {
   app.post('/webhooks/telegram', limit, after(telegramWebhookHandler(deps)));
 
   const chat = webChatRoutes({ ...deps, secret: deps.webChatSecret });
-  app.use('/chat/api/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: 'message too large' }, 413) }));
+  app.use('/chat/api/*', limitBody({ maxBytes: BODY_LIMITS.webChat }));
   app.use('/chat/api/*', async (c, next) => {
     await next();
     if (c.req.method === 'POST') deps.afterEvents?.(c);

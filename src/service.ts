@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import { createApp, type AppDeps } from './app';
+import { createRichMenuLinks, lineRichMenuApi, withRichMenuLinks, type RichMenuLinks } from './channels/line/rich-menu-links';
 import { createLineSender } from './channels/line/sender';
 import { createTelegramSender } from './channels/telegram/sender';
 import type { ChannelSender } from './channels/types';
@@ -29,6 +30,8 @@ export interface Service {
   routes: RouteRegistry;
   engine: Engine;
   outbox: OutboxSender;
+  /** Gives each LINE customer the rich menu of their language; runs with the outbox sender on Node, in the drain on Workers. */
+  richMenuLinks: RichMenuLinks | null;
   metrics: Metrics;
   translator: Translator;
 }
@@ -89,7 +92,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
         }
       : undefined,
   });
-  outbox = createOutboxSender({
+  const sender = createOutboxSender({
     store,
     senders,
     translator,
@@ -100,6 +103,9 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     maxAttempts: config.outbox.maxAttempts,
     rateLimits: config.outbox.rateLimits,
   });
+  // Each LINE customer's rich menu in their language, linked by a job that starts, wakes and stops with the sender.
+  const richMenuLinks = config.line ? createRichMenuLinks({ store, api: lineRichMenuApi(config.line), defaultLocale: config.dealer.defaultLocale, clock, logger }) : null;
+  outbox = withRichMenuLinks(sender, richMenuLinks);
 
   const webChatSecret = config.webChatSecret ?? (await ensureSecret(store, 'web_chat_secret'));
   const app = createApp({
@@ -128,5 +134,5 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   );
   app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret }));
   const reminders = createReminders({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() });
-  return { app, routes, reminders, engine, outbox, metrics, translator };
+  return { app, routes, reminders, engine, outbox, richMenuLinks, metrics, translator };
 }

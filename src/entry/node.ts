@@ -1,4 +1,3 @@
-import { serve } from '@hono/node-server';
 import pino from 'pino';
 import { ConfigError, parseConfig } from '../config';
 import { systemClock } from '../ops/clock';
@@ -7,6 +6,7 @@ import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
+import { serveNode } from './node-http';
 import { nodeLineSignature } from './node-line-signature';
 import { openNodeStore } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   );
   reminderLoop.start();
 
-  const server = serve({ fetch: service.app.fetch, port: config.port }, (info) => {
+  const server = serveNode(service.app, { port: config.port }, (info) => {
     logger.info(
       {
         port: info.port,

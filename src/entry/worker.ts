@@ -83,6 +83,16 @@ async function drain(ready: Ready): Promise<void> {
   } catch (err) {
     ready.logger.error({ err }, 'outbox drain failed; the next scheduled pass retries');
   }
+  await linkRichMenus(ready);
+}
+
+/** Gives new LINE customers, and those who changed language, the rich menu of their language. */
+async function linkRichMenus(ready: Ready): Promise<void> {
+  try {
+    await ready.service.richMenuLinks?.runOnce();
+  } catch (err) {
+    ready.logger.error({ err }, 'linking rich menus failed; the next scheduled pass retries');
+  }
 }
 
 /*

@@ -55,6 +55,9 @@ export async function resolveCustomer(
     unreachable_since: null,
     created_at: args.now,
     last_seen_at: args.now,
+    rich_menu_id: null,
+    rich_menu_locale: null,
+    rich_menu_linked_at: null,
   };
   await db.insertInto('customers').values(customer).execute();
   await db.insertInto('channel_identities').values(created).execute();

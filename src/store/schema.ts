@@ -37,6 +37,10 @@ export interface ChannelIdentitiesTable {
   unreachable_since: string | null;
   created_at: string;
   last_seen_at: string;
+  /** LINE only: the rich menu last linked to this user, and the customer's language it was linked for. */
+  rich_menu_id: string | null;
+  rich_menu_locale: string | null;
+  rich_menu_linked_at: string | null;
 }
 
 export interface VehiclesTable {

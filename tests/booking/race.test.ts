@@ -13,7 +13,9 @@ import { createBranch, GENERAL_WORK, localIso } from './fixtures';
  * The last places in a slot, fought over by 200 customers at once: exactly the capacity is booked, and
  * everyone else is told the slot was taken and offered the nearest free starts. On Postgres the bookings
  * really run in parallel (a pool of 20), so it is the database's unique key that decides; SQLite runs one
- * write transaction at a time.
+ * write transaction at a time, so there every booking reads the ones before it and its own check decides.
+ * Either way the outcome is checked in the database: the live appointments and the capacity claims they
+ * hold, and nothing left behind by the customers who lost.
  */
 
 const START = '2026-03-09T00:00:00.000Z'; // Monday 08:00 in Taipei
@@ -140,6 +142,35 @@ describe.each(dialects)('booking race on $name', (dialect) => {
     return rows.length;
   }
 
+  /**
+   * The capacity as the database holds it: every claim belongs to a live appointment (a lost or cancelled
+   * booking leaves none behind), each live appointment holds its own bay over its whole visit, its own advisor
+   * unit at its start and its own unit of the day.
+   */
+  async function heldCapacity(branchId: string) {
+    const live = await store.db.selectFrom('appointments').select(['id', 'bay_id', 'starts_at', 'busy_until', 'advisor_unit', 'day_unit']).where('branch_id', '=', branchId).where('status', '=', 'booked').execute();
+    const claims = await store.db.selectFrom('capacity_claims').select(['resource', 'block_start', 'appointment_id']).where('branch_id', '=', branchId).execute();
+    const liveIds = new Set(live.map((a) => a.id));
+    const strays = claims.filter((c) => !liveIds.has(c.appointment_id));
+    const holdings = live.map((a) => {
+      const own = claims.filter((c) => c.appointment_id === a.id);
+      const blocks = (Date.parse(a.busy_until) - Date.parse(a.starts_at)) / (5 * 60_000);
+      return {
+        bayBlocks: own.filter((c) => c.resource === `bay:${a.bay_id}`).length === blocks,
+        advisor: own.some((c) => c.resource === `advisor:${a.advisor_unit}` && c.block_start === a.starts_at),
+        day: own.some((c) => c.resource === `day:${a.day_unit}`),
+      };
+    });
+    return { live, strays: strays.length, holdings };
+  }
+
+  function expectDecidedBy(name: string) {
+    // Postgres: the racers planned on the same stale picture and the unique key turned them away. SQLite: one
+    // write transaction at a time, so no racer ever planned on a stale picture and the key never had to.
+    if (name === 'postgres') expect(conflicts).toBeGreaterThan(0);
+    else expect(conflicts).toBe(0);
+  }
+
   it.each([
     ['at random', Math.random],
     ['all choosing the same bay and units', () => 0],
@@ -162,7 +193,17 @@ describe.each(dialects)('booking race on $name', (dialect) => {
     expect(won).toHaveLength(2);
     expect(lost).toHaveLength(ATTEMPTS - 2);
     expect(await liveAt(branchId, slot)).toBe(3);
-    if (dialect.name === 'postgres') expect(conflicts).toBeGreaterThan(0);
+    expectDecidedBy(dialect.name);
+    const held = await heldCapacity(branchId);
+    // Three bays, three live visits at 10:00, each in its own bay with its own advisor unit and day unit.
+    expect(new Set(held.live.map((a) => a.bay_id)).size).toBe(3);
+    expect(new Set(held.live.map((a) => a.advisor_unit)).size).toBe(3);
+    expect(new Set(held.live.map((a) => a.day_unit)).size).toBe(3);
+    expect(held.holdings).toEqual(Array.from({ length: 3 }, () => ({ bayBlocks: true, advisor: true, day: true })));
+    expect(held.strays).toBe(0);
+    // The live visits are the first customer's and the two winners', no one else's.
+    const liveIds = held.live.map((a) => a.id).sort();
+    expect(liveIds).toEqual([...won.map((r) => (r.ok ? r.appointment.id : '')), ...(await store.db.selectFrom('appointments').select('id').where('customer_id', '=', first!).execute()).map((a) => a.id)].sort());
 
     // The losers are told the slot was taken and offered starts that really are free, nearest first.
     const day = await booking.availability(branchId, { serviceTypeCode: 'periodic_maintenance', date: TUE, loaner: false });
@@ -185,6 +226,11 @@ describe.each(dialects)('booking race on $name', (dialect) => {
     const again = await bookAll(booking, branchId, racers.slice(0, 50), () => slot);
     expect(again.filter((r) => r.ok)).toHaveLength(1);
     expect(await liveAt(branchId, slot)).toBe(3);
+    const after = await heldCapacity(branchId);
+    expect(new Set(after.live.map((a) => a.bay_id)).size).toBe(3);
+    expect(after.holdings.every((h) => h.bayBlocks && h.advisor && h.day)).toBe(true);
+    // The cancelled booking gave its claims back.
+    expect(after.strays).toBe(0);
   });
 
   it(`holds the daily cap when ${ATTEMPTS} customers race for the day's last place at different times`, async () => {
@@ -200,9 +246,13 @@ describe.each(dialects)('booking race on $name', (dialect) => {
 
     const results = await bookAll(booking, branchId, ids.slice(3), (i) => localIso(TUE, times[i % times.length]!));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
-    if (dialect.name === 'postgres') expect(conflicts).toBeGreaterThan(0);
+    expectDecidedBy(dialect.name);
     const booked = await store.db.selectFrom('appointments').select('day_unit').where('branch_id', '=', branchId).where('local_date', '=', TUE).execute();
     expect(booked.map((r) => r.day_unit).sort()).toEqual([0, 1, 2, 3]);
+    const held = await heldCapacity(branchId);
+    expect(held.live).toHaveLength(4);
+    expect(held.holdings.every((h) => h.bayBlocks && h.advisor && h.day)).toBe(true);
+    expect(held.strays).toBe(0);
     // The day is full, so the alternatives are on the following days.
     for (const r of results.filter((x) => !x.ok)) {
       expect(r).toMatchObject({ ok: false, reason: 'slot_taken' });

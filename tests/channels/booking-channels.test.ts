@@ -56,8 +56,11 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     return line.accepted.messagesTo(userId).at(-1) as Record<string, any>;
   }
 
+  const pressed: string[] = [];
+
   async function telegramSays(chatId: number, what: { text?: string; press?: string }) {
     seq += 1;
+    if (what.press) pressed.push(`cb-${seq}`);
     const from = { id: chatId, is_bot: false, first_name: 'Mei', language_code: 'zh-hant' };
     const chat = { id: chatId, type: 'private', first_name: 'Mei' };
     const update = what.press
@@ -88,17 +91,31 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     const times = await lineSays(u, { postback: 'book:pick', params: { date: '2026-12-01' } });
     expect(times.text).toContain('2026年12月1日');
     const slot = quickReplies(times).find((a) => a.data === 'book:t:2026-12-01:1030');
-    expect(slot).toBeDefined();
-    await lineSays(u, { postback: slot!.data! });
+    // The button the customer sees: the time as its label, and the time shown as their answer when tapped.
+    expect(slot).toEqual({ type: 'postback', label: '10:30', data: 'book:t:2026-12-01:1030', displayText: '10:30' });
+    expect(quickReplies(times).map((a) => a.label)).toEqual(['09:00', '09:30', '10:00', '10:30', '11:00', '11:30', '12:00', '12:30', '13:00', '13:30', '14:00', '更晚的時段', '換一天']);
+    const note = await lineSays(u, { postback: slot!.data! });
+    expect(note.text).toBe('有什麼需要告訴服務顧問的嗎？例如異音或故障燈。也可以略過。');
     await lineSays(u, { postback: 'book:skip' });
     const confirm = await lineSays(u, { postback: 'book:no' });
     expect(confirm.type).toBe('flex');
+    expect(confirm.altText).toBe('請確認預約內容\n據點: Test Motors (demo branch)\n服務項目: 定期保養\n車輛: ABC-1234\n時間: 2026年12月1日星期二 10:30');
+    expect(quickReplies(confirm).map((a) => [a.label, a.data])).toEqual([
+      ['確認預約', 'book:ok'],
+      ['更改時間', 'book:otherday'],
+      ['取消', 'i:cancel'],
+    ]);
     const booked = await lineSays(u, { postback: 'book:ok' });
     expect(booked.type).toBe('flex');
-    expect(booked.altText).toContain('預約成功');
     const [appointment] = await svc.db.store.db.selectFrom('appointments').selectAll().execute();
     expect(appointment).toMatchObject({ local_date: '2026-12-01', channel: 'line', status: 'booked' });
-    expect(booked.altText).toContain(appointment!.reference);
+    expect(booked.altText).toBe(`預約成功\n預約編號: ${appointment!.reference}\n服務項目: 定期保養\n時間: 2026年12月1日星期二 10:30\n我們會在前一天提醒您。如需更改或取消，請至「我的預約」。`);
+    // The card itself, not only its notification text, shows the reference and the time.
+    expect(JSON.stringify(booked.contents)).toContain(appointment!.reference);
+    expect(JSON.stringify(booked.contents)).toContain('2026年12月1日星期二 10:30');
+    // Every step was answered with exactly one message, as a reply to the customer's own event, never a push.
+    const sends = line.accepted.all().filter((x) => x.to === u);
+    expect(sends.map((x) => [x.kind, x.messages.length])).toEqual(Array.from({ length: 12 }, () => ['reply', 1]));
     expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
@@ -129,18 +146,24 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     // Sundays are closed.
     expect(days.map((b) => b.callback_data)).not.toContain('book:d:2026-12-06');
     const times = await telegramSays(chat, { press: 'book:d:2026-12-02' });
-    const time = (times.reply_markup.inline_keyboard as { callback_data: string }[][]).flat().find((b) => b.callback_data === 'book:t:2026-12-02:1100');
-    expect(time).toBeDefined();
-    await telegramSays(chat, { press: time!.callback_data });
+    expect(times.text).toBe('2026年12月2日星期三 可預約的時段：');
+    const time = (times.reply_markup.inline_keyboard as { text: string; callback_data: string }[][]).flat().find((b) => b.callback_data === 'book:t:2026-12-02:1100');
+    expect(time).toEqual({ text: '11:00', callback_data: 'book:t:2026-12-02:1100' });
+    const note = await telegramSays(chat, { press: time!.callback_data });
+    expect(note.text).toBe('有什麼需要告訴服務顧問的嗎？例如異音或故障燈。也可以略過。');
     await telegramSays(chat, { press: 'book:skip' });
     const confirm = await telegramSays(chat, { press: 'book:no' });
     expect(confirm.parse_mode).toBe('HTML');
-    expect(confirm.text).toContain('<b>請確認預約內容</b>');
+    expect(confirm.text).toBe('<b>請確認預約內容</b>\n據點: Test Motors (demo branch)\n服務項目: 車輛檢查\n車輛: XYZ 987\n時間: 2026年12月2日星期三 11:00');
     const booked = await telegramSays(chat, { press: 'book:ok' });
-    expect(booked.text).toContain('預約成功');
     const [appointment] = await svc.db.store.db.selectFrom('appointments').selectAll().execute();
     expect(appointment).toMatchObject({ local_date: '2026-12-02', channel: 'telegram', status: 'booked' });
+    expect(booked.text).toBe(`<b>預約成功</b>\n預約編號: ${appointment!.reference}\n服務項目: 車輛檢查\n時間: 2026年12月2日星期三 11:00\n\n我們會在前一天提醒您。如需更改或取消，請至「我的預約」。`);
+    // One message for each step but the empty calendar cell: 14 things said or pressed, 13 messages.
+    expect(telegram.sent(chat).map((r) => r.method)).toEqual(Array.from({ length: 13 }, () => 'sendMessage'));
     expect(telegram.requests.filter((r) => r.status >= 400)).toEqual([]);
-    expect(telegram.answeredCallbacks().length).toBeGreaterThanOrEqual(9);
+    // Every button press was answered, once.
+    expect(telegram.answeredCallbacks().map((r) => r.params.callback_query_id)).toEqual(pressed);
+    expect(pressed).toHaveLength(11);
   });
 });

@@ -23,7 +23,11 @@ export type LineApiKind =
   | 'richmenu.content'
   | 'richmenu.setDefault'
   | 'richmenu.getDefault'
-  | 'richmenu.cancelDefault';
+  | 'richmenu.cancelDefault'
+  | 'richmenu.link'
+  | 'richmenu.bulkLink'
+  | 'richmenu.getUser'
+  | 'richmenu.unlink';
 
 export interface LineRecordedRequest {
   method: string;
@@ -77,6 +81,11 @@ export interface FakeLineApiOptions {
   /** The only channel access token accepted; defaults to the one tests/helpers/config.ts gives the service. */
   channelAccessToken?: string;
   now?: () => number;
+  /**
+   * Requests per second LINE takes on the endpoints under its "Other API endpoints" rate limit (2,000),
+   * counted here for the rich menu link endpoints; a request over it answers 429. Lower it to provoke 429s.
+   */
+  linkRequestsPerSecond?: number;
 }
 
 export interface FakeLineApi {
@@ -94,6 +103,8 @@ export interface FakeLineApi {
   };
   readonly richMenus: ReadonlyMap<string, LineRichMenu>;
   readonly defaultRichMenuId: string | null;
+  /** The rich menu linked to one user (per-user or bulk link), or null: the user sees the default. */
+  linkedRichMenu(userId: string): string | null;
   /** A reply token the fake accepts once, until it expires (default LINE_LIMITS.replyTokenTtlMs). */
   issueReplyToken(opts?: { ttlMs?: number; userId?: string }): string;
   /** Makes GET /v2/bot/profile/:userId answer; unknown users get 404 as on LINE. */
@@ -135,6 +146,10 @@ const CAROUSEL_BUBBLES = 12;
 const RICH_MENU_AREAS = 20;
 const RICH_MENU_CHAT_BAR_CHARS = 14;
 const RICH_MENU_IMAGE_BYTES = 1024 * 1024;
+/** LINE's limits on linking: one rich menu to at most 500 users a bulk request; users by their user ID. */
+const BULK_LINK_USERS = 500;
+const USER_ID = /^U[0-9a-f]{32}$/;
+const OTHER_ENDPOINTS_PER_SECOND = 2000;
 
 type Context = 'quickReply' | 'flexButton' | 'flex' | 'template' | 'richmenu';
 
@@ -487,6 +502,11 @@ const ROUTES: { method: string; pattern: RegExp; kind: LineApiKind }[] = [
   { method: 'POST', pattern: /^\/v2\/bot\/user\/all\/richmenu\/([^/]+)$/, kind: 'richmenu.setDefault' },
   { method: 'GET', pattern: /^\/v2\/bot\/user\/all\/richmenu$/, kind: 'richmenu.getDefault' },
   { method: 'DELETE', pattern: /^\/v2\/bot\/user\/all\/richmenu$/, kind: 'richmenu.cancelDefault' },
+  // After the `all` routes: a user ID is never "all".
+  { method: 'POST', pattern: /^\/v2\/bot\/user\/([^/]+)\/richmenu\/([^/]+)$/, kind: 'richmenu.link' },
+  { method: 'GET', pattern: /^\/v2\/bot\/user\/([^/]+)\/richmenu$/, kind: 'richmenu.getUser' },
+  { method: 'DELETE', pattern: /^\/v2\/bot\/user\/([^/]+)\/richmenu$/, kind: 'richmenu.unlink' },
+  { method: 'POST', pattern: /^\/v2\/bot\/richmenu\/bulk\/link$/, kind: 'richmenu.bulkLink' },
 ];
 
 /** Starts the fake on 127.0.0.1 with an ephemeral port. */
@@ -501,6 +521,9 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
   const richMenus = new Map<string, LineRichMenu>();
   const failures = new Map<string, LineFailureSpec & { left: number }>();
   const drops = new Map<string, number>();
+  const userRichMenus = new Map<string, string>();
+  const linkLimit = opts.linkRequestsPerSecond ?? OTHER_ENDPOINTS_PER_SECOND;
+  let linkWindow = { second: -1, count: 0 };
   let defaultRichMenuId: string | null = null;
 
   function sentMessages(messages: Record<string, unknown>[]) {
@@ -544,6 +567,20 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     const menu = richMenus.get(id);
     if (!menu) throw new LineApiError(404, { message: 'richmenu not found' });
     return menu;
+  }
+
+  /** A menu a user can be given: it exists and has its picture, as LINE requires before applying it to users. */
+  function linkableMenu(id: string): LineRichMenu {
+    const menu = menuOr404(id);
+    if (!menu.image) throw new LineApiError(400, { message: 'must upload richmenu image before applying it to user' });
+    return menu;
+  }
+
+  function countLinkRequest(): void {
+    const second = Math.floor(now() / 1000);
+    if (linkWindow.second !== second) linkWindow = { second, count: 0 };
+    linkWindow.count += 1;
+    if (linkWindow.count > linkLimit) throw new LineApiError(429, { message: 'The API rate limit has been exceeded. Try again later.' });
   }
 
   function handle(kind: LineApiKind, match: RegExpExecArray, headers: Record<string, string>, raw: Buffer): { status: number; body: unknown; headers?: Record<string, string> } {
@@ -620,6 +657,8 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         menuOr404(match[1]!);
         richMenus.delete(match[1]!);
         if (defaultRichMenuId === match[1]) defaultRichMenuId = null;
+        // Users who had it linked see the default menu again.
+        for (const [userId, menuId] of userRichMenus) if (menuId === match[1]) userRichMenus.delete(userId);
         return { status: 200, body: {} };
       }
       case 'richmenu.content': {
@@ -648,6 +687,40 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         return { status: 200, body: { richMenuId: defaultRichMenuId } };
       case 'richmenu.cancelDefault':
         defaultRichMenuId = null;
+        return { status: 200, body: {} };
+      case 'richmenu.link': {
+        countLinkRequest();
+        const userId = decodeURIComponent(match[1]!);
+        if (!USER_ID.test(userId)) throw new LineApiError(400, { message: 'The value for the "userId" parameter is invalid' });
+        const menu = linkableMenu(decodeURIComponent(match[2]!));
+        userRichMenus.set(userId, menu.richMenuId);
+        return { status: 200, body: {} };
+      }
+      case 'richmenu.bulkLink': {
+        countLinkRequest();
+        const body = jsonBody(raw);
+        const check = new Checker();
+        check.text(body.richMenuId, 'richMenuId', 100);
+        if (!Array.isArray(body.userIds)) check.fail('userIds', 'must be specified');
+        else {
+          if (body.userIds.length < 1 || body.userIds.length > BULK_LINK_USERS) check.fail('userIds', `Size must be between 1 and ${BULK_LINK_USERS}`);
+          body.userIds.forEach((id, i) => {
+            if (typeof id !== 'string' || !USER_ID.test(id)) check.fail(`userIds[${i}]`, 'invalid user ID');
+          });
+        }
+        check.throwIfAny();
+        const menu = linkableMenu(body.richMenuId as string);
+        // LINE links asynchronously after answering 202; the fake links at once, which a caller cannot tell apart.
+        for (const userId of body.userIds as string[]) userRichMenus.set(userId, menu.richMenuId);
+        return { status: 202, body: {} };
+      }
+      case 'richmenu.getUser': {
+        const linked = userRichMenus.get(decodeURIComponent(match[1]!));
+        if (!linked) throw new LineApiError(404, { message: 'the user has no richmenu' });
+        return { status: 200, body: { richMenuId: linked } };
+      }
+      case 'richmenu.unlink':
+        userRichMenus.delete(decodeURIComponent(match[1]!));
         return { status: 200, body: {} };
     }
   }
@@ -729,6 +802,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     get defaultRichMenuId() {
       return defaultRichMenuId;
     },
+    linkedRichMenu: (userId) => userRichMenus.get(userId) ?? null,
     issueReplyToken(tokenOpts = {}) {
       const token = randomBytes(16).toString('hex');
       replyTokens.set(token, { userId: tokenOpts.userId ?? null, expiresAt: now() + (tokenOpts.ttlMs ?? LINE_LIMITS.replyTokenTtlMs), used: false });

@@ -3,7 +3,7 @@ import type { Config } from '../../config';
 import { intentButtons } from '../../conversation/button-ids';
 import type { Intent } from '../../conversation/intents';
 import type { Translator } from '../../i18n';
-import type { Locale } from '../../i18n/locales';
+import { isLocale, SUPPORTED_LOCALES, type Locale } from '../../i18n/locales';
 import { LINE_LIMITS, truncateChars } from '../limits';
 
 /** The full-height rich menu: two rows of three large buttons. */
@@ -17,8 +17,24 @@ export const RICH_MENU_BUTTONS: readonly { id: string; key: string }[] = (['book
   (intent) => ({ id: intentButtons.id(intent), key: `menu.${intent}` }),
 );
 
-/** Every menu this service creates is named with this prefix, so a new run can retire the old ones. */
+/**
+ * Every menu this service creates is named with this prefix and its locale, `dealer-chat default menu (ja)`:
+ * a new setup retires the old ones by it, and the link job finds each locale's menu by it.
+ */
 export const RICH_MENU_NAME_PREFIX = 'dealer-chat default menu';
+
+/** The name of the menu in one locale. */
+export function richMenuName(locale: Locale): string {
+  return `${RICH_MENU_NAME_PREFIX} (${locale})`;
+}
+
+/** The locale of a menu this service made, from its name; null for any other menu of the channel. */
+export function localeOfRichMenu(name: string): Locale | null {
+  const opening = `${RICH_MENU_NAME_PREFIX} (`;
+  if (!name.startsWith(opening) || !name.endsWith(')')) return null;
+  const locale = name.slice(opening.length, -1);
+  return isLocale(locale) ? locale : null;
+}
 
 /** LINE shows at most 14 characters on the bar that opens the menu. */
 const CHAT_BAR_CHARS = 14;
@@ -34,16 +50,18 @@ export class LineSetupError extends Error {
 
 export interface RichMenuSetupOptions {
   translator: Translator;
-  /** The menu picture (2500×1686, PNG or JPEG, at most 1 MB), drawn in the dealership's default language. */
-  image: Uint8Array;
+  /** Each locale's menu picture (2500×1686, PNG or JPEG, at most 1 MB), drawn in that language. */
+  images: Record<Locale, Uint8Array>;
   imageType?: 'image/png' | 'image/jpeg';
 }
 
 export interface RichMenuSetupResult {
-  richMenuId: string;
-  locale: Locale;
-  buttons: { id: string; label: string }[];
-  /** Menus of earlier runs that were deleted once the new one was the default. */
+  /** One menu per locale, with its LINE id: the link job gives each customer the one of their language. */
+  menus: { locale: Locale; richMenuId: string; buttons: { id: string; label: string }[] }[];
+  /** The default locale's menu, made the default for every customer not linked yet. */
+  defaultRichMenuId: string;
+  defaultLocale: Locale;
+  /** Menus of earlier runs that were deleted once the new ones were in place. */
   removed: string[];
 }
 
@@ -78,19 +96,21 @@ export function buildRichMenu(translator: Translator, locale: Locale): messaging
   return {
     size: { width, height },
     selected: true,
-    name: `${RICH_MENU_NAME_PREFIX} (${locale})`,
+    name: richMenuName(locale),
     chatBarText: truncateChars(localText(translator, locale, 'commands.menu'), CHAT_BAR_CHARS),
     areas,
   };
 }
 
 /**
- * Creates the dealership's rich menu in its default language, uploads its picture through the data API,
- * makes it the default for every customer, then deletes the menus earlier runs left, so running it
- * again (after a change of language or picture) replaces the menu instead of piling up copies.
- * Throws LineSetupError when LINE is not configured or refuses a step.
+ * Creates the rich menu in every language the service speaks, uploads each one's picture through the data
+ * API, makes the dealership's default language's menu the default for every customer, then deletes the
+ * menus earlier runs left, so running it again (after a new picture) replaces the menus instead of piling up
+ * copies. Each customer then gets the menu of their own language from the link job (rich-menu-links.ts),
+ * which finds these menus by their names; a replaced menu is linked again there within minutes.
+ * Throws LineSetupError when LINE is not configured or refuses a step, leaving none of this run's menus behind.
  */
-export async function setupLineRichMenu(config: Config, opts: RichMenuSetupOptions): Promise<RichMenuSetupResult> {
+export async function setupLineRichMenus(config: Config, opts: RichMenuSetupOptions): Promise<RichMenuSetupResult> {
   const line = config.line;
   if (!line) throw new LineSetupError([config.disabledChannels.line ?? 'LINE is not configured: set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN']);
   const client = new messagingApi.MessagingApiClient({ channelAccessToken: line.channelAccessToken, baseURL: line.apiBaseUrl });
@@ -116,25 +136,30 @@ export async function setupLineRichMenu(config: Config, opts: RichMenuSetupOptio
     }
   };
 
-  const locale = config.dealer.defaultLocale;
-  const menu = buildRichMenu(opts.translator, locale);
-  const { richMenuId } = await step('creating the rich menu', () => client.createRichMenu(menu));
+  const defaultLocale = config.dealer.defaultLocale;
+  const menus: RichMenuSetupResult['menus'] = [];
   try {
-    const image = new Blob([new Uint8Array(opts.image)], { type: opts.imageType ?? 'image/png' });
-    await step('uploading the rich menu image', () => blobClient.setRichMenuImage(richMenuId, image));
-    await step('setting the default rich menu', () => client.setDefaultRichMenu(richMenuId));
+    for (const locale of SUPPORTED_LOCALES) {
+      const { richMenuId } = await step(`creating the ${locale} rich menu`, () => client.createRichMenu(buildRichMenu(opts.translator, locale)));
+      menus.push({ locale, richMenuId, buttons: richMenuLabels(opts.translator, locale) });
+      const image = new Blob([new Uint8Array(opts.images[locale])], { type: opts.imageType ?? 'image/png' });
+      await step(`uploading the ${locale} rich menu image`, () => blobClient.setRichMenuImage(richMenuId, image));
+    }
+    const defaultMenu = menus.find((m) => m.locale === defaultLocale)!;
+    await step('setting the default rich menu', () => client.setDefaultRichMenu(defaultMenu.richMenuId));
   } catch (err) {
-    // A menu without a picture or never made default is of no use; leave nothing half-made behind.
-    await client.deleteRichMenu(richMenuId).catch(() => undefined);
+    // Menus without a picture, or a set never made default, are of no use; leave nothing half-made behind.
+    for (const menu of menus) await client.deleteRichMenu(menu.richMenuId).catch(() => undefined);
     throw err;
   }
 
+  const made = new Set(menus.map((m) => m.richMenuId));
   const { richmenus } = await step('listing rich menus', () => client.getRichMenuList());
   const removed: string[] = [];
   for (const old of richmenus) {
-    if (old.richMenuId === richMenuId || !old.name.startsWith(RICH_MENU_NAME_PREFIX)) continue;
+    if (made.has(old.richMenuId) || !old.name.startsWith(RICH_MENU_NAME_PREFIX)) continue;
     await step(`deleting the old rich menu ${old.richMenuId}`, () => client.deleteRichMenu(old.richMenuId));
     removed.push(old.richMenuId);
   }
-  return { richMenuId, locale, buttons: richMenuLabels(opts.translator, locale), removed };
+  return { menus, defaultRichMenuId: menus.find((m) => m.locale === defaultLocale)!.richMenuId, defaultLocale, removed };
 }

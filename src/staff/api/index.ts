@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
 import { registerCustomerRoutes } from './customers';
@@ -35,6 +36,7 @@ const DocumentSchema = z.record(z.string(), z.unknown()).openapi({ description: 
  */
 export function createApi(deps: ApiDeps): ApiApp {
   const api = newApiApp(deps);
+  api.use('/api/*', limitBody({ maxBytes: BODY_LIMITS.api }));
   api.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
     type: 'http',
     scheme: 'bearer',

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { sql } from 'kysely';
+import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { recordAudit } from '../audit';
 import { createSession, endSession, principalFromSession, SESSION_COOKIE, SESSION_MAX_MS } from '../auth/sessions';
 import { clearLoginFailures, loginBlockedFor, recordLoginFailure } from '../auth/login-limit';
@@ -68,6 +69,7 @@ function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) 
  */
 export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
   const app = new Hono<StaffEnv>();
+  app.use('/console/*', limitBody({ maxBytes: BODY_LIMITS.console }));
   const { registry } = deps;
 
   publicConsoleRoute(app, registry, 'GET', '/console/login', async (c) => {

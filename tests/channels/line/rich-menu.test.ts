@@ -1,8 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildRichMenu, LineSetupError, RICH_MENU_BUTTONS, RICH_MENU_SIZE, setupLineRichMenu } from '../../../src/channels/line/rich-menu';
+import { buildRichMenu, LineSetupError, localeOfRichMenu, RICH_MENU_BUTTONS, RICH_MENU_SIZE, richMenuName, setupLineRichMenus } from '../../../src/channels/line/rich-menu';
 import { createTranslator } from '../../../src/i18n';
-import { SUPPORTED_LOCALES } from '../../../src/i18n/locales';
+import { SUPPORTED_LOCALES, type Locale } from '../../../src/i18n/locales';
 import { testConfig } from '../../helpers/config';
 import { startFakeLineApi, type FakeLineApi } from '../../fakes/line-api';
 
@@ -53,7 +53,7 @@ describe('buildRichMenu', () => {
   });
 });
 
-describe('setupLineRichMenu against the fake LINE API', () => {
+describe('setupLineRichMenus against the fake LINE API', () => {
   let fake: FakeLineApi;
   beforeEach(async () => {
     fake = await startFakeLineApi();
@@ -62,11 +62,14 @@ describe('setupLineRichMenu against the fake LINE API', () => {
     await fake.close();
   });
 
-  it('creates the menu in the default locale, uploads its picture and makes it the default', async () => {
+  const pictures = (override: Partial<Record<Locale, Uint8Array>> = {}) => Object.fromEntries(SUPPORTED_LOCALES.map((l) => [l, override[l] ?? picture(l)])) as Record<Locale, Uint8Array>;
+
+  it('creates the menu in every language with its own picture, and makes the default language’s the default', async () => {
     const config = testConfig({ DEFAULT_LOCALE: 'zh-TW' }, { line: fake.url });
-    const result = await setupLineRichMenu(config, { translator, image: picture('zh-TW') });
-    expect(result.locale).toBe('zh-TW');
-    expect(result.buttons).toEqual([
+    const result = await setupLineRichMenus(config, { translator, images: pictures() });
+    expect(result.menus.map((m) => m.locale)).toEqual([...SUPPORTED_LOCALES]);
+    expect(result.defaultLocale).toBe('zh-TW');
+    expect(result.menus.find((m) => m.locale === 'zh-TW')!.buttons).toEqual([
       { id: 'i:book', label: '預約保養維修' },
       { id: 'i:myBookings', label: '我的預約' },
       { id: 'i:status', label: '維修進度' },
@@ -74,24 +77,35 @@ describe('setupLineRichMenu against the fake LINE API', () => {
       { id: 'i:human', label: '專人服務' },
       { id: 'i:language', label: '語言 Language' },
     ]);
-    expect(fake.defaultRichMenuId).toBe(result.richMenuId);
-    const menu = fake.richMenus.get(result.richMenuId)!;
-    expect(menu.image).toMatchObject({ contentType: 'image/png', width: 2500, height: 1686 });
-    expect(menu.areas.map((a) => a.action.displayText)).toEqual(result.buttons.map((b) => b.label));
-    expect(fake.requests.map((r) => `${r.kind} ${r.status}`)).toEqual(['richmenu.create 200', 'richmenu.content 200', 'richmenu.setDefault 200', 'richmenu.list 200']);
+    expect(fake.defaultRichMenuId).toBe(result.defaultRichMenuId);
+    expect(result.defaultRichMenuId).toBe(result.menus.find((m) => m.locale === 'zh-TW')!.richMenuId);
+    for (const { locale, richMenuId, buttons } of result.menus) {
+      const menu = fake.richMenus.get(richMenuId)!;
+      expect(menu.name).toBe(richMenuName(locale));
+      expect(localeOfRichMenu(menu.name)).toBe(locale);
+      // The picture of that language, not the default one for all.
+      expect(menu.image).toMatchObject({ contentType: 'image/png', width: 2500, height: 1686, bytes: picture(locale).length });
+      expect(menu.areas.map((a) => a.action.displayText)).toEqual(buttons.map((b) => b.label));
+    }
+    expect(new Set(result.menus.map((m) => fake.richMenus.get(m.richMenuId)!.image!.bytes)).size).toBe(SUPPORTED_LOCALES.length);
+    expect(fake.requests.map((r) => `${r.kind} ${r.status}`)).toEqual([
+      ...SUPPORTED_LOCALES.flatMap(() => ['richmenu.create 200', 'richmenu.content 200']),
+      'richmenu.setDefault 200',
+      'richmenu.list 200',
+    ]);
   });
 
-  it('replaces the menu of an earlier run instead of piling up copies', async () => {
+  it('replaces the menus of an earlier run instead of piling up copies', async () => {
     const config = testConfig({ DEFAULT_LOCALE: 'ja' }, { line: fake.url });
-    const first = await setupLineRichMenu(config, { translator, image: picture('ja') });
-    const second = await setupLineRichMenu(config, { translator, image: picture('ja') });
-    expect(second.removed).toEqual([first.richMenuId]);
-    expect([...fake.richMenus.keys()]).toEqual([second.richMenuId]);
-    expect(fake.defaultRichMenuId).toBe(second.richMenuId);
+    const first = await setupLineRichMenus(config, { translator, images: pictures() });
+    const second = await setupLineRichMenus(config, { translator, images: pictures() });
+    expect(second.removed.sort()).toEqual(first.menus.map((m) => m.richMenuId).sort());
+    expect([...fake.richMenus.keys()].sort()).toEqual(second.menus.map((m) => m.richMenuId).sort());
+    expect(fake.defaultRichMenuId).toBe(second.menus.find((m) => m.locale === 'ja')!.richMenuId);
   });
 
   it('refuses with a clear message when LINE is not configured', async () => {
-    const error = await setupLineRichMenu(testConfig(), { translator, image: picture('en') }).catch((err: unknown) => err);
+    const error = await setupLineRichMenus(testConfig(), { translator, images: pictures() }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LineSetupError);
     expect((error as Error).message).toContain('LINE_CHANNEL_SECRET');
     expect(fake.requests).toEqual([]);
@@ -99,23 +113,24 @@ describe('setupLineRichMenu against the fake LINE API', () => {
 
   it('uploads through the data API base URL', async () => {
     const config = testConfig({ LINE_DATA_API_BASE_URL: 'http://127.0.0.1:9' }, { line: fake.url });
-    const error = await setupLineRichMenu(config, { translator, image: picture('zh-TW') }).catch((err: unknown) => err);
+    const error = await setupLineRichMenus(config, { translator, images: pictures() }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LineSetupError);
-    expect((error as Error).message).toContain('could not reach LINE while uploading the rich menu image');
+    expect((error as Error).message).toContain('could not reach LINE while uploading the zh-TW rich menu image');
     expect(fake.requests.some((r) => r.kind === 'richmenu.content')).toBe(false);
+    expect(fake.richMenus.size).toBe(0);
   });
 
-  it('leaves nothing half-made when LINE refuses the picture, and names the step', async () => {
+  it('leaves nothing half-made when LINE refuses one picture, and names the step', async () => {
     const config = testConfig({}, { line: fake.url });
-    const error = await setupLineRichMenu(config, { translator, image: picture('en').slice(0, 100) }).catch((err: unknown) => err);
+    const error = await setupLineRichMenus(config, { translator, images: pictures({ ja: picture('ja').slice(0, 100) }) }).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LineSetupError);
-    expect((error as Error).message).toMatch(/uploading the rich menu image: 400/);
+    expect((error as Error).message).toMatch(/uploading the ja rich menu image: 400/);
     expect(fake.richMenus.size).toBe(0);
     expect(fake.defaultRichMenuId).toBeNull();
   });
 
   it('says which setting to check when LINE refuses the token', async () => {
     const config = testConfig({ LINE_CHANNEL_ACCESS_TOKEN: 'wrong' }, { line: fake.url });
-    await expect(setupLineRichMenu(config, { translator, image: picture('en') })).rejects.toThrow(/401.*LINE_CHANNEL_ACCESS_TOKEN/);
+    await expect(setupLineRichMenus(config, { translator, images: pictures() })).rejects.toThrow(/401.*LINE_CHANNEL_ACCESS_TOKEN/);
   });
 });
