@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
@@ -8,6 +9,7 @@ import { AppError } from '../../errors';
 import { requireApi, type GuardDeps, type RouteRegistry, type StaffEnv } from '../guard';
 import type { Permission } from '../permissions';
 import type { CustomerFailure, FieldError } from '../customers/result';
+import type { StaffServices } from '../services';
 import { errorParams } from '../customers/validation';
 
 /** What the API's routes need; a subset of what the console gets, so both can be built from one composition. */
@@ -15,6 +17,11 @@ export interface ApiDeps extends GuardDeps {
   config: Config;
   translator: Translator;
   registry: RouteRegistry;
+}
+
+/** What every route module gets: the deps and the staff services, built once in createApi. */
+export interface ApiContext extends ApiDeps {
+  services: StaffServices;
 }
 
 export type ApiApp = OpenAPIHono<StaffEnv>;
@@ -148,4 +155,15 @@ export function failureBody(translator: Translator, failure: CustomerFailure, wh
     case 'conflict':
       throw new AppError('conflict', translator.t('en', `console-customers:conflict.${failure.code}`));
   }
+}
+
+/** A customer operation that was not carried out, answered as failureBody says (400 or 404). */
+export function failureResponse<C extends Context>(c: C, translator: Translator, failure: CustomerFailure, what = 'customer') {
+  const f = failureBody(translator, failure, what);
+  return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
+}
+
+/** One invalid field, as every route answers it. */
+export function invalidField(field: string, message: string): ApiError {
+  return { error: 'invalid request', details: [{ field, message }] };
 }

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Choice, Reply } from '../../channels/types';
 import { enqueueReplies } from '../../outbox/outbox';
 import { ConversationConflict, saveConversation } from '../../store/conversations';
+import { messagesAfter } from '../../store/transcript';
 import type { ChannelName, Database, MessageRow } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
@@ -31,6 +32,28 @@ export async function undeliveredStaffMessages(db: Kysely<Database>, customerId:
     .orderBy('id')
     .limit(50)
     .execute();
+}
+
+export interface TranscriptUpdate {
+  messages: MessageRow[];
+  flow: string | null;
+  step: string | null;
+  /** The profile this one was merged into, for the page to follow. */
+  mergedInto: string | null;
+}
+
+/**
+ * What the live transcript polls for: messages after `afterId` and where the conversation stands; null
+ * when there is no such customer. An erased or merged profile still answers (its page is still open).
+ */
+export async function transcriptAfter(db: Kysely<Database>, customerId: string, afterId: number): Promise<TranscriptUpdate | null> {
+  const customer = await db.selectFrom('customers').select(['id', 'merged_into_id']).where('id', '=', customerId).executeTakeFirst();
+  if (!customer) return null;
+  const [messages, conversation] = await Promise.all([
+    messagesAfter(db, customerId, afterId, TRANSCRIPT_PAGE),
+    db.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', customerId).executeTakeFirst(),
+  ]);
+  return { messages, flow: conversation?.flow ?? null, step: conversation?.step ?? null, mergedInto: customer.merged_into_id };
 }
 
 export interface StaffMessageInput {
