@@ -8,7 +8,7 @@ import type { RepairOrder } from '../../repair-orders/repair-orders';
 import type { AppointmentStatus, BookingChannel } from '../../store/schema';
 import { MAX_LIST_DAYS, type AppointmentView, type AssignResult, type StaffRequest } from '../appointments';
 import { actionContext, type StaffEnv } from '../guard';
-import { apiRoute, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
+import { apiRoutes, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { IdParams } from './schemas';
 
 /*
@@ -245,6 +245,7 @@ function refusalBody(refusal: Refusal, action: string): { status: 404 | 409 | 40
 
 /** Appointments for integrations; see the module comment. */
 export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Appointments');
   const { clock, translator } = deps;
   const { appointments } = deps.services;
   const request = (c: Context<StaffEnv>): StaffRequest => {
@@ -255,14 +256,11 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
   const noSuchBranch = { error: 'no such branch' };
   const unknownServiceType = (code: string) => invalidField('serviceType', `No active service type “${code}” at this branch.`);
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
     {
       method: 'get',
       path: '/api/branches/{id}/availability',
-      tags: ['Appointments'],
       summary: 'Free starts on one day for a service type',
       description: 'As staff see them: the minimum notice customers must give does not apply to bookings made through the API.',
       request: { params: BranchParams, query: AvailabilityQuery },
@@ -278,14 +276,11 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
     {
       method: 'get',
       path: '/api/appointments',
-      tags: ['Appointments'],
       summary: 'A branch’s appointments over a range of days',
       description: `By start time. \`from\`..\`to\` are the branch’s local dates, at most ${MAX_LIST_DAYS} days apart.`,
       request: { query: ListQuery },
@@ -302,35 +297,23 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
-    {
-      method: 'get',
-      path: '/api/appointments/{id}',
-      tags: ['Appointments'],
-      summary: 'Read one appointment',
-      request: { params: IdParams },
-      responses: { 200: jsonResponse(AppointmentSchema, 'The appointment.'), 404: NOT_FOUND },
-    },
+    { method: 'get', path: '/api/appointments/{id}', summary: 'Read one appointment', request: { params: IdParams }, responses: { 200: jsonResponse(AppointmentSchema, 'The appointment.'), 404: NOT_FOUND } },
     async (c) => {
       const view = await appointments.view(c.get('principal'), c.req.valid('param').id);
       return view ? c.json(toApiAppointment(view), 200) : c.json(noSuchAppointment, 404);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.write',
     {
       method: 'post',
       path: '/api/appointments',
-      tags: ['Appointments'],
       summary: 'Book for an existing customer',
       description:
-        'Books a start the availability offered. When it was taken meanwhile (or cannot be booked for another reason), the answer is 409 with the nearest free starts in `alternatives`. The minimum notice does not apply; the booking is recorded with the channel `dms`.',
+      'Books a start the availability offered. When it was taken meanwhile (or cannot be booked for another reason), the answer is 409 with the nearest free starts in `alternatives`. The minimum notice does not apply; the booking is recorded with the channel `dms`.',
       request: { body: { required: true, content: { 'application/json': { schema: BookSchema } } } },
       responses: { 201: jsonResponse(AppointmentSchema, 'The booking; `Location` is its address.'), 404: NOT_FOUND, 409: REFUSED },
     },
@@ -381,14 +364,11 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
     run: (req: StaffRequest, id: string, body: z.infer<S>) => Promise<{ ok: true; appointment: Appointment; repairOrder?: RepairOrder } | Refusal>,
   ) {
     const done = action === 'check-in' ? 'checked in' : action === 'no-show' ? 'marked as a no-show' : action === 'cancel' ? 'cancelled' : 'rescheduled';
-    apiRoute(
-      app,
-      deps,
+    route(
       'appointments.write',
       {
         method: 'post',
         path: `/api/appointments/{id}/${action}`,
-        tags: ['Appointments'],
         summary,
         description,
         request: { params: IdParams, body: { required: action === 'reschedule', content: { 'application/json': { schema } } } },

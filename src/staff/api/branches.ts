@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { formatDayHours, WEEK_FROM_MONDAY, type BranchChange } from '../branches';
 import { actionContext } from '../guard';
-import { apiRoute, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
+import { apiRoutes, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { BranchSchema, IdParams, OpeningHoursSchema, toApiBranch } from './schemas';
 
 const BranchListSchema = z.object({ items: z.array(BranchSchema) }).openapi('BranchList');
@@ -43,51 +43,32 @@ function formChange(change: BranchUpdate): BranchChange {
  * change is still declared here so every API route follows the same permission model.
  */
 export function registerBranchRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Branches');
   const { translator } = deps;
   const { branches } = deps.services;
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'branches.read',
-    {
-      method: 'get',
-      path: '/api/branches',
-      tags: ['Branches'],
-      summary: 'List the token’s branches',
-      responses: { 200: jsonResponse(BranchListSchema, 'The branches the token may see, by name.') },
-    },
+    { method: 'get', path: '/api/branches', summary: 'List the token’s branches', responses: { 200: jsonResponse(BranchListSchema, 'The branches the token may see, by name.') } },
     async (c) => {
       return c.json({ items: (await branches.list(c.get('principal'))).map(toApiBranch) }, 200);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'branches.read',
-    {
-      method: 'get',
-      path: '/api/branches/{id}',
-      tags: ['Branches'],
-      summary: 'Read one branch',
-      request: { params: IdParams },
-      responses: { 200: jsonResponse(BranchSchema, 'The branch.'), 404: NOT_FOUND },
-    },
+    { method: 'get', path: '/api/branches/{id}', summary: 'Read one branch', request: { params: IdParams }, responses: { 200: jsonResponse(BranchSchema, 'The branch.'), 404: NOT_FOUND } },
     async (c) => {
       const branch = await branches.find(c.get('principal'), c.req.valid('param').id);
       return branch ? c.json(toApiBranch(branch), 200) : c.json({ error: 'no such branch' }, 404);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'branches.write',
     {
       method: 'patch',
       path: '/api/branches/{id}',
-      tags: ['Branches'],
       summary: 'Change a branch (administrators only)',
       description: 'API tokens cannot have the administrator role, so a token is refused (403): branches are edited in the console. Fields left out stay as they are.',
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: BranchUpdateSchema } } } },

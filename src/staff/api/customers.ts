@@ -3,7 +3,7 @@ import { customerCreateSchema } from '../customers/create';
 import { customerUpdateSchema } from '../customers/validation';
 import { actionContext } from '../guard';
 import { decodeCursor, encodeCursor } from './cursor';
-import { apiRoute, documented, failureBody, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
+import { apiRoutes, documented, failureBody, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { CategorySchema, CustomerDetailSchema, CustomerSchema, IdParams, toApiCustomer, toApiIdentity, toApiVehicle } from './schemas';
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -34,20 +34,18 @@ const CustomerPageSchema = z
 
 /** Customers: find, read, register (phone or walk-in) and change profiles. */
 export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Customers');
   const { translator } = deps;
   const { customers } = deps.services;
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/customers',
-      tags: ['Customers'],
       summary: 'List and search customers',
       description:
-        'Oldest first, in pages that stay stable while customers are added: follow `nextCursor` until it is null. Merged and erased profiles are left out (a merged one lives on in the profile it was merged into).',
+      'Oldest first, in pages that stay stable while customers are added: follow `nextCursor` until it is null. Merged and erased profiles are left out (a merged one lives on in the profile it was merged into).',
       request: { query: ListQuery },
       responses: { 200: jsonResponse(CustomerPageSchema, 'One page of customers.') },
     },
@@ -60,14 +58,11 @@ export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/customers/{id}',
-      tags: ['Customers'],
       summary: 'Read one customer with channels and vehicles',
       description: 'A merged profile answers 404 with `mergedInto`, the profile that is the person now; an erased one answers 404 with `erased: true`.',
       request: { params: IdParams },
@@ -85,17 +80,14 @@ export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'post',
       path: '/api/customers',
-      tags: ['Customers'],
       summary: 'Register a customer who phoned or walked in',
       description:
-        'The profile has no chat channel; when the person later writes on LINE, Telegram or the web chat, staff merge that profile into this one. `locale` defaults to the dealership’s language, `category` to prospect.',
+      'The profile has no chat channel; when the person later writes on LINE, Telegram or the web chat, staff merge that profile into this one. `locale` defaults to the dealership’s language, `category` to prospect.',
       request: { body: { required: true, content: { 'application/json': { schema: documented(customerCreateSchema, 'CustomerCreate') } } } },
       responses: { 201: jsonResponse(CustomerSchema, 'The new customer; `Location` is its address.') },
     },
@@ -108,17 +100,14 @@ export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'patch',
       path: '/api/customers/{id}',
-      tags: ['Customers'],
       summary: 'Change a customer’s details',
       description:
-        'Fields left out stay as they are; `null` or an empty string clears a text field. `consent: true` keeps the time consent was first given; `optedOut` likewise. A merged profile answers 404 with `mergedInto`.',
+      'Fields left out stay as they are; `null` or an empty string clears a text field. `consent: true` keeps the time consent was first given; `optedOut` likewise. A merged profile answers 404 with `mergedInto`.',
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: documented(customerUpdateSchema, 'CustomerUpdate') } } } },
       responses: { 200: jsonResponse(CustomerSchema, 'The customer as it is now.'), 404: NOT_FOUND },
     },

@@ -93,6 +93,15 @@ export function apiRoute<const R extends ApiRouteConfig>(app: ApiApp, deps: ApiD
   app.openapi(route as never, handler as never);
 }
 
+/**
+ * The routes of one part of the API, under one tag of the document: `route(permission, config, handler)`
+ * is apiRoute with the app, the deps and the tag filled in.
+ */
+export function apiRoutes(app: ApiApp, deps: ApiDeps, tag: string) {
+  return <const R extends Omit<ApiRouteConfig, 'tags'>>(permission: Permission, config: R, handler: RouteHandler<WithStandard<R & { tags: string[] }>, StaffEnv>) =>
+    apiRoute(app, deps, permission, { ...config, tags: [tag] }, handler);
+}
+
 /** The English text of a problem code the customer rules name (`vinInvalid` …); other messages are already text. */
 function problemText(translator: Translator, code: string, params: Record<string, string | number> | undefined): string {
   const key = `console-customers:errors.${code}`;

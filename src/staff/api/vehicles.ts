@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { isValidPlate, normalizePlate } from '../customers/normalize';
 import { MIN_VEHICLE_YEAR, vehicleSchema } from '../customers/validation';
 import { actionContext } from '../guard';
-import { apiRoute, failureResponse, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
+import { apiRoutes, failureResponse, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { IdParams, toApiVehicle, VehicleSchema } from './schemas';
 
 /**
@@ -37,22 +37,14 @@ const PlateQuery = z.object({
 
 /** Vehicles: list and add a customer's, change one, and find who a plate belongs to. */
 export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Vehicles');
   const { translator } = deps;
   const { customers } = deps.services;
   const body = vehicleBody(deps.clock.now());
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
-    {
-      method: 'get',
-      path: '/api/customers/{id}/vehicles',
-      tags: ['Vehicles'],
-      summary: 'List a customer’s vehicles',
-      request: { params: CustomerParams },
-      responses: { 200: jsonResponse(VehicleListSchema, 'The vehicles, oldest first.'), 404: NOT_FOUND },
-    },
+    { method: 'get', path: '/api/customers/{id}/vehicles', summary: 'List a customer’s vehicles', request: { params: CustomerParams }, responses: { 200: jsonResponse(VehicleListSchema, 'The vehicles, oldest first.'), 404: NOT_FOUND } },
     async (c) => {
       const found = await customers.vehicles(c.req.valid('param').id);
       if (!found.ok) return failureResponse(c, translator, found);
@@ -60,14 +52,11 @@ export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'post',
       path: '/api/customers/{id}/vehicles',
-      tags: ['Vehicles'],
       summary: 'Add a vehicle to a customer',
       request: { params: CustomerParams, body: { required: true, content: { 'application/json': { schema: body.openapi('VehicleCreate') } } } },
       responses: { 201: jsonResponse(VehicleSchema, 'The new vehicle.'), 404: NOT_FOUND },
@@ -79,14 +68,11 @@ export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'patch',
       path: '/api/vehicles/{id}',
-      tags: ['Vehicles'],
       summary: 'Change a vehicle',
       description: 'Fields left out stay as they are; `null` clears an optional field. The plate cannot be cleared.',
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: body.partial().openapi('VehicleUpdate') } } } },
@@ -99,14 +85,11 @@ export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/vehicles',
-      tags: ['Vehicles'],
       summary: 'Find vehicles by plate',
       description: 'The whole plate, compared without case, spaces, dashes or dots. Vehicles of erased customers are not found.',
       request: { query: PlateQuery },

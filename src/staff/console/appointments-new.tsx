@@ -7,7 +7,7 @@ import { staffRequest } from './appointments';
 import { bt, formatLocalDate, refusalMessage, serviceTypeName, SlotChoices } from './appointments-format';
 import { customerProblems, fieldErrorText } from './customer-format';
 import type { ConsoleContext } from './deps';
-import { Card, CheckboxField, consoleRoutes, CsrfField, CustomerPicker, customerName, FieldErrors, FormField, readForm, type ConsoleEnv, type Flash, type Page } from './kit';
+import { Card, CheckboxField, consoleRoutes, CsrfField, CustomerPicker, customerName, FieldErrors, FormField, readForm, SubmitButton, type ConsoleEnv, type Flash, type Page } from './kit';
 import { maskPhoneNumber } from '../customers/normalize';
 
 /*
@@ -171,11 +171,7 @@ export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleConte
                 <FormField label={bt(page, 'newBooking.phone')} id="phone" problems={newCustomerProblems}>
                   <input id="phone" type="text" name="phone" inputmode="tel" maxlength={40} value={view.newCustomer?.phone ?? ''} />
                 </FormField>
-                <p>
-                  <button type="submit" class="secondary">
-                    {bt(page, 'newBooking.register')}
-                  </button>
-                </p>
+                <SubmitButton label={bt(page, 'newBooking.register')} variant="secondary" />
               </form>
             </div>
           )}
@@ -215,11 +211,7 @@ export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleConte
                 </FormField>
               </div>
               {loanerCars > 0 ? <CheckboxField name="loaner" checked={state.loaner} label={bt(page, 'newBooking.loaner')} /> : null}
-              <p>
-                <button type="submit" class="secondary">
-                  {bt(page, 'newBooking.showTimes')}
-                </button>
-              </p>
+              <SubmitButton label={bt(page, 'newBooking.showTimes')} variant="secondary" />
             </form>
           </Card>
         ) : null}
@@ -254,9 +246,7 @@ export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleConte
                     </textarea>
                   </FormField>
                 </div>
-                <p>
-                  <button type="submit">{bt(page, 'newBooking.book')}</button>
-                </p>
+                <SubmitButton label={bt(page, 'newBooking.book')} />
               </form>
             )}
           </Card>

@@ -7,7 +7,7 @@ import { registerNewBookingPages } from './appointments-new';
 import { APPOINTMENT_STATUSES, bt, Check, formatLocalDate, refusalMessage, safeBack, serviceTypeName, SlotChoices, StatusBadge } from './appointments-format';
 import { registerCapacityPages } from './capacity';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, CsrfField, customerName, DataTable, FactsTable, flashNote, formatTime, notFoundPage, PostButton, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page } from './kit';
+import { ButtonLink, Card, consoleRoutes, RecordToolbar, CsrfField, customerName, DataTable, FactsTable, flashNote, formatTime, notFoundPage, PostButton, readForm, Toolbar, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page } from './kit';
 
 /*
  * The workshop's day: a branch's appointments by day or week, and what staff do with them — check the
@@ -201,16 +201,7 @@ export function registerBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext)
         <h1>
           <code>{a.reference}</code> <StatusBadge page={page} status={a.status} />
         </h1>
-        <Toolbar>
-          <ButtonLink secondary href={back}>
-            {bt(page, 'detail.backToDay')}
-          </ButtonLink>
-          {page.can('audit.read') ? (
-            <ButtonLink secondary href={`/console/audit?entity=appointment&entityId=${encodeURIComponent(a.id)}`}>
-              {bt(page, 'detail.audit')}
-            </ButtonLink>
-          ) : null}
-        </Toolbar>
+        <RecordToolbar page={page} back={{ href: back, label: bt(page, 'detail.backToDay') }} audit={{ entity: 'appointment', id: a.id, label: bt(page, 'detail.audit') }} />
         {x?.repairOrderNumber ? (
           <div class="flash">
             {bt(page, 'detail.repairOrder')}: <strong>{x.repairOrderNumber}</strong>
@@ -255,9 +246,7 @@ export function registerBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext)
                       {version}
                       <label for="mileageIn">{bt(page, 'detail.mileageIn')}</label>
                       <input id="mileageIn" type="number" name="mileageIn" min={0} max={10000000} inputmode="numeric" style="max-width:200px" />
-                      <p>
-                        <button type="submit">{bt(page, 'actions.checkInOpen')}</button>
-                      </p>
+                      <SubmitButton label={bt(page, 'actions.checkInOpen')} />
                     </form>
                   )}
                   <Toolbar>
@@ -307,9 +296,7 @@ export function registerBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext)
                       <CsrfField page={page} />
                       {version}
                       <SlotChoices slots={free.day.slots} />
-                      <p>
-                        <button type="submit">{bt(page, 'actions.rescheduleSave')}</button>
-                      </p>
+                      <SubmitButton label={bt(page, 'actions.rescheduleSave')} />
                     </form>
                   )
                 ) : (
@@ -323,11 +310,7 @@ export function registerBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext)
                 {version}
                 <label for="reason">{bt(page, 'detail.cancelReason')}</label>
                 <input id="reason" type="text" name="reason" maxlength={500} />
-                <p>
-                  <button type="submit" class="danger">
-                    {bt(page, 'actions.cancelSave')}
-                  </button>
-                </p>
+                <SubmitButton label={bt(page, 'actions.cancelSave')} variant="danger" />
               </form>
             </Card>
           </div>

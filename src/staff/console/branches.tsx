@@ -6,7 +6,7 @@ import { branchFormOf, COMMON_TIME_ZONES, formatDayHours, readHolidays, readOpen
 import type { FieldError } from '../result';
 import { adminFlash, at } from './admin-format';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, CsrfField, DataTable, FactsTable, FieldErrors, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, consoleRoutes, RecordToolbar, SubmitButton, CsrfField, DataTable, FactsTable, FieldErrors, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * Branches: where customers bring their cars. Everyone may read a branch they belong to (its hours and
@@ -126,12 +126,7 @@ const BranchForm: FC<{ page: Page; action: string; values: FormText; problems?: 
         {values.holidays}
       </textarea>
     </FormField>
-    <p class="toolbar" style="margin-top:16px">
-      <button type="submit">{page.t('common.save')}</button>
-      <a class="button secondary" href="/console/branches">
-        {page.t('common.cancel')}
-      </a>
-    </p>
+    <SubmitButton label={page.t('common.save')} cancel={{ href: '/console/branches', label: page.t('common.cancel') }} />
   </form>
 );
 
@@ -181,16 +176,7 @@ export function registerBranchPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext):
         <h1>
           {branch.name} <DemoBadge page={page} branch={branch} />
         </h1>
-        <Toolbar>
-          <ButtonLink secondary href="/console/branches">
-            {at(page, 'branches.backToList')}
-          </ButtonLink>
-          {page.can('audit.read') ? (
-            <ButtonLink secondary href={`/console/audit?entity=branch&entityId=${encodeURIComponent(branch.id)}`}>
-              {at(page, 'audit.history')}
-            </ButtonLink>
-          ) : null}
-        </Toolbar>
+        <RecordToolbar page={page} back={{ href: '/console/branches', label: at(page, 'branches.backToList') }} audit={{ entity: 'branch', id: branch.id, label: at(page, 'audit.history') }} />
         {page.can('branches.write') ? (
           <BranchForm page={page} action={`/console/branches/${branch.id}`} values={view.values ?? { ...branchFormOf(branch), clearDemo: true }} problems={view.problems} branch={branch} />
         ) : (

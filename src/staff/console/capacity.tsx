@@ -6,7 +6,7 @@ import { LOCALE_NATIVE_NAMES, SUPPORTED_LOCALES } from '../../i18n/locales';
 import type { Conflict, FieldError, Invalid, NotFound, Result } from '../result';
 import { bt, serviceTypeName } from './appointments-format';
 import type { ConsoleContext } from './deps';
-import { consoleRoutes, CsrfField, FieldErrors, flashNote, FoldedForm, notFoundPage, problemsFlash, problemsOf, readForm, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, CheckboxField, consoleRoutes, RecordToolbar, CsrfField, EditableTable, FieldErrors, flashNote, FormField, notFoundPage, problemsFlash, problemsOf, readForm, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * A branch's booking capacity: the settings availability is computed from, its bays and its service types.
@@ -16,21 +16,13 @@ import { consoleRoutes, CsrfField, FieldErrors, flashNote, FoldedForm, notFoundP
 
 const FLASHES = ['settingsSaved', 'bayCreated', 'baySaved', 'typeCreated', 'typeSaved'] as const;
 
-/** The settings form's fields, in the order a manager reads them; each is a key of BookingSettings. */
-const SETTING_FIELDS = [
-  { field: 'slotIntervalMinutes', kind: 'number' },
-  { field: 'minNoticeMinutes', kind: 'number' },
-  { field: 'horizonDays', kind: 'number' },
-  { field: 'bufferMinutes', kind: 'number' },
-  { field: 'advisorsPerSlot', kind: 'number' },
-  { field: 'dailyCap', kind: 'number' },
-  { field: 'loanerCars', kind: 'number' },
-  { field: 'changeCutoffHours', kind: 'number' },
-  { field: 'reminderDayBeforeAt', kind: 'time' },
-  { field: 'reminderHoursBefore', kind: 'optionalNumber' },
-  { field: 'quietHoursStart', kind: 'time' },
-  { field: 'quietHoursEnd', kind: 'time' },
-] as const satisfies readonly { field: keyof BookingSettings; kind: 'number' | 'optionalNumber' | 'time' }[];
+/** How each booking setting is typed, in the order a manager reads them; a new setting fails the type check until it is here. */
+const SETTING_KINDS: Record<keyof BookingSettings, 'number' | 'optionalNumber' | 'time'> = {
+  slotIntervalMinutes: 'number', minNoticeMinutes: 'number', horizonDays: 'number', bufferMinutes: 'number',
+  advisorsPerSlot: 'number', dailyCap: 'number', loanerCars: 'number', changeCutoffHours: 'number',
+  reminderDayBeforeAt: 'time', reminderHoursBefore: 'optionalNumber', quietHoursStart: 'time', quietHoursEnd: 'time',
+};
+const SETTING_FIELDS = (Object.keys(SETTING_KINDS) as (keyof BookingSettings)[]).map((field) => ({ field, kind: SETTING_KINDS[field] }));
 
 /** Which form on the page a refused post came from, with what was typed and what is wrong. */
 interface Refused {
@@ -79,8 +71,7 @@ const SettingsForm: FC<{ page: Page; capacity: BranchCapacity; refused?: Refused
       <h2 style="margin-top:0">{bt(page, 'capacity.settings')}</h2>
       <div class="grid">
         {SETTING_FIELDS.map(({ field, kind }) => (
-          <div>
-            <label for={field}>{bt(page, `capacity.fields.${field}`)}</label>
+          <FormField label={bt(page, `capacity.fields.${field}`)} id={field} problems={problems}>
             <input
               id={field}
               name={field}
@@ -91,19 +82,22 @@ const SettingsForm: FC<{ page: Page; capacity: BranchCapacity; refused?: Refused
               disabled={!canWrite}
               value={valueOf(refused, 'settings', field, s[field])}
             />
-            <FieldErrors problems={problems} field={field} />
-          </div>
+          </FormField>
         ))}
       </div>
       <p class="muted" style="font-size:.85rem">{bt(page, 'capacity.settingsHint')}</p>
       {canWrite ? (
-        <p>
-          <button type="submit">{page.t('common.save')}</button>
-        </p>
+        <SubmitButton label={page.t('common.save')} />
       ) : null}
     </form>
   );
 };
+
+const SortOrderField: FC<{ page: Page; id: string; value: string; problems?: Problem[] }> = ({ page, id, value, problems }) => (
+  <FormField label={bt(page, 'capacity.sortOrder')} id={id} field="sortOrder" problems={problems}>
+    <input id={id} type="number" name="sortOrder" step={1} value={value} />
+  </FormField>
+);
 
 const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: BayInfo | null; refused?: Refused }> = ({ page, capacity, form, bay, refused }) => {
   const problems = refused?.form === form ? refused.problems : undefined;
@@ -112,16 +106,10 @@ const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: B
   return (
     <>
       <div class="grid">
-        <div>
-          <label for={id('name')}>{bt(page, 'capacity.bayName')}</label>
+        <FormField label={bt(page, 'capacity.bayName')} id={id('name')} field="name" problems={problems}>
           <input id={id('name')} type="text" name="name" required maxlength={60} value={valueOf(refused, form, 'name', bay?.name ?? '')} />
-          <FieldErrors problems={problems} field="name" />
-        </div>
-        <div>
-          <label for={id('sortOrder')}>{bt(page, 'capacity.sortOrder')}</label>
-          <input id={id('sortOrder')} type="number" name="sortOrder" step={1} value={valueOf(refused, form, 'sortOrder', bay?.sortOrder ?? (capacity.bays.length + 1) * 10)} />
-          <FieldErrors problems={problems} field="sortOrder" />
-        </div>
+        </FormField>
+        <SortOrderField page={page} id={id('sortOrder')} problems={problems} value={valueOf(refused, form, 'sortOrder', bay?.sortOrder ?? (capacity.bays.length + 1) * 10)} />
       </div>
       <label>{bt(page, 'capacity.bayTakes')}</label>
       <div class="toolbar">
@@ -132,9 +120,7 @@ const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: B
         ))}
       </div>
       <FieldErrors problems={problems} field="serviceTypes" />
-      <label style="color:var(--ink)">
-        <input type="checkbox" name="active" value="1" checked={checkedOf(refused, form, 'active', bay?.active ?? true)} /> {bt(page, 'capacity.active')}
-      </label>
+      <CheckboxField name="active" checked={checkedOf(refused, form, 'active', bay?.active ?? true)} label={bt(page, 'capacity.active')} />
     </>
   );
 };
@@ -145,39 +131,28 @@ const TypeFields: FC<{ page: Page; form: string; type: ServiceType | null; refus
   return (
     <>
       <div class="grid">
-        <div>
-          <label for={id('code')}>{bt(page, 'capacity.code')}</label>
+        <FormField label={bt(page, 'capacity.code')} id={id('code')} field="code" problems={problems}>
           <input id={id('code')} type="text" name="code" required maxlength={40} pattern="[a-z][a-z0-9_]*" value={valueOf(refused, form, 'code', type?.code ?? '')} style="font-family:ui-monospace,Menlo,Consolas,monospace" />
-          <FieldErrors problems={problems} field="code" />
-        </div>
-        <div>
-          <label for={id('durationMinutes')}>{bt(page, 'capacity.duration')}</label>
+        </FormField>
+        <FormField label={bt(page, 'capacity.duration')} id={id('durationMinutes')} field="durationMinutes" problems={problems}>
           <input id={id('durationMinutes')} type="number" name="durationMinutes" required min={5} step={5} value={valueOf(refused, form, 'durationMinutes', type?.durationMinutes ?? 60)} />
-          <FieldErrors problems={problems} field="durationMinutes" />
-        </div>
-        <div>
-          <label for={id('sortOrder')}>{bt(page, 'capacity.sortOrder')}</label>
-          <input id={id('sortOrder')} type="number" name="sortOrder" step={1} value={valueOf(refused, form, 'sortOrder', type?.sortOrder ?? nextSort)} />
-          <FieldErrors problems={problems} field="sortOrder" />
-        </div>
+        </FormField>
+        <SortOrderField page={page} id={id('sortOrder')} problems={problems} value={valueOf(refused, form, 'sortOrder', type?.sortOrder ?? nextSort)} />
       </div>
       <div class="grid">
         {SUPPORTED_LOCALES.map((l) => (
-          <div>
-            <label for={id(`name-${l}`)}>
-              {bt(page, 'capacity.nameIn', { language: LOCALE_NATIVE_NAMES[l] })}
-            </label>
+          <FormField label={bt(page, 'capacity.nameIn', { language: LOCALE_NATIVE_NAMES[l] })} id={id(`name-${l}`)}>
             <input id={id(`name-${l}`)} type="text" name={`name_${l}`} maxlength={60} value={valueOf(refused, form, `name_${l}`, type?.names[l] ?? '')} />
-          </div>
+          </FormField>
         ))}
       </div>
       <FieldErrors problems={problems} field="names" />
-      <label style="color:var(--ink)">
-        <input type="checkbox" name="active" value="1" checked={checkedOf(refused, form, 'active', type?.active ?? true)} /> {bt(page, 'capacity.activeType')}
-      </label>
+      <CheckboxField name="active" checked={checkedOf(refused, form, 'active', type?.active ?? true)} label={bt(page, 'capacity.activeType')} />
     </>
   );
 };
+
+const YesNo: FC<{ page: Page; on: boolean }> = ({ page, on }) => (on ? <>{page.t('common.yes')}</> : <span class="badge warn">{page.t('common.no')}</span>);
 
 function render(page: Page, capacity: BranchCapacity, view: View = {}): Response | Promise<Response> {
   const canWrite = page.can('branches.capacity');
@@ -195,110 +170,62 @@ function render(page: Page, capacity: BranchCapacity, view: View = {}): Response
       <h1>
         {bt(page, 'capacity.title')} · {capacity.branchName}
       </h1>
-      <div class="toolbar">
-        <a class="button secondary" href={`/console/appointments?branch=${encodeURIComponent(capacity.branchId)}`}>
-          {bt(page, 'list.title')}
-        </a>
-        <a class="button secondary" href={`/console/branches/${capacity.branchId}`}>
+      <RecordToolbar
+        page={page}
+        back={{ href: `/console/appointments?branch=${encodeURIComponent(capacity.branchId)}`, label: bt(page, 'list.title') }}
+        audit={{ entity: 'branch_settings', id: capacity.branchId, label: bt(page, 'detail.audit') }}
+      >
+        <ButtonLink secondary href={`/console/branches/${capacity.branchId}`}>
           {bt(page, 'capacity.hours')}
-        </a>
-        {page.can('audit.read') ? (
-          <a class="button secondary" href={`/console/audit?entity=branch_settings&entityId=${encodeURIComponent(capacity.branchId)}`}>
-            {bt(page, 'detail.audit')}
-          </a>
-        ) : null}
-      </div>
+        </ButtonLink>
+      </RecordToolbar>
       {!canWrite ? <p class="muted">{bt(page, 'capacity.readOnly')}</p> : null}
       <SettingsForm page={page} capacity={capacity} refused={r} canWrite={canWrite} />
 
-      <div class="card">
-        <h2 style="margin-top:0">{bt(page, 'capacity.bays')}</h2>
-        <div style="overflow-x:auto">
-          <table>
-            <thead>
-              <tr>
-                <th>{bt(page, 'capacity.bayName')}</th>
-                <th>{bt(page, 'capacity.bayTakes')}</th>
-                <th>{bt(page, 'capacity.active')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {capacity.bays.map((b) => (
-                <>
-                  <tr>
-                    <td>
-                      <strong>{b.name}</strong>
-                    </td>
-                    <td>{b.serviceTypes.map(typeName).join(', ') || '—'}</td>
-                    <td>{b.active ? page.t('common.yes') : <span class="badge warn">{page.t('common.no')}</span>}</td>
-                  </tr>
-                  {canWrite ? (
-                    <tr>
-                      <td colspan={3}>
-                        <FoldedForm page={page} open={r?.form === `bay:${b.id}`} summary={bt(page, 'capacity.edit', { name: b.name })} action={`${base}/bays/${b.id}`} submit={page.t('common.save')}>
-                          <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} />
-                        </FoldedForm>
-                      </td>
-                    </tr>
-                  ) : null}
-                </>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {canWrite ? (
-          <FoldedForm page={page} open={r?.form === 'bay:new'} summary={bt(page, 'capacity.addBay')} action={`${base}/bays`} submit={bt(page, 'capacity.addBay')}>
-            <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} />
-          </FoldedForm>
-        ) : null}
-      </div>
+      <Card title={bt(page, 'capacity.bays')}>
+        <EditableTable
+          page={page}
+          rows={capacity.bays}
+          columns={[
+            { label: bt(page, 'capacity.bayName'), cell: (b) => <strong>{b.name}</strong> },
+            { label: bt(page, 'capacity.bayTakes'), cell: (b) => b.serviceTypes.map(typeName).join(', ') || '—' },
+            { label: bt(page, 'capacity.active'), cell: (b) => <YesNo page={page} on={b.active} /> },
+          ]}
+          edit={canWrite ? (b) => ({ open: r?.form === `bay:${b.id}`, summary: bt(page, 'capacity.edit', { name: b.name }), action: `${base}/bays/${b.id}`, fields: <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} /> }) : null}
+          add={canWrite ? { open: r?.form === 'bay:new', summary: bt(page, 'capacity.addBay'), action: `${base}/bays`, fields: <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} /> } : null}
+        />
+      </Card>
 
-      <div class="card">
-        <h2 style="margin-top:0">{bt(page, 'capacity.serviceTypes')}</h2>
-        <div style="overflow-x:auto">
-          <table>
-            <thead>
-              <tr>
-                <th>{bt(page, 'capacity.code')}</th>
-                <th>{bt(page, 'capacity.name')}</th>
-                <th>{bt(page, 'capacity.duration')}</th>
-                <th>{bt(page, 'capacity.activeType')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {capacity.serviceTypes.map((t) => (
-                <>
-                  <tr>
-                    <td>
-                      <code>{t.code}</code>
-                    </td>
-                    <td>{serviceTypeName(page, t.names, t.code)}</td>
-                    <td>{bt(page, 'capacity.minutes', { n: t.durationMinutes })}</td>
-                    <td>{t.active ? page.t('common.yes') : <span class="badge warn">{page.t('common.no')}</span>}</td>
-                  </tr>
-                  {canWrite ? (
-                    <tr>
-                      <td colspan={4}>
-                        <FoldedForm page={page} open={r?.form === `type:${t.id}`} summary={bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) })} action={`${base}/service-types/${t.id}`} submit={page.t('common.save')}>
-                          <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
-                          <p class="muted" style="font-size:.85rem">
-                            {bt(page, 'capacity.typeHint')}
-                          </p>
-                        </FoldedForm>
-                      </td>
-                    </tr>
-                  ) : null}
-                </>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {canWrite ? (
-          <FoldedForm page={page} open={r?.form === 'type:new'} summary={bt(page, 'capacity.addType')} action={`${base}/service-types`} submit={bt(page, 'capacity.addType')}>
-            <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} />
-          </FoldedForm>
-        ) : null}
-      </div>
+      <Card title={bt(page, 'capacity.serviceTypes')}>
+        <EditableTable
+          page={page}
+          rows={capacity.serviceTypes}
+          columns={[
+            { label: bt(page, 'capacity.code'), cell: (t) => <code>{t.code}</code> },
+            { label: bt(page, 'capacity.name'), cell: (t) => serviceTypeName(page, t.names, t.code) },
+            { label: bt(page, 'capacity.duration'), cell: (t) => bt(page, 'capacity.minutes', { n: t.durationMinutes }) },
+            { label: bt(page, 'capacity.activeType'), cell: (t) => <YesNo page={page} on={t.active} /> },
+          ]}
+          edit={
+            canWrite
+              ? (t) => ({
+                  open: r?.form === `type:${t.id}`,
+                  summary: bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) }),
+                  action: `${base}/service-types/${t.id}`,
+                  fields: (
+                    <>
+                      <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
+                      <p class="muted" style="font-size:.85rem">
+                        {bt(page, 'capacity.typeHint')}
+                      </p>
+                    </>
+                  ),
+                })
+              : null
+          }
+          add={canWrite ? { open: r?.form === 'type:new', summary: bt(page, 'capacity.addType'), action: `${base}/service-types`, fields: <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} /> } : null}
+        />
+      </Card>
     </>,
   );
 }

@@ -7,7 +7,7 @@ import { replyTargets } from '../customers/profile';
 import type { FieldError } from '../customers/result';
 import { conversationStatus, ct, customerFlash, customerProblems, failureMessage, flowLabel, shortExternalId } from './customer-format';
 import type { ConsoleContext } from './deps';
-import { Card, ChannelBadge, consoleRoutes, CsrfField, customerName, DataTable, FieldErrors, formatTime, FormField, notFoundPage, PostButton, readForm, shortId, Toolbar, type ConsoleEnv, type Flash, type Page } from './kit';
+import { Card, ChannelBadge, consoleRoutes, CsrfField, customerName, DataTable, formatTime, FormField, notFoundPage, PostButton, readForm, shortId, Toolbar, SubmitButton, type ConsoleEnv, type Flash, type Page } from './kit';
 
 /*
  * The live transcript of one customer, the staff reply form and "hand back to the bot".
@@ -213,9 +213,7 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
                     ))}
                   </select>
                 </FormField>
-                <p>
-                  <button type="submit">{ct(page, 'conversation.send')}</button>
-                </p>
+                <SubmitButton label={ct(page, 'conversation.send')} />
               </form>
             )}
           </Card>

@@ -16,7 +16,7 @@ import {
   DataTable,
   FactsTable,
   FieldErrors,
-  FoldedForm,
+  EditableTable,
   formatTime,
   FormField,
   notFoundPage,
@@ -24,6 +24,7 @@ import {
   Toolbar,
   customerName,
   shortId,
+  SubmitButton,
   type ConsoleEnv,
   type Flash,
   type Page,
@@ -171,18 +172,10 @@ export async function renderProfile(page: Page, c: Context<ConsoleEnv>, customer
       </div>
 
       <Card title={ct(page, 'vehicles.title')}>
-        <DataTable
+        <EditableTable
+          page={page}
           rows={profile.vehicles}
           empty={ct(page, 'vehicles.none')}
-          below={(v) => {
-            if (!canWrite) return null;
-            const editing = view.vehicleEdit?.id === v.id ? view.vehicleEdit : undefined;
-            return (
-              <FoldedForm page={page} open={Boolean(editing)} summary={ct(page, 'vehicles.edit', { plate: v.plate })} action={`${base}/vehicles/${v.id}`} submit={page.t('common.save')}>
-                <VehicleFields page={page} vehicle={v} values={editing?.values} errors={editing?.errors} />
-              </FoldedForm>
-            );
-          }}
           columns={[
             { label: ct(page, 'vehicles.plate'), cell: (v) => <strong>{v.plate || '—'}</strong> },
             { label: ct(page, 'vehicles.make'), cell: (v) => v.make ?? '' },
@@ -191,12 +184,16 @@ export async function renderProfile(page: Page, c: Context<ConsoleEnv>, customer
             { label: ct(page, 'vehicles.vin'), cell: (v) => <code>{v.vin ?? ''}</code> },
             { label: ct(page, 'vehicles.mileage'), cell: (v) => (v.mileage_km === null ? '' : v.mileage_km.toLocaleString(page.locale)) },
           ]}
+          edit={
+            canWrite
+              ? (v) => {
+                  const editing = view.vehicleEdit?.id === v.id ? view.vehicleEdit : undefined;
+                  return { open: Boolean(editing), summary: ct(page, 'vehicles.edit', { plate: v.plate }), action: `${base}/vehicles/${v.id}`, fields: <VehicleFields page={page} vehicle={v} values={editing?.values} errors={editing?.errors} /> };
+                }
+              : null
+          }
+          add={canWrite ? { open: Boolean(view.newVehicle), summary: ct(page, 'vehicles.add'), action: `${base}/vehicles`, fields: <VehicleFields page={page} values={view.newVehicle?.values} errors={view.newVehicle?.errors} /> } : null}
         />
-        {canWrite ? (
-          <FoldedForm page={page} open={Boolean(view.newVehicle)} summary={ct(page, 'vehicles.add')} action={`${base}/vehicles`} submit={ct(page, 'vehicles.add')}>
-            <VehicleFields page={page} values={view.newVehicle?.values} errors={view.newVehicle?.errors} />
-          </FoldedForm>
-        ) : null}
       </Card>
 
       {canWrite ? (
@@ -243,9 +240,7 @@ export async function renderProfile(page: Page, c: Context<ConsoleEnv>, customer
                   {editValue('notes', customer.notes)}
                 </textarea>
               </FormField>
-              <p>
-                <button type="submit">{page.t('common.save')}</button>
-              </p>
+              <SubmitButton label={page.t('common.save')} />
             </form>
           </details>
         </Card>
@@ -278,11 +273,7 @@ export async function renderProfile(page: Page, c: Context<ConsoleEnv>, customer
             <label for="confirmation">{ct(page, 'erase.confirmLabel', { code: erasureCode(customer.id) })}</label>
             <input id="confirmation" type="text" name="confirmation" autocomplete="off" required />
             <FieldErrors problems={customerProblems(page, view.eraseErrors ?? [])} field="confirmation" />
-            <p>
-              <button class="danger" type="submit">
-                {ct(page, 'erase.button')}
-              </button>
-            </p>
+            <SubmitButton label={ct(page, 'erase.button')} variant="danger" />
           </form>
         </Card>
       ) : null}

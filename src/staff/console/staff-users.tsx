@@ -6,7 +6,7 @@ import { STAFF_ROLES } from '../permissions';
 import type { PasswordChoice } from '../staff-users';
 import { adminFlash, adminProblems, at, languageName, ShownOnce } from './admin-format';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, CsrfField, DataTable, FieldErrors, formatTime, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, consoleRoutes, RecordToolbar, SubmitButton, CsrfField, DataTable, FieldErrors, formatTime, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * Staff accounts (admin only): the list, creating an account (with a password typed or generated and shown
@@ -185,12 +185,7 @@ export function registerStaffPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): 
           </div>
           <BranchChecks page={page} branches={choices} checked={v.branchIds} problems={view.problems} />
           <PasswordChoice page={page} mode={v.passwordMode} problems={view.problems} />
-          <p class="toolbar" style="margin-top:16px">
-            <button type="submit">{at(page, 'staff.create')}</button>
-            <ButtonLink secondary href="/console/staff">
-              {page.t('common.cancel')}
-            </ButtonLink>
-          </p>
+          <SubmitButton label={at(page, 'staff.create')} cancel={{ href: '/console/staff', label: page.t('common.cancel') }} />
         </form>
       </>,
     );
@@ -222,14 +217,7 @@ export function registerStaffPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): 
         <h1>
           {user.name} <ActiveBadge page={page} user={user} />
         </h1>
-        <Toolbar>
-          <ButtonLink secondary href="/console/staff">
-            {at(page, 'staff.backToList')}
-          </ButtonLink>
-          <ButtonLink secondary href={`/console/audit?entity=staff_user&entityId=${encodeURIComponent(user.id)}`}>
-            {at(page, 'audit.history')}
-          </ButtonLink>
-        </Toolbar>
+        <RecordToolbar page={page} back={{ href: '/console/staff', label: at(page, 'staff.backToList') }} audit={{ entity: 'staff_user', id: user.id, label: at(page, 'audit.history') }} />
         <p class="muted">
           {user.email} · {at(page, 'staff.createdAt', { time: formatTime(page, user.created_at) })} · {at(page, 'staff.lastLogin')}: {user.last_login_at ? formatTime(page, user.last_login_at) : at(page, 'staff.never')}
         </p>
@@ -244,19 +232,13 @@ export function registerStaffPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): 
           </label>
           <div class="muted" style="font-size:.85rem">{at(page, self ? 'staff.selfHint' : 'staff.sessionsHint')}</div>
           <FieldErrors problems={view.problems} field="active" />
-          <p class="toolbar" style="margin-top:16px">
-            <button type="submit">{page.t('common.save')}</button>
-          </p>
+          <SubmitButton label={page.t('common.save')} />
         </form>
         <form method="post" action={`/console/staff/${user.id}/password`} class="card">
           <CsrfField page={page} />
           <h2 style="margin-top:0">{at(page, 'staff.resetPassword')}</h2>
           <PasswordChoice page={page} mode={v.passwordMode} problems={view.passwordProblems} />
-          <p class="toolbar" style="margin-top:16px">
-            <button type="submit" class="danger">
-              {at(page, 'staff.resetPasswordSubmit')}
-            </button>
-          </p>
+          <SubmitButton label={at(page, 'staff.resetPasswordSubmit')} variant="danger" />
         </form>
       </>,
     );

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Customer, Database } from '../../store/schema';
-import { conflict as conflictOf, invalid as invalidOf, ok as okOf, type ActionContext, type Conflict, type FieldError, type Invalid, type NotFound } from '../result';
+import { conflict as conflictOf, invalid as invalidOf, ok as okOf, type Conflict, type FieldError, type Invalid, type NotFound } from '../result';
 
 export type { ActionContext, FieldError } from '../result';
 

@@ -92,9 +92,7 @@ export const FoldedForm: FC<{ page: Page; summary: Child; action: string; submit
     <form method="post" action={action}>
       <CsrfField page={page} />
       {children}
-      <p>
-        <button type="submit">{submit}</button>
-      </p>
+      <SubmitButton label={submit} />
     </form>
   </details>
 );
@@ -171,6 +169,49 @@ export function DataTable<T>(props: { columns: readonly Column<T>[]; rows?: read
   return props.scroll === false ? table : <div style="overflow-x:auto">{table}</div>;
 }
 
+/** A folded form's summary, where it posts, whether it opens (a refused post), and its fields. */
+export interface FoldedEdit {
+  summary: Child;
+  action: string;
+  open: boolean;
+  fields: Child;
+}
+
+/**
+ * Records with their edit forms: a DataTable whose rows each have a folded edit form under them (saved
+ * with "Save"), and a folded form to add one (its summary is its button). Without `edit` and `add` (a
+ * staff member who may only read), just the table.
+ */
+export function EditableTable<T>(props: { page: Page; columns: readonly Column<T>[]; rows: readonly T[]; empty?: Child; edit?: ((row: T) => FoldedEdit) | null; add?: (FoldedEdit & { summary: string }) | null }) {
+  const { page, edit, add } = props;
+  return (
+    <>
+      <DataTable
+        columns={props.columns}
+        rows={props.rows}
+        empty={props.empty}
+        below={
+          edit
+            ? (row) => {
+                const e = edit(row);
+                return (
+                  <FoldedForm page={page} open={e.open} summary={e.summary} action={e.action} submit={page.t('common.save')}>
+                    {e.fields}
+                  </FoldedForm>
+                );
+              }
+            : undefined
+        }
+      />
+      {add ? (
+        <FoldedForm page={page} open={add.open} summary={add.summary} action={add.action} submit={add.summary}>
+          {add.fields}
+        </FoldedForm>
+      ) : null}
+    </>
+  );
+}
+
 /** Label and value, one pair a row: a record's details. */
 export const FactsTable: FC<{ facts: readonly (readonly [Child, Child] | null)[]; labelWidth?: string }> = ({ facts, labelWidth }) => (
   <table>
@@ -240,6 +281,38 @@ export const ButtonLink: FC<{ href: string; secondary?: boolean; children?: Chil
   <a class={secondary ? 'button secondary' : 'button'} href={href}>
     {children}
   </a>
+);
+
+/** A form's button, with a link to leave without saving when `cancel` is given. */
+export const SubmitButton: FC<{ label: Child; variant?: 'primary' | 'secondary' | 'danger'; cancel?: { href: string; label: Child } }> = ({ label, variant, cancel }) => (
+  <p class={cancel ? 'toolbar' : undefined} style={cancel ? 'margin-top:16px' : undefined}>
+    <button type="submit" class={variant === 'primary' ? undefined : variant}>
+      {label}
+    </button>
+    {cancel ? (
+      <ButtonLink secondary href={cancel.href}>
+        {cancel.label}
+      </ButtonLink>
+    ) : null}
+  </p>
+);
+
+/**
+ * Above one record's page: back to where it is listed, the record's entries in the audit log (for those
+ * who may read it), and any further links or buttons.
+ */
+export const RecordToolbar: FC<{ page: Page; back: { href: string; label: Child }; audit?: { entity: string; id: string; label: Child }; children?: Child }> = ({ page, back, audit, children }) => (
+  <div class="toolbar">
+    <ButtonLink secondary href={back.href}>
+      {back.label}
+    </ButtonLink>
+    {audit && page.can('audit.read') ? (
+      <ButtonLink secondary href={`/console/audit?entity=${encodeURIComponent(audit.entity)}&entityId=${encodeURIComponent(audit.id)}`}>
+        {audit.label}
+      </ButtonLink>
+    ) : null}
+    {children}
+  </div>
 );
 
 /** The page for a record that does not exist, or that the staff member may not see (404). */
