@@ -1,16 +1,14 @@
 import type { FC } from 'hono/jsx';
 import { isLocale, LOCALE_NATIVE_NAMES } from '../../i18n/locales';
 import type { FieldError } from '../result';
-import { flashNote, problemsOf, type Flash, type Page, type Problem } from './kit';
+import { flashNote, problemsOf, textsOf, type Flash, type Page, type Problem } from './kit';
 
 /* Small pieces the admin pages (branches, staff, API tokens, audit log) share: their texts and the secret shown once. */
 
 export const ADMIN_NS = 'console-admin';
 
 /** A text of the admin pages, in the staff member's language. */
-export function at(page: Page, key: string, params?: Record<string, string | number>): string {
-  return page.t(`${ADMIN_NS}:${key}`, params);
-}
+export const at = textsOf(ADMIN_NS);
 
 /** A service's field errors as the admin pages say them: codes under `<section>.errors.`. */
 export function adminProblems(page: Page, section: 'branches' | 'staff' | 'tokens', errors: readonly FieldError[]): Problem[] {

@@ -2,7 +2,7 @@ import type { FC } from 'hono/jsx';
 import type { BookRefusal, ChangeRefusal } from '../../booking/booking';
 import type { AppointmentStatus } from '../../store/schema';
 import type { AssignResult } from '../appointments';
-import type { Page } from './kit';
+import { textsOf, type Page } from './kit';
 
 /*
  * Small pieces the appointment, new-booking and capacity pages share: their texts, status badges,
@@ -12,9 +12,7 @@ import type { Page } from './kit';
 export const BOOKING_NS = 'console-booking';
 
 /** A text of the booking pages, in the staff member's language. */
-export function bt(page: Page, key: string, params?: Record<string, string | number>): string {
-  return page.t(`${BOOKING_NS}:${key}`, params);
-}
+export const bt = textsOf(BOOKING_NS);
 
 export { APPOINTMENT_STATUSES } from '../appointments';
 

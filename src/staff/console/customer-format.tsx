@@ -1,5 +1,5 @@
 import type { CustomerFailure, FieldError } from '../customers/result';
-import { flashNote, problemsOf, type Flash, type Page, type Problem } from './kit';
+import { flashNote, problemsOf, textsOf, type Flash, type Page, type Problem } from './kit';
 
 /*
  * Small pieces the customer, conversation and outbox pages share: their texts, the messages for refused
@@ -9,9 +9,7 @@ import { flashNote, problemsOf, type Flash, type Page, type Problem } from './ki
 export const NS = 'console-customers';
 
 /** A text of the customer pages, in the staff member's language. */
-export function ct(page: Page, key: string, params?: Record<string, string | number>): string {
-  return page.t(`${NS}:${key}`, params);
-}
+export const ct = textsOf(NS);
 
 /** A platform's user id is long and opaque; its two ends are enough for staff to tell two apart. */
 export function shortExternalId(id: string): string {

@@ -41,6 +41,11 @@ export interface Page {
 export type ConsoleEnv = { Variables: StaffVariables & { page: Page } };
 export type PageHandler = (page: Page, c: Context<ConsoleEnv>) => Response | Promise<Response>;
 
+/** The texts of one console namespace (`console-booking` …): `(page, key, params)` in the staff member's language. */
+export function textsOf(ns: string): (page: Pick<Page, 't'>, key: string, params?: Record<string, string | number>) => string {
+  return (page, key, params) => page.t(`${ns}:${key}`, params);
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** An ISO time as staff read it: the dealership's time zone, the staff member's way of writing dates. */
