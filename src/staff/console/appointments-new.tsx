@@ -2,13 +2,13 @@ import type { Hono } from 'hono';
 import type { Slot } from '../../domain/availability';
 import { isLocalDate, localDateOf } from '../../domain/local-time';
 import type { BookingChannel } from '../../store/schema';
+import { maskPhoneNumber } from '../customers/normalize';
 import type { FieldError } from '../customers/result';
 import { staffRequest } from './appointments';
 import { bt, formatLocalDate, refusalMessage, serviceTypeName, SlotChoices } from './appointments-format';
 import { customerProblems, fieldErrorText } from './customer-format';
 import type { ConsoleContext } from './deps';
 import { Card, CheckboxField, consoleRoutes, CsrfField, CustomerPicker, customerName, FieldErrors, FormField, readForm, SubmitButton, type ConsoleEnv, type Flash, type Page } from './kit';
-import { maskPhoneNumber } from '../customers/normalize';
 
 /*
  * Booking for a customer on the phone or at the counter, in three steps on one page that work without

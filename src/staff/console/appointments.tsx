@@ -7,7 +7,7 @@ import { registerNewBookingPages } from './appointments-new';
 import { APPOINTMENT_STATUSES, bt, Check, formatLocalDate, refusalMessage, safeBack, serviceTypeName, SlotChoices, StatusBadge } from './appointments-format';
 import { registerCapacityPages } from './capacity';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, RecordToolbar, CsrfField, customerName, DataTable, FactsTable, flashNote, formatTime, notFoundPage, PostButton, readForm, Toolbar, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page } from './kit';
+import { ButtonLink, Card, consoleRoutes, CsrfField, customerName, DataTable, FactsTable, flashNote, formatTime, notFoundPage, PostButton, readForm, RecordToolbar, SubmitButton, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page } from './kit';
 
 /*
  * The workshop's day: a branch's appointments by day or week, and what staff do with them — check the

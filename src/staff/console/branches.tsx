@@ -6,7 +6,7 @@ import { branchFormOf, COMMON_TIME_ZONES, formatDayHours, readHolidays, readOpen
 import type { FieldError } from '../result';
 import { adminFlash, at } from './admin-format';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, RecordToolbar, SubmitButton, CsrfField, DataTable, FactsTable, FieldErrors, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, consoleRoutes, CsrfField, DataTable, FactsTable, FieldErrors, FormField, notFoundPage, problemsFlash, readForm, RecordToolbar, SubmitButton, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * Branches: where customers bring their cars. Everyone may read a branch they belong to (its hours and

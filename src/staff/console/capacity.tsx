@@ -6,7 +6,7 @@ import { LOCALE_NATIVE_NAMES, SUPPORTED_LOCALES } from '../../i18n/locales';
 import type { Conflict, FieldError, Invalid, NotFound, Result } from '../result';
 import { bt, serviceTypeName } from './appointments-format';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, CheckboxField, consoleRoutes, RecordToolbar, CsrfField, EditableTable, FieldErrors, flashNote, FormField, notFoundPage, problemsFlash, problemsOf, readForm, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, CheckboxField, consoleRoutes, CsrfField, EditableTable, FieldErrors, flashNote, FormField, notFoundPage, problemsFlash, problemsOf, readForm, RecordToolbar, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * A branch's booking capacity: the settings availability is computed from, its bays and its service types.

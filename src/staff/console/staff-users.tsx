@@ -6,7 +6,7 @@ import { STAFF_ROLES } from '../permissions';
 import type { PasswordChoice } from '../staff-users';
 import { adminFlash, adminProblems, at, languageName, ShownOnce } from './admin-format';
 import type { ConsoleContext } from './deps';
-import { ButtonLink, Card, consoleRoutes, RecordToolbar, SubmitButton, CsrfField, DataTable, FieldErrors, formatTime, FormField, notFoundPage, problemsFlash, readForm, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
+import { ButtonLink, Card, consoleRoutes, CsrfField, DataTable, FieldErrors, formatTime, FormField, notFoundPage, problemsFlash, readForm, RecordToolbar, SubmitButton, Toolbar, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * Staff accounts (admin only): the list, creating an account (with a password typed or generated and shown
