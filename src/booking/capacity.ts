@@ -226,3 +226,24 @@ export async function saveBay(db: Kysely<Database>, branchId: string, input: Bay
   await db.insertInto('bays').values({ id: bayId, branch_id: branchId, created_at: now, ...values }).execute();
   return bayId;
 }
+
+/**
+ * Bays name the service types they take by code: when a type's code changes, the bays of the branch that
+ * took the old code take the new one. Returns the ids of the bays changed.
+ */
+export async function renameServiceTypeInBays(db: Kysely<Database>, branchId: string, from: string, to: string, now: string): Promise<string[]> {
+  if (from === to) return [];
+  const bays = await db.selectFrom('bays').select(['id', 'service_types']).where('branch_id', '=', branchId).execute();
+  const renamed: string[] = [];
+  for (const bay of bays) {
+    const codes = codesSchema.parse(JSON.parse(bay.service_types));
+    if (!codes.includes(from)) continue;
+    await db
+      .updateTable('bays')
+      .set({ service_types: JSON.stringify(codes.map((code) => (code === from ? to : code))), updated_at: now })
+      .where('id', '=', bay.id)
+      .execute();
+    renamed.push(bay.id);
+  }
+  return renamed;
+}

@@ -105,3 +105,19 @@ export async function findRepairOrderForAppointment(db: Kysely<Database>, appoin
   const row = await db.selectFrom('repair_orders').selectAll().where('appointment_id', '=', appointmentId).executeTakeFirst();
   return row ? toRepairOrder(row) : null;
 }
+
+/**
+ * Gives the repair order to another advisor (or to nobody), moving its version on. Only when it is still
+ * at the version read, so a change made meanwhile is not overwritten.
+ */
+export async function setRepairOrderAdvisor(db: Kysely<Database>, order: Pick<RepairOrder, 'id' | 'version'>, advisorId: string | null, now: string): Promise<void> {
+  await db.updateTable('repair_orders').set({ advisor_id: advisorId, version: order.version + 1, updated_at: now }).where('id', '=', order.id).where('version', '=', order.version).execute();
+}
+
+/** A branch's repair orders, newest first, optionally in some statuses only: the workshop's board. */
+export async function listBranchRepairOrders(db: Kysely<Database>, branchId: string, filter: { statuses?: readonly RepairOrderStatus[]; limit?: number } = {}): Promise<RepairOrder[]> {
+  let query = db.selectFrom('repair_orders').selectAll().where('branch_id', '=', branchId);
+  if (filter.statuses && filter.statuses.length > 0) query = query.where('status', 'in', filter.statuses);
+  const rows = await query.orderBy('seq', 'desc').limit(filter.limit ?? 200).execute();
+  return rows.map(toRepairOrder);
+}

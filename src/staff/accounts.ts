@@ -1,11 +1,11 @@
 import type { Store } from '../store/store';
 import type { StaffRole } from '../store/staff-schema';
 import { isLocale } from '../i18n/locales';
-import { createApiToken } from './auth/api-tokens';
+import { issueApiToken } from './api-tokens';
 import { passwordProblem } from './auth/password';
-import { recordAudit, type AuditActor } from './audit';
+import type { AuditActor } from './audit';
 import { isStaffRole } from './permissions';
-import { createStaffUser, findStaffByEmail, publicStaff } from './staff-users';
+import { findStaffByEmail, openStaffAccount, publicStaff } from './staff-users';
 
 export class AccountError extends Error {
   constructor(message: string) {
@@ -25,10 +25,12 @@ async function resolveBranches(store: Store, wanted: string[] | 'all'): Promise<
   });
 }
 
-/**
- * Creates a staff account with its audit entry: used by `npm run staff:create` for the first admin and by
- * the console for everyone after. There is no default password: the caller supplies one.
+/*
+ * Accounts made from the server's terminal (`npm run staff:create`, `npm run token:create`): the words an
+ * operator typed are checked here, in English, and the accounts are made as the console makes them.
  */
+
+/** Creates a staff account with its audit entry. There is no default password: the operator supplies one. */
 export async function createStaffAccount(
   store: Store,
   args: { email: string; name?: string; role: string; locale?: string; password: string; branches: string[] | 'all' },
@@ -45,11 +47,8 @@ export async function createStaffAccount(
   if (problem) throw new AccountError(`the password needs ${problem}`);
   if (await findStaffByEmail(store.db, email)) throw new AccountError(`${email} already has an account`);
   const branchIds = await resolveBranches(store, args.role === 'admin' && args.branches !== 'all' && args.branches.length === 0 ? 'all' : args.branches);
-  return store.transaction(async (tx) => {
-    const user = await createStaffUser(tx, { email, name: args.name?.trim() || email.split('@')[0]!, role: args.role as StaffRole, locale, password: args.password, branchIds }, now, opts.iterations);
-    await recordAudit(tx, { actor, action: 'staff.create', entity: 'staff_user', entityId: user.id, after: { ...publicStaff(user), branchIds }, now: now.toISOString() });
-    return { user: publicStaff(user), branchIds };
-  });
+  const user = await openStaffAccount(store, { email, name: args.name?.trim() || email.split('@')[0]!, role: args.role as StaffRole, locale, password: args.password, branchIds }, actor, now, { iterations: opts.iterations });
+  return { user: publicStaff(user), branchIds };
 }
 
 /** Creates an API token for an integration, with its audit entry; the token text is returned once. */
@@ -62,9 +61,5 @@ export async function createApiTokenAccount(
   if (!args.name.trim()) throw new AccountError('the token needs a name (what uses it, e.g. "DMS")');
   if (!isStaffRole(args.role) || args.role === 'admin') throw new AccountError(`an API token's role must be advisor, care or manager (got "${args.role}")`);
   const branchIds = args.branches === 'all' ? 'all' : await resolveBranches(store, args.branches);
-  return store.transaction(async (tx) => {
-    const created = await createApiToken(tx, { name: args.name.trim(), role: args.role as StaffRole, branchIds, createdBy: actor.kind === 'staff' ? actor.id : null, now });
-    await recordAudit(tx, { actor, action: 'token.create', entity: 'api_token', entityId: created.id, after: { name: args.name.trim(), role: args.role, prefix: created.prefix, branchIds }, now: now.toISOString() });
-    return created;
-  });
+  return issueApiToken(store, { name: args.name.trim(), role: args.role as StaffRole, branchIds }, actor, now);
 }

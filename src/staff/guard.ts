@@ -1,4 +1,4 @@
-import type { Context, Hono, MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Store } from '../store/store';
 import type { Clock } from '../ops/clock';
@@ -21,7 +21,10 @@ export interface GuardDeps {
   csrfSecret: string;
 }
 
-/** One row per protected route, so a test can prove no console or API route was left open. */
+/**
+ * One row per protected route, so a test can prove no console or API route was left open. Console routes
+ * are declared with the kit's consoleRoute (console/kit/context.tsx), API routes with apiRoute (api/route.ts).
+ */
 export interface GuardedRoute {
   method: string;
   path: string;
@@ -103,35 +106,4 @@ export function requireApi(deps: GuardDeps, permission: Permission): MiddlewareH
     c.set('principal', principal);
     await next();
   };
-}
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/**
- * Declares a console route with its permission and records it. Routes are only ever added this way, so
- * the registry is the full list of what the console serves.
- */
-export function consoleRoute(
-  app: Hono<StaffEnv>,
-  registry: RouteRegistry,
-  deps: GuardDeps,
-  method: Method,
-  path: string,
-  permission: Permission,
-  handler: (c: Context<StaffEnv>) => Response | Promise<Response>,
-): void {
-  registry.add({ method, path, permission });
-  app.on(method, path, requireConsole(deps, permission), handler);
-}
-
-/** The console's routes open to anyone (the login page itself). */
-export function publicConsoleRoute(
-  app: Hono<StaffEnv>,
-  registry: RouteRegistry,
-  method: Method,
-  path: string,
-  handler: (c: Context<StaffEnv>) => Response | Promise<Response>,
-): void {
-  registry.add({ method, path, permission: 'public' });
-  app.on(method, path, handler);
 }

@@ -64,21 +64,21 @@ export async function resolveCustomer(
   return { customer, identity: created, isNew: true };
 }
 
-export async function setIdentityReachable(db: Kysely<Database>, identityId: string, reachable: boolean, now: string): Promise<void> {
-  await db
-    .updateTable('channel_identities')
-    .set({ reachable: reachable ? 1 : 0, unreachable_since: reachable ? null : now })
-    .where('id', '=', identityId)
-    .execute();
+/** The columns that say whether a channel identity can be written to, and since when it cannot. */
+function reachability(reachable: boolean, now: string) {
+  return { reachable: reachable ? 1 : 0, unreachable_since: reachable ? null : now } as const;
 }
 
+export async function setIdentityReachable(db: Kysely<Database>, identityId: string, reachable: boolean, now: string): Promise<void> {
+  await db.updateTable('channel_identities').set(reachability(reachable, now)).where('id', '=', identityId).execute();
+}
+
+/**
+ * Marks the person behind a platform's user id as not reachable there (they blocked the account or left
+ * the chat): the one place that writes it, for whatever learns it (a send the platform refused, an event).
+ */
 export async function markUnreachable(db: Kysely<Database>, channel: ChannelName, externalId: string, now: string): Promise<void> {
-  await db
-    .updateTable('channel_identities')
-    .set({ reachable: 0, unreachable_since: now })
-    .where('channel', '=', channel)
-    .where('external_id', '=', externalId)
-    .execute();
+  await db.updateTable('channel_identities').set(reachability(false, now)).where('channel', '=', channel).where('external_id', '=', externalId).execute();
 }
 
 export async function updateCustomer(db: Kysely<Database>, id: string, changes: Partial<Pick<Customer, 'locale' | 'phone' | 'display_name'>>, now: string): Promise<void> {

@@ -4,7 +4,8 @@ import { manualClock } from '../../src/ops/clock';
 import { silentLogger } from '../../src/ops/logger';
 import { revokeApiToken } from '../../src/staff/auth/api-tokens';
 import { registerApiDocsPage } from '../../src/staff/console/api-docs';
-import { RouteRegistry, type StaffEnv } from '../../src/staff/guard';
+import { RouteRegistry } from '../../src/staff/guard';
+import type { ConsoleEnv } from '../../src/staff/console/kit';
 import { decodeCursor, encodeCursor } from '../../src/staff/api/cursor';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
@@ -358,7 +359,7 @@ describe.each(dialects)('staff API on $name', (dialect) => {
   it('renders the API reference in the console from the same document, with nothing loaded from elsewhere', async () => {
     const csrfSecret = (await db().selectFrom('settings').select('value').where('key', '=', 'console_csrf_secret').executeTakeFirstOrThrow()).value;
     const registry = new RouteRegistry();
-    const consoleApp = new Hono<StaffEnv>();
+    const consoleApp = new Hono<ConsoleEnv>();
     registerApiDocsPage(consoleApp, { store: svc.db.store, clock, config: svc.config, translator: svc.translator, logger: silentLogger, registry, csrfSecret });
     expect(registry.routes.map((r) => `${r.method} ${r.path} ${r.permission}`)).toEqual(['GET /console/api console.use', 'GET /console/api/openapi.json console.use']);
 

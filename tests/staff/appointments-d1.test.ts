@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBookingService } from '../../src/booking/service';
 import { manualClock } from '../../src/ops/clock';
 import { isRepairOrderConflict } from '../../src/repair-orders/repair-orders';
-import { createStaffBooking } from '../../src/staff/console/appointments-operations';
+import { createStaffBooking } from '../../src/staff/appointments/operations';
 import type { Principal } from '../../src/staff/permissions';
 import { createD1Store } from '../../src/store/d1-driver';
 import { migrateToLatest, type Store } from '../../src/store/store';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBookingService, type BookingService } from '../../src/booking/service';
 import { manualClock } from '../../src/ops/clock';
-import { createStaffBooking } from '../../src/staff/console/appointments-operations';
+import { createStaffBooking } from '../../src/staff/appointments/operations';
 import { erasureCode, eraseCustomer } from '../../src/staff/customers/erase';
 import { mergeCustomers } from '../../src/staff/customers/merge';
 import { testConfig } from '../helpers/config';

@@ -9,3 +9,8 @@ export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, handoffFlow, language
 
 /** The flows in which staff hold the conversation (the console lists those customers as waiting for a person). */
 export const STAFF_HELD_FLOWS: readonly string[] = FLOWS.filter((f) => f.settings.staffHold).map((f) => f.name);
+
+/** True while staff hold a conversation in this flow (waiting for a person, or a person answering). */
+export function isHeldByStaff(flow: string | null | undefined): boolean {
+  return flow !== null && flow !== undefined && STAFF_HELD_FLOWS.includes(flow);
+}

@@ -2,16 +2,13 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Appointment } from '../../booking/appointments';
 import type { BookRefusal, ChangeRefusal } from '../../booking/booking';
-import { createBookingService } from '../../booking/service';
 import type { Slot } from '../../domain/availability';
-import { addDays, daysBetween, isLocalDate, localDateOf } from '../../domain/local-time';
+import { isLocalDate } from '../../domain/local-time';
 import type { RepairOrder } from '../../repair-orders/repair-orders';
 import type { AppointmentStatus, BookingChannel } from '../../store/schema';
-import { liveCustomer } from '../customers/result';
-import { appointmentExtras, appointmentExtrasOf, branchAdvisors, createStaffBooking, type AppointmentExtras, type AssignResult, type StaffRequest } from '../console/appointments-operations';
+import { MAX_LIST_DAYS, type AppointmentView, type AssignResult, type StaffRequest } from '../appointments';
 import { actionContext, type StaffEnv } from '../guard';
-import { canSeeBranch, type Principal } from '../permissions';
-import { apiRoute, failureBody, jsonResponse, NOT_FOUND, type ApiApp, type ApiDeps } from './route';
+import { apiRoutes, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { IdParams } from './schemas';
 
 /*
@@ -22,8 +19,6 @@ import { IdParams } from './schemas';
  */
 
 const STATUSES = ['booked', 'checked_in', 'no_show', 'cancelled', 'completed'] as const satisfies readonly AppointmentStatus[];
-/** The longest range one list request covers: a month is what a DMS syncs at a time. */
-const MAX_LIST_DAYS = 31;
 const MAX_NOTE_CHARS = 500;
 
 const localDate = (description: string) =>
@@ -175,7 +170,7 @@ function toApiSlot(s: Slot): z.infer<typeof SlotSchema> {
   return { startsAt: s.startsAt, endsAt: s.endsAt, localDate: s.localDate, localTime: s.localTime };
 }
 
-function toApiAppointment(a: Appointment, extras: AppointmentExtras | null | undefined): ApiAppointment {
+function toApiAppointment({ appointment: a, extras }: AppointmentView): ApiAppointment {
   return {
     id: a.id,
     reference: a.reference,
@@ -249,34 +244,23 @@ function refusalBody(refusal: Refusal, action: string): { status: 404 | 409 | 40
 }
 
 /** Appointments for integrations; see the module comment. */
-export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
-  const { store, clock, translator } = deps;
-  const booking = createBookingService({ store, clock });
-  const staffBooking = createStaffBooking({ store, clock });
+export function registerAppointmentRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Appointments');
+  const { clock, translator } = deps;
+  const { appointments } = deps.services;
   const request = (c: Context<StaffEnv>): StaffRequest => {
     const { actor, ip } = actionContext(c, clock);
     return { actor, ip, channel: 'dms' satisfies BookingChannel };
   };
-  const visibleBranch = async (principal: Principal, id: string) => {
-    const branch = await store.db.selectFrom('branches').select(['id', 'time_zone']).where('id', '=', id).executeTakeFirst();
-    return branch && canSeeBranch(principal, branch.id) ? branch : null;
-  };
-  /** The appointment if the caller may see its branch; otherwise null, as if it did not exist. */
-  const visibleAppointment = async (principal: Principal, id: string) => {
-    const a = await booking.find(id);
-    return a && canSeeBranch(principal, a.branchId) ? a : null;
-  };
-  const withExtras = async (a: Appointment) => toApiAppointment(a, await appointmentExtrasOf(store.db, a.id));
   const noSuchAppointment = { error: 'no such appointment' };
+  const noSuchBranch = { error: 'no such branch' };
+  const unknownServiceType = (code: string) => invalidField('serviceType', `No active service type “${code}” at this branch.`);
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
     {
       method: 'get',
       path: '/api/branches/{id}/availability',
-      tags: ['Appointments'],
       summary: 'Free starts on one day for a service type',
       description: 'As staff see them: the minimum notice customers must give does not apply to bookings made through the API.',
       request: { params: BranchParams, query: AvailabilityQuery },
@@ -285,25 +269,18 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
     async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      if (!(await visibleBranch(c.get('principal'), id))) return c.json({ error: 'no such branch' }, 404);
-      const result = await booking.availability(id, { serviceTypeCode: q.serviceType, date: q.date, loaner: q.loaner === 'true', ignoreNotice: true });
-      if (!result.ok) {
-        if (result.reason === 'not_found') return c.json({ error: 'no such branch' }, 404);
-        return c.json({ error: 'invalid request', details: [{ field: 'serviceType', message: `No active service type “${q.serviceType}” at this branch.` }] }, 400);
-      }
+      const result = await appointments.availability(c.get('principal'), id, { serviceTypeCode: q.serviceType, date: q.date, loaner: q.loaner === 'true' });
+      if (!result.ok) return result.reason === 'not_found' ? c.json(noSuchBranch, 404) : c.json(unknownServiceType(q.serviceType), 400);
       const day = result.day;
       return c.json({ branchId: id, serviceType: q.serviceType, date: day.date, closed: day.closed, slots: day.slots.map(toApiSlot), placesLeft: day.placesLeft, loanersLeft: day.loanersLeft }, 200);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
     {
       method: 'get',
       path: '/api/appointments',
-      tags: ['Appointments'],
       summary: 'A branch’s appointments over a range of days',
       description: `By start time. \`from\`..\`to\` are the branch’s local dates, at most ${MAX_LIST_DAYS} days apart.`,
       request: { query: ListQuery },
@@ -311,80 +288,70 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
     },
     async (c) => {
       const q = c.req.valid('query');
-      const branch = await visibleBranch(c.get('principal'), q.branchId);
-      if (!branch) return c.json({ error: 'no such branch' }, 404);
-      const from = q.from ?? localDateOf(clock.now(), branch.time_zone);
-      const to = q.to ?? from;
-      const span = daysBetween(from, to);
-      if (span < 0 || span >= MAX_LIST_DAYS) return c.json({ error: 'invalid request', details: [{ field: 'to', message: `\`to\` must be from \`from\` to ${MAX_LIST_DAYS - 1} days after it (${addDays(from, MAX_LIST_DAYS - 1)}).` }] }, 400);
       const statuses = q.status ? (q.status.split(',').map((s) => s.trim()) as AppointmentStatus[]) : undefined;
-      const [items, extras] = await Promise.all([booking.listForBranch(branch.id, { from, to, advisorId: q.advisorId ?? null, statuses }), appointmentExtras(store.db, branch.id, from, to)]);
-      return c.json({ items: items.map((a) => toApiAppointment(a, extras.get(a.id))) }, 200);
+      const listed = await appointments.listForBranch(c.get('principal'), q.branchId, { from: q.from, to: q.to, advisorId: q.advisorId ?? null, statuses });
+      if (listed.ok) return c.json({ items: listed.value.map(toApiAppointment) }, 200);
+      if (listed.reason === 'not_found') return c.json(noSuchBranch, 404);
+      const range = listed.errors[0]?.params ?? {};
+      return c.json(invalidField('to', `\`to\` must be from \`from\` to ${range['days']} days after it (${range['latest']}).`), 400);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.read',
-    {
-      method: 'get',
-      path: '/api/appointments/{id}',
-      tags: ['Appointments'],
-      summary: 'Read one appointment',
-      request: { params: IdParams },
-      responses: { 200: jsonResponse(AppointmentSchema, 'The appointment.'), 404: NOT_FOUND },
-    },
+    { method: 'get', path: '/api/appointments/{id}', summary: 'Read one appointment', request: { params: IdParams }, responses: { 200: jsonResponse(AppointmentSchema, 'The appointment.'), 404: NOT_FOUND } },
     async (c) => {
-      const a = await visibleAppointment(c.get('principal'), c.req.valid('param').id);
-      return a ? c.json(await withExtras(a), 200) : c.json(noSuchAppointment, 404);
+      const view = await appointments.view(c.get('principal'), c.req.valid('param').id);
+      return view ? c.json(toApiAppointment(view), 200) : c.json(noSuchAppointment, 404);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'appointments.write',
     {
       method: 'post',
       path: '/api/appointments',
-      tags: ['Appointments'],
       summary: 'Book for an existing customer',
       description:
-        'Books a start the availability offered. When it was taken meanwhile (or cannot be booked for another reason), the answer is 409 with the nearest free starts in `alternatives`. The minimum notice does not apply; the booking is recorded with the channel `dms`.',
+      'Books a start the availability offered. When it was taken meanwhile (or cannot be booked for another reason), the answer is 409 with the nearest free starts in `alternatives`. The minimum notice does not apply; the booking is recorded with the channel `dms`.',
       request: { body: { required: true, content: { 'application/json': { schema: BookSchema } } } },
       responses: { 201: jsonResponse(AppointmentSchema, 'The booking; `Location` is its address.'), 404: NOT_FOUND, 409: REFUSED },
     },
     async (c) => {
       const body = c.req.valid('json');
-      if (!(await visibleBranch(c.get('principal'), body.branchId))) return c.json({ error: 'no such branch' }, 404);
-      const customer = await liveCustomer(store.db, body.customerId);
-      if (!customer.ok) {
-        const f = failureBody(translator, customer);
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
-      if (body.advisorId && !(await branchAdvisors(store.db, body.branchId)).some((s) => s.id === body.advisorId)) {
-        return c.json({ error: 'invalid request', details: [{ field: 'advisorId', message: 'Not a service advisor of this branch.' }] }, 400);
-      }
-      const result = await staffBooking.book(request(c), {
+      const result = await appointments.bookFor(request(c), {
         branchId: body.branchId,
         customerId: body.customerId,
-        vehicleId: body.vehicleId ?? null,
+        vehicle: body.vehicleId ? { id: body.vehicleId } : null,
         serviceTypeCode: body.serviceType,
         startsAt: body.startsAt,
         loaner: body.loaner ?? false,
         note: body.note || null,
         advisorId: body.advisorId ?? null,
       });
-      if (!result.ok) {
-        if (result.reason === 'unknown_service_type') return c.json({ error: 'invalid request', details: [{ field: 'serviceType', message: `No active service type “${body.serviceType}” at this branch.` }] }, 400);
-        // The core says not_found for a vehicle that is not this customer's (the branch and customer were found above).
-        if (result.reason === 'not_found') return c.json({ error: 'invalid request', details: [{ field: 'vehicleId', message: 'Not a vehicle of this customer.' }] }, 400);
-        const r = refusalBody(result, 'booked');
-        return c.json(r.body, 409);
+      if (result.ok) {
+        c.header('Location', `/api/appointments/${result.appointment.id}`);
+        return c.json(toApiAppointment(await appointments.withExtras(result.appointment)), 201);
       }
-      c.header('Location', `/api/appointments/${result.appointment.id}`);
-      return c.json(await withExtras(result.appointment), 201);
+      switch (result.reason) {
+        case 'no_branch':
+          return c.json(noSuchBranch, 404);
+        case 'customer':
+          return failureResponse(c, translator, result.failure);
+        case 'unknown_advisor':
+          return c.json(invalidField('advisorId', 'Not a service advisor of this branch.'), 400);
+        case 'unknown_service_type':
+          return c.json(unknownServiceType(body.serviceType), 400);
+        // The core says not_found for a vehicle that is not this customer's (the branch and customer were found).
+        case 'not_found':
+          return c.json(invalidField('vehicleId', 'Not a vehicle of this customer.'), 400);
+        case 'bad_start':
+        case 'vehicle':
+          // Neither happens here: the start was validated above and no new car is added through the API.
+          throw new Error(`unexpected booking refusal ${result.reason}`);
+        default:
+          return c.json(refusalBody(result, 'booked').body, 409);
+      }
     },
   );
 
@@ -397,14 +364,11 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
     run: (req: StaffRequest, id: string, body: z.infer<S>) => Promise<{ ok: true; appointment: Appointment; repairOrder?: RepairOrder } | Refusal>,
   ) {
     const done = action === 'check-in' ? 'checked in' : action === 'no-show' ? 'marked as a no-show' : action === 'cancel' ? 'cancelled' : 'rescheduled';
-    apiRoute(
-      app,
-      deps,
+    route(
       'appointments.write',
       {
         method: 'post',
         path: `/api/appointments/{id}/${action}`,
-        tags: ['Appointments'],
         summary,
         description,
         request: { params: IdParams, body: { required: action === 'reschedule', content: { 'application/json': { schema } } } },
@@ -417,13 +381,13 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
       async (c) => {
         // Typed through the generic config above, which OpenAPIHono cannot follow; the schemas validated both.
         const id = (c.req.valid('param' as never) as { id: string }).id;
-        if (!(await visibleAppointment(c.get('principal'), id))) return c.json(noSuchAppointment, 404);
+        if (!(await appointments.find(c.get('principal'), id))) return c.json(noSuchAppointment, 404);
         const result = await run(request(c), id, c.req.valid('json' as never) as z.infer<S>);
         if (!result.ok) {
           const r = refusalBody(result, done);
           return r.status === 404 ? c.json(r.body, 404) : c.json(r.body, 409);
         }
-        const appointment = await withExtras(result.appointment);
+        const appointment = toApiAppointment(await appointments.withExtras(result.appointment));
         return action === 'check-in' && result.repairOrder ? c.json({ appointment, repairOrder: toApiRepairOrder(result.repairOrder) }, 200) : c.json(appointment, 200);
       },
     );
@@ -434,19 +398,19 @@ export function registerAppointmentRoutes(app: ApiApp, deps: ApiDeps): void {
     CheckInSchema,
     'Check the customer in and open the repair order',
     'From the appointment’s day on. The answer carries the repair order (its `number` is what the workshop quotes). A second check-in is refused (409, `not_changeable`).',
-    (req, id, body) => staffBooking.checkIn(req, { appointmentId: id, expectedVersion: body.version, mileageIn: body.mileageIn ?? null }),
+    (req, id, body) => appointments.checkIn(req, { appointmentId: id, expectedVersion: body.version, mileageIn: body.mileageIn ?? null }),
   );
   changeRoute('no-show', VersionSchema, 'Mark a no-show', 'Only once the start has passed (409, `too_early`, before it). Frees the capacity for walk-ins.', (req, id, body) =>
-    staffBooking.noShow(req, { appointmentId: id, expectedVersion: body.version }),
+    appointments.noShow(req, { appointmentId: id, expectedVersion: body.version }),
   );
   changeRoute('cancel', CancelSchema, 'Cancel a booking', 'Staff may cancel at any time, also after the customers’ change cutoff.', (req, id, body) =>
-    staffBooking.cancel(req, { appointmentId: id, expectedVersion: body.version, reason: body.reason || null }),
+    appointments.cancel(req, { appointmentId: id, expectedVersion: body.version, reason: body.reason || null }),
   );
   changeRoute(
     'reschedule',
     RescheduleSchema,
     'Move a booking to another start',
     'Keeps the reference. A start that cannot be booked is refused with the nearest free starts in `alternatives`.',
-    (req, id, body) => staffBooking.reschedule(req, { appointmentId: id, expectedVersion: body.version, startsAt: body.startsAt, loaner: body.loaner }),
+    (req, id, body) => appointments.reschedule(req, { appointmentId: id, expectedVersion: body.version, startsAt: body.startsAt, loaner: body.loaner }),
   );
 }

@@ -1,12 +1,9 @@
 import { z } from '@hono/zod-openapi';
-import { matchesCustomerQuery } from '../customers/search';
-import { loadCustomerProfile } from '../customers/profile';
-import { updateCustomerProfile } from '../customers/update';
+import { customerCreateSchema } from '../customers/create';
 import { customerUpdateSchema } from '../customers/validation';
-import { customerCreateSchema, createCustomer } from './create-customer';
-import { decodeCursor, encodeCursor } from './cursor';
-import { apiRoute, documented, failureBody, jsonResponse, NOT_FOUND, type ApiApp, type ApiDeps } from './route';
 import { actionContext } from '../guard';
+import { decodeCursor, encodeCursor } from './cursor';
+import { apiRoutes, documented, failureBody, failureResponse, invalidField, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { CategorySchema, CustomerDetailSchema, CustomerSchema, IdParams, toApiCustomer, toApiIdentity, toApiVehicle } from './schemas';
 
 export const DEFAULT_PAGE_SIZE = 25;
@@ -36,62 +33,45 @@ const CustomerPageSchema = z
   .openapi('CustomerPage');
 
 /** Customers: find, read, register (phone or walk-in) and change profiles. */
-export function registerCustomerRoutes(app: ApiApp, deps: ApiDeps): void {
-  const { store, translator } = deps;
+export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Customers');
+  const { translator } = deps;
+  const { customers } = deps.services;
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/customers',
-      tags: ['Customers'],
       summary: 'List and search customers',
       description:
-        'Oldest first, in pages that stay stable while customers are added: follow `nextCursor` until it is null. Merged and erased profiles are left out (a merged one lives on in the profile it was merged into).',
+      'Oldest first, in pages that stay stable while customers are added: follow `nextCursor` until it is null. Merged and erased profiles are left out (a merged one lives on in the profile it was merged into).',
       request: { query: ListQuery },
       responses: { 200: jsonResponse(CustomerPageSchema, 'One page of customers.') },
     },
     async (c) => {
       const { q, category, updatedSince, limit, cursor } = c.req.valid('query');
-      const position = cursor ? decodeCursor(cursor) : null;
-      if (cursor && !position) return c.json({ error: 'invalid request', details: [{ field: 'cursor', message: 'Not a cursor this API returned; start again without one.' }] }, 400);
-      let query = store.db.selectFrom('customers').selectAll().where('merged_into_id', 'is', null).where('erased_at', 'is', null);
-      if (category) query = query.where('category', '=', category);
-      if (updatedSince) query = query.where('updated_at', '>=', new Date(updatedSince).toISOString());
-      const text = q?.trim();
-      if (text) query = query.where(matchesCustomerQuery(text));
-      if (position) {
-        query = query.where((eb) => eb.or([eb('created_at', '>', position.createdAt), eb.and([eb('created_at', '=', position.createdAt), eb('id', '>', position.id)])]));
-      }
-      const rows = await query.orderBy('created_at').orderBy('id').limit(limit + 1).execute();
-      const page = rows.slice(0, limit);
-      const last = page[page.length - 1];
-      return c.json({ items: page.map(toApiCustomer), nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null }, 200);
+      const after = cursor ? decodeCursor(cursor) : null;
+      if (cursor && !after) return c.json(invalidField('cursor', 'Not a cursor this API returned; start again without one.'), 400);
+      const page = await customers.listAfter({ q, category, updatedSince: updatedSince && new Date(updatedSince).toISOString(), after, limit });
+      return c.json({ items: page.items.map(toApiCustomer), nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/customers/{id}',
-      tags: ['Customers'],
       summary: 'Read one customer with channels and vehicles',
       description: 'A merged profile answers 404 with `mergedInto`, the profile that is the person now; an erased one answers 404 with `erased: true`.',
       request: { params: IdParams },
       responses: { 200: jsonResponse(CustomerDetailSchema, 'The customer.'), 404: NOT_FOUND },
     },
     async (c) => {
-      const found = await loadCustomerProfile(store.db, c.req.valid('param').id);
+      const found = await customers.profile(c.req.valid('param').id);
       // The profile loader shows staff an erased profile; to an integration it is gone.
-      if (!found.ok || found.value.customer.erased_at) {
-        const f = failureBody(translator, found.ok ? { ok: false, reason: 'erased' } : found);
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
+      if (!found.ok || found.value.customer.erased_at) return failureResponse(c, translator, found.ok ? { ok: false, reason: 'erased' } : found);
       const profile = found.value;
       return c.json(
         { ...toApiCustomer(profile.customer), identities: profile.identities.map(toApiIdentity), vehicles: profile.vehicles.map(toApiVehicle), suggestedCategory: profile.suggestedCategory },
@@ -100,51 +80,40 @@ export function registerCustomerRoutes(app: ApiApp, deps: ApiDeps): void {
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'post',
       path: '/api/customers',
-      tags: ['Customers'],
       summary: 'Register a customer who phoned or walked in',
       description:
-        'The profile has no chat channel; when the person later writes on LINE, Telegram or the web chat, staff merge that profile into this one. `locale` defaults to the dealership’s language, `category` to prospect.',
+      'The profile has no chat channel; when the person later writes on LINE, Telegram or the web chat, staff merge that profile into this one. `locale` defaults to the dealership’s language, `category` to prospect.',
       request: { body: { required: true, content: { 'application/json': { schema: documented(customerCreateSchema, 'CustomerCreate') } } } },
       responses: { 201: jsonResponse(CustomerSchema, 'The new customer; `Location` is its address.') },
     },
     async (c) => {
-      const created = await createCustomer(store, actionContext(c, deps.clock), c.req.valid('json'), { locale: deps.config.dealer.defaultLocale });
-      if (!created.ok) {
-        const f = failureBody(translator, created);
-        return c.json(f.body, 400);
-      }
+      const created = await customers.create(actionContext(c, deps.clock), c.req.valid('json'));
+      // Creating can only be refused for its input.
+      if (!created.ok) return c.json(failureBody(translator, created).body, 400);
       c.header('Location', `/api/customers/${created.value.id}`);
       return c.json(toApiCustomer(created.value), 201);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'patch',
       path: '/api/customers/{id}',
-      tags: ['Customers'],
       summary: 'Change a customer’s details',
       description:
-        'Fields left out stay as they are; `null` or an empty string clears a text field. `consent: true` keeps the time consent was first given; `optedOut` likewise. A merged profile answers 404 with `mergedInto`.',
+      'Fields left out stay as they are; `null` or an empty string clears a text field. `consent: true` keeps the time consent was first given; `optedOut` likewise. A merged profile answers 404 with `mergedInto`.',
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: documented(customerUpdateSchema, 'CustomerUpdate') } } } },
       responses: { 200: jsonResponse(CustomerSchema, 'The customer as it is now.'), 404: NOT_FOUND },
     },
     async (c) => {
-      const updated = await updateCustomerProfile(store, actionContext(c, deps.clock), c.req.valid('param').id, c.req.valid('json'));
-      if (!updated.ok) {
-        const f = failureBody(translator, updated);
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
+      const updated = await customers.update(actionContext(c, deps.clock), c.req.valid('param').id, c.req.valid('json'));
+      if (!updated.ok) return failureResponse(c, translator, updated);
       return c.json(toApiCustomer(updated.value), 200);
     },
   );

@@ -3,7 +3,8 @@ import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
 import { registerCustomerRoutes } from './customers';
-import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiDeps } from './route';
+import { createStaffServices } from '../services';
+import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiContext, type ApiDeps } from './route';
 import { registerVehicleRoutes } from './vehicles';
 
 export type { ApiApp, ApiDeps } from './route';
@@ -32,9 +33,11 @@ const DocumentSchema = z.record(z.string(), z.unknown()).openapi({ description: 
 
 /**
  * The staff/DMS API under /api, described with OpenAPI. Each route is declared with apiRoute, which
- * records its permission and puts the token guard in front of validation.
+ * records its permission and puts the token guard in front of validation; each calls the staff services
+ * the console calls.
  */
-export function createApi(deps: ApiDeps): ApiApp {
+export function createApi(apiDeps: ApiDeps): ApiApp {
+  const deps: ApiContext = { ...apiDeps, services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale }) };
   const api = newApiApp(deps);
   api.use('/api/*', limitBody({ maxBytes: BODY_LIMITS.api }));
   api.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig, type RouteHandler } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import type { Config } from '../../config';
@@ -8,6 +8,7 @@ import { AppError } from '../../errors';
 import { requireApi, type GuardDeps, type RouteRegistry, type StaffEnv } from '../guard';
 import type { Permission } from '../permissions';
 import type { CustomerFailure, FieldError } from '../customers/result';
+import type { StaffServices } from '../services';
 import { errorParams } from '../customers/validation';
 
 /** What the API's routes need; a subset of what the console gets, so both can be built from one composition. */
@@ -17,10 +18,12 @@ export interface ApiDeps extends GuardDeps {
   registry: RouteRegistry;
 }
 
-export type ApiApp = OpenAPIHono<StaffEnv>;
+/** What every route module gets: the deps and the staff services, built once in createApi. */
+export interface ApiContext extends ApiDeps {
+  services: StaffServices;
+}
 
-/** Far above any customer, vehicle or branch change; a larger body is refused before it is read. */
-export const MAX_BODY_BYTES = 64 * 1024;
+export type ApiApp = OpenAPIHono<StaffEnv>;
 
 /** The name the OpenAPI document gives the bearer scheme every route requires. */
 export const BEARER_SCHEME = 'apiToken';
@@ -78,12 +81,21 @@ export function apiRoute<const R extends ApiRouteConfig>(app: ApiApp, deps: ApiD
     ...config,
     responses: { ...config.responses, ...STANDARD_RESPONSES },
     security: [{ [BEARER_SCHEME]: [] }],
-    middleware: [requireApi(deps, permission), bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.json({ error: `the request body is larger than ${MAX_BODY_BYTES} bytes` }, 413) })],
+    middleware: [requireApi(deps, permission)],
     description: [config.description, `Permission: \`${permission}\`.`].filter(Boolean).join('\n\n'),
   });
   deps.registry.add({ method: config.method.toUpperCase(), path: route.getRoutingPath(), permission });
   // The declared route and the handler's type agree by construction (WithStandard); OpenAPIHono cannot see it through the spread.
   app.openapi(route as never, handler as never);
+}
+
+/**
+ * The routes of one part of the API, under one tag of the document: `route(permission, config, handler)`
+ * is apiRoute with the app, the deps and the tag filled in.
+ */
+export function apiRoutes(app: ApiApp, deps: ApiDeps, tag: string) {
+  return <const R extends Omit<ApiRouteConfig, 'tags'>>(permission: Permission, config: R, handler: RouteHandler<WithStandard<R & { tags: string[] }>, StaffEnv>) =>
+    apiRoute(app, deps, permission, { ...config, tags: [tag] }, handler);
 }
 
 /** The English text of a problem code the customer rules name (`vinInvalid` …); other messages are already text. */
@@ -148,4 +160,15 @@ export function failureBody(translator: Translator, failure: CustomerFailure, wh
     case 'conflict':
       throw new AppError('conflict', translator.t('en', `console-customers:conflict.${failure.code}`));
   }
+}
+
+/** A customer operation that was not carried out, answered as failureBody says (400 or 404). */
+export function failureResponse<C extends Context>(c: C, translator: Translator, failure: CustomerFailure, what = 'customer') {
+  const f = failureBody(translator, failure, what);
+  return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
+}
+
+/** One invalid field, as every route answers it. */
+export function invalidField(field: string, message: string): ApiError {
+  return { error: 'invalid request', details: [{ field, message }] };
 }

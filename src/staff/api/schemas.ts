@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { CUSTOMER_CATEGORIES } from '../../domain/customer-category';
 import type { Branch, ChannelIdentity, Customer, CustomerCategory, Vehicle } from '../../store/schema';
-import { readHolidays, readOpeningHours } from '../console/admin-branch-form';
+import { readHolidays, readOpeningHours } from '../branches/form';
 
 /*
  * What the API hands out, in camelCase and with flags as booleans: the records as an integration reads

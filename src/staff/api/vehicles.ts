@@ -1,10 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { isValidPlate, normalizePlate } from '../customers/normalize';
-import { liveCustomer } from '../customers/result';
-import { addVehicle, updateVehicle } from '../customers/update';
 import { MIN_VEHICLE_YEAR, vehicleSchema } from '../customers/validation';
-import { apiRoute, failureBody, jsonResponse, NOT_FOUND, type ApiApp, type ApiDeps } from './route';
 import { actionContext } from '../guard';
+import { apiRoutes, failureResponse, jsonResponse, NOT_FOUND, type ApiApp, type ApiContext } from './route';
 import { IdParams, toApiVehicle, VehicleSchema } from './schemas';
 
 /**
@@ -38,112 +36,67 @@ const PlateQuery = z.object({
 });
 
 /** Vehicles: list and add a customer's, change one, and find who a plate belongs to. */
-export function registerVehicleRoutes(app: ApiApp, deps: ApiDeps): void {
-  const { store, translator } = deps;
+export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
+  const route = apiRoutes(app, deps, 'Vehicles');
+  const { translator } = deps;
+  const { customers } = deps.services;
   const body = vehicleBody(deps.clock.now());
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
-    {
-      method: 'get',
-      path: '/api/customers/{id}/vehicles',
-      tags: ['Vehicles'],
-      summary: 'List a customer’s vehicles',
-      request: { params: CustomerParams },
-      responses: { 200: jsonResponse(VehicleListSchema, 'The vehicles, oldest first.'), 404: NOT_FOUND },
-    },
+    { method: 'get', path: '/api/customers/{id}/vehicles', summary: 'List a customer’s vehicles', request: { params: CustomerParams }, responses: { 200: jsonResponse(VehicleListSchema, 'The vehicles, oldest first.'), 404: NOT_FOUND } },
     async (c) => {
-      const id = c.req.valid('param').id;
-      const found = await liveCustomer(store.db, id);
-      if (!found.ok) {
-        const f = failureBody(translator, found);
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
-      const rows = await store.db.selectFrom('vehicles').selectAll().where('customer_id', '=', id).orderBy('created_at').orderBy('id').execute();
-      return c.json({ items: rows.map(toApiVehicle) }, 200);
+      const found = await customers.vehicles(c.req.valid('param').id);
+      if (!found.ok) return failureResponse(c, translator, found);
+      return c.json({ items: found.value.map(toApiVehicle) }, 200);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'post',
       path: '/api/customers/{id}/vehicles',
-      tags: ['Vehicles'],
       summary: 'Add a vehicle to a customer',
       request: { params: CustomerParams, body: { required: true, content: { 'application/json': { schema: body.openapi('VehicleCreate') } } } },
       responses: { 201: jsonResponse(VehicleSchema, 'The new vehicle.'), 404: NOT_FOUND },
     },
     async (c) => {
-      const added = await addVehicle(store, actionContext(c, deps.clock), c.req.valid('param').id, c.req.valid('json'));
-      if (!added.ok) {
-        const f = failureBody(translator, added);
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
+      const added = await customers.addVehicle(actionContext(c, deps.clock), c.req.valid('param').id, c.req.valid('json'));
+      if (!added.ok) return failureResponse(c, translator, added);
       return c.json(toApiVehicle(added.value), 201);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.write',
     {
       method: 'patch',
       path: '/api/vehicles/{id}',
-      tags: ['Vehicles'],
       summary: 'Change a vehicle',
       description: 'Fields left out stay as they are; `null` clears an optional field. The plate cannot be cleared.',
       request: { params: IdParams, body: { required: true, content: { 'application/json': { schema: body.partial().openapi('VehicleUpdate') } } } },
       responses: { 200: jsonResponse(VehicleSchema, 'The vehicle as it is now.'), 404: NOT_FOUND },
     },
     async (c) => {
-      const vehicleId = c.req.valid('param').id;
-      const input = c.req.valid('json');
-      const ctx = actionContext(c, deps.clock);
-      // A merge can move the vehicle to another profile between reading its owner and changing it; then the owner is read again.
-      for (let attempt = 0; ; attempt++) {
-        const owner = await store.db.selectFrom('vehicles').select('customer_id').where('id', '=', vehicleId).executeTakeFirst();
-        if (!owner) return c.json({ error: 'no such vehicle' }, 404);
-        const updated = await updateVehicle(store, ctx, owner.customer_id, vehicleId, input);
-        if (updated.ok) return c.json(toApiVehicle(updated.value), 200);
-        if (attempt === 0 && (updated.reason === 'merged' || updated.reason === 'not_found')) continue;
-        const f = failureBody(translator, updated, 'vehicle');
-        return f.status === 400 ? c.json(f.body, 400) : c.json(f.body, 404);
-      }
+      const updated = await customers.updateVehicleById(actionContext(c, deps.clock), c.req.valid('param').id, c.req.valid('json'));
+      if (!updated.ok) return failureResponse(c, translator, updated, 'vehicle');
+      return c.json(toApiVehicle(updated.value), 200);
     },
   );
 
-  apiRoute(
-    app,
-    deps,
+  route(
     'customers.read',
     {
       method: 'get',
       path: '/api/vehicles',
-      tags: ['Vehicles'],
       summary: 'Find vehicles by plate',
       description: 'The whole plate, compared without case, spaces, dashes or dots. Vehicles of erased customers are not found.',
       request: { query: PlateQuery },
       responses: { 200: jsonResponse(VehicleListSchema, 'Vehicles with that plate (usually one), oldest first; each names its customer.') },
     },
     async (c) => {
-      const plate = normalizePlate(c.req.valid('query').plate);
-      const rows = await store.db
-        .selectFrom('vehicles')
-        .innerJoin('customers', 'customers.id', 'vehicles.customer_id')
-        .selectAll('vehicles')
-        .where('vehicles.plate_normalized', '=', plate)
-        .where('customers.merged_into_id', 'is', null)
-        .where('customers.erased_at', 'is', null)
-        .orderBy('vehicles.created_at')
-        .orderBy('vehicles.id')
-        .limit(100)
-        .execute();
+      const rows = await customers.vehiclesByPlate(c.req.valid('query').plate);
       return c.json({ items: rows.map(toApiVehicle) }, 200);
     },
   );

@@ -1,82 +1,27 @@
-import type { Context } from 'hono';
 import type { FC } from 'hono/jsx';
-import { LOCALE_NATIVE_NAMES, isLocale } from '../../i18n/locales';
-import { randomToken } from '../auth/crypto';
-import type { StaffEnv } from '../guard';
-import type { Page } from './layout';
+import { isLocale, LOCALE_NATIVE_NAMES } from '../../i18n/locales';
+import type { FieldError } from '../result';
+import { flashNote, problemsOf, textsOf, type Flash, type Page, type Problem } from './kit';
 
-/** Times as staff read them (dealership zone, their language): the same as on the customer pages. */
-export { formatTime } from './customer-format';
-
-/*
- * Small pieces the admin pages (branches, staff, API tokens, audit log) share: their texts, form reading,
- * problem lists and the audit context of an action.
- */
+/* Small pieces the admin pages (branches, staff, API tokens, audit log) share: their texts and the secret shown once. */
 
 export const ADMIN_NS = 'console-admin';
 
 /** A text of the admin pages, in the staff member's language. */
-export function at(page: Page, key: string, params?: Record<string, string | number>): string {
-  return page.t(`${ADMIN_NS}:${key}`, params);
-}
+export const at = textsOf(ADMIN_NS);
 
-/** A form post as the admin pages read it: single fields trimmed, repeated fields (checkboxes) as lists. */
-export interface AdminForm {
-  get(name: string): string;
-  all(name: string): string[];
-  has(name: string): boolean;
-}
-
-export async function readAdminForm(c: Context<StaffEnv>): Promise<AdminForm> {
-  const body = await c.req.parseBody({ all: true });
-  const values = (name: string): string[] => {
-    const v = body[name];
-    const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
-    return list.filter((x): x is string => typeof x === 'string');
-  };
-  return {
-    get: (name) => (values(name)[0] ?? '').trim(),
-    all: (name) => values(name).map((x) => x.trim()).filter((x) => x.length > 0),
-    has: (name) => values(name).length > 0,
-  };
-}
-
-/** A problem with one field of a form, already in the staff member's language. */
-export interface Problem {
-  field: string;
-  text: string;
-}
-
-/** Under a field: what is wrong with it. */
-export const FieldProblems: FC<{ problems?: Problem[]; field: string }> = ({ problems, field }) => {
-  const mine = problems?.filter((p) => p.field === field) ?? [];
-  return mine.length > 0 ? (
-    <div style="color:var(--bad);font-size:.85rem;margin-top:2px">
-      {mine.map((p) => (
-        <div>{p.text}</div>
-      ))}
-    </div>
-  ) : null;
-};
-
-/** The flash at the top of a refused form: every problem, so none hides below the fold. */
-export function problemsFlash(page: Page, problems: Problem[]): { text: string; error: true } {
-  return { text: `${at(page, 'form.fixBelow')} ${problems.map((p) => p.text).join(' · ')}`, error: true };
+/** A service's field errors as the admin pages say them: codes under `<section>.errors.`. */
+export function adminProblems(page: Page, section: 'branches' | 'staff' | 'tokens', errors: readonly FieldError[]): Problem[] {
+  return problemsOf(page, errors, (e) => `${ADMIN_NS}:${section}.errors.${e.code}`);
 }
 
 /** The note after a successful post redirected here (`?flash=…`); words this page does not know show nothing. */
-export function adminFlash(page: Page, value: string | undefined, known: readonly string[]): { text: string } | null {
-  return value && known.includes(value) ? { text: at(page, `flash.${value}`) } : null;
+export function adminFlash(page: Page, known: readonly string[]): Flash | null {
+  return flashNote(page, known, (word) => `${ADMIN_NS}:flash.${word}`);
 }
 
 export function languageName(locale: string): string {
   return isLocale(locale) ? LOCALE_NATIVE_NAMES[locale] : locale;
-}
-
-
-/** A generated password: 16 characters of base64url (96 random bits), over the 12 a password needs. */
-export function generatePassword(): string {
-  return randomToken(12);
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
 import { apiDocument, createApi, type ApiDocument } from '../api';
-import { consoleRoute, RouteRegistry, type StaffEnv } from '../guard';
-import { Layout, pageOf, type ConsoleDeps } from './layout';
+import { RouteRegistry } from '../guard';
+import type { ConsoleDeps } from './deps';
+import { consoleRoutes, DataTable, type ConsoleEnv } from './kit';
 
 /*
  * The API's reference inside the console, rendered on the server from the same OpenAPI document that
@@ -122,32 +123,17 @@ const OperationCard: FC<{ method: string; path: string; op: Operation; component
     {op.parameters?.length ? (
       <>
         <h3>parameters</h3>
-        <table>
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>in</th>
-              <th>required</th>
-              <th>schema</th>
-              <th>description</th>
-            </tr>
-          </thead>
-          <tbody>
-            {op.parameters.map((p) => (
-              <tr>
-                <td>
-                  <code>{p.name}</code>
-                </td>
-                <td>{p.in}</td>
-                <td>{p.required ? 'true' : 'false'}</td>
-                <td>
-                  <code>{JSON.stringify(withoutProse(p.schema))}</code>
-                </td>
-                <td>{p.description ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          scroll={false}
+          rows={op.parameters}
+          columns={[
+            { label: 'name', cell: (p) => <code>{p.name}</code> },
+            { label: 'in', cell: (p) => p.in },
+            { label: 'required', cell: (p) => (p.required ? 'true' : 'false') },
+            { label: 'schema', cell: (p) => <code>{JSON.stringify(withoutProse(p.schema))}</code> },
+            { label: 'description', cell: (p) => p.description ?? '' },
+          ]}
+        />
       </>
     ) : null}
     {op.requestBody?.content
@@ -223,20 +209,21 @@ function operationsOf(doc: ApiDocument): { method: string; path: string; op: Ope
  * integration reads it here, next to the API tokens page), and the document itself for download. The document is built once, from a copy of
  * the API's route declarations; nothing in it depends on the request.
  */
-export function registerApiDocsPage(app: Hono<StaffEnv>, deps: ConsoleDeps): void {
+export function registerApiDocsPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   let document: ApiDocument | null = null;
   // The copy's routes are never served; its own registry keeps them out of the console's route list.
   const documentOf = () => (document ??= apiDocument(createApi({ ...deps, registry: new RouteRegistry() })));
 
-  consoleRoute(app, deps.registry, deps, 'GET', '/console/api', 'console.use', (c) => {
-    const page = pageOf(c, deps);
+  const pages = consoleRoutes(app, deps);
+  pages.get('/console/api', 'console.use', (page) => {
     const doc = documentOf();
     const operations = operationsOf(doc);
     const components = (doc.components?.schemas ?? {}) as Components;
     const schemas = Object.entries(components);
     const securitySchemes = Object.entries((doc.components?.securitySchemes ?? {}) as Record<string, { scheme?: string; description?: string }>);
-    return c.html(
-      <Layout page={page} title={page.t('nav.apiDocs')}>
+    return page.render(
+      { title: page.t('nav.apiDocs') },
+      <>
         <style>{DOC_STYLES}</style>
         <h1>
           {doc.info.title} <span class="badge">v{doc.info.version}</span>
@@ -273,10 +260,10 @@ export function registerApiDocsPage(app: Hono<StaffEnv>, deps: ConsoleDeps): voi
             <Schema schema={schema} />
           </section>
         ))}
-      </Layout>,
+      </>,
     );
   });
 
   // The same document for a signed-in browser, which has a session rather than a token: to download or to import into a tool.
-  consoleRoute(app, deps.registry, deps, 'GET', '/console/api/openapi.json', 'console.use', (c) => c.json(documentOf()));
+  pages.get('/console/api/openapi.json', 'console.use', (_page, c) => c.json(documentOf()));
 }

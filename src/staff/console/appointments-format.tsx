@@ -1,11 +1,8 @@
-import type { Context } from 'hono';
 import type { FC } from 'hono/jsx';
 import type { BookRefusal, ChangeRefusal } from '../../booking/booking';
 import type { AppointmentStatus } from '../../store/schema';
-import type { StaffEnv } from '../guard';
-import { canSeeBranch, type Principal } from '../permissions';
-import type { AssignResult } from './appointments-operations';
-import type { ConsoleDeps, Page } from './layout';
+import type { AssignResult } from '../appointments';
+import { textsOf, type Page } from './kit';
 
 /*
  * Small pieces the appointment, new-booking and capacity pages share: their texts, status badges,
@@ -15,11 +12,9 @@ import type { ConsoleDeps, Page } from './layout';
 export const BOOKING_NS = 'console-booking';
 
 /** A text of the booking pages, in the staff member's language. */
-export function bt(page: Page, key: string, params?: Record<string, string | number>): string {
-  return page.t(`${BOOKING_NS}:${key}`, params);
-}
+export const bt = textsOf(BOOKING_NS);
 
-export const APPOINTMENT_STATUSES: readonly AppointmentStatus[] = ['booked', 'checked_in', 'completed', 'no_show', 'cancelled'];
+export { APPOINTMENT_STATUSES } from '../appointments';
 
 const STATUS_CLASS: Record<AppointmentStatus, string> = { booked: 'badge', checked_in: 'badge ok', completed: 'badge ok', no_show: 'badge bad', cancelled: 'badge warn' };
 
@@ -34,12 +29,6 @@ export function serviceTypeName(page: Page, names: Record<string, string>, code:
 export function formatLocalDate(page: Page, date: string, weekday: 'long' | 'short' = 'short'): string {
   const [y, m, d] = date.split('-').map(Number);
   return new Intl.DateTimeFormat(page.locale, { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric', weekday }).format(new Date(Date.UTC(y!, m! - 1, d!)));
-}
-
-/** The branches a staff member may see, by name: the choices of every branch selector. */
-export async function visibleBranches(deps: ConsoleDeps, principal: Principal): Promise<{ id: string; name: string; time_zone: string }[]> {
-  const rows = await deps.store.db.selectFrom('branches').select(['id', 'name', 'time_zone']).orderBy('name').orderBy('id').execute();
-  return rows.filter((b) => canSeeBranch(principal, b.id));
 }
 
 type Refusal = BookRefusal | ChangeRefusal | Extract<AssignResult, { ok: false }>;
@@ -64,11 +53,6 @@ export function refusalMessage(page: Page, refusal: Refusal, action: 'book' | 'c
 /** A local path under `prefix` to return to after a post, or `fallback`: never another site. */
 export function safeBack(value: string | undefined, prefix: string, fallback: string): string {
   return value && value.startsWith(prefix) && value.length <= 500 && /^[A-Za-z0-9/?&=%._~:+-]*$/.test(value) ? value : fallback;
-}
-
-/** A query parameter, trimmed and bounded. */
-export function queryParam(c: Context<StaffEnv>, name: string, max = 100): string {
-  return (c.req.query(name) ?? '').trim().slice(0, max);
 }
 
 export const Check: FC<{ on: boolean; title?: string }> = ({ on, title }) => (on ? <span title={title} style="color:var(--ok);font-weight:700">✓</span> : <span class="muted">–</span>);

@@ -1,19 +1,14 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Slot } from '../../domain/availability';
 import { isLocalDate, localDateOf } from '../../domain/local-time';
-import type { BookingChannel, Customer } from '../../store/schema';
-import { createCustomer } from '../api/create-customer';
-import { actionContext, consoleRoute, type StaffEnv } from '../guard';
-import { canSeeBranch } from '../permissions';
+import type { BookingChannel } from '../../store/schema';
 import { maskPhoneNumber } from '../customers/normalize';
 import type { FieldError } from '../customers/result';
-import { liveCustomer } from '../customers/result';
-import { searchCustomers } from '../customers/search';
-import { addVehicle } from '../customers/update';
-import type { BookingPageDeps } from './appointments';
-import { bt, formatLocalDate, refusalMessage, serviceTypeName, SlotChoices, visibleBranches } from './appointments-format';
-import { customerName, fieldErrorText } from './customer-format';
-import { CsrfField, Layout, pageOf, type ConsoleDeps, type Page } from './layout';
+import { staffRequest } from './appointments';
+import { bt, formatLocalDate, refusalMessage, serviceTypeName, SlotChoices } from './appointments-format';
+import { customerProblems, fieldErrorText } from './customer-format';
+import type { ConsoleContext } from './deps';
+import { Card, CheckboxField, consoleRoutes, CsrfField, CustomerPicker, customerName, FieldErrors, FormField, readForm, SubmitButton, type ConsoleEnv, type Flash, type Page } from './kit';
 
 /*
  * Booking for a customer on the phone or at the counter, in three steps on one page that work without
@@ -74,7 +69,7 @@ function hrefOf(state: Partial<State>): string {
 
 interface View {
   status?: 200 | 400 | 404 | 409;
-  flash?: { text: string; error?: boolean } | null;
+  flash?: Flash | null;
   newCustomer?: { displayName: string; phone: string; errors: FieldError[] };
   plateErrors?: FieldError[];
   /** Offered instead of the day's free times after a refused booking. */
@@ -91,275 +86,222 @@ const Hidden = ({ state, keys }: { state: State; keys: (keyof State)[] }) => (
   </>
 );
 
-const Problems = ({ page, errors, field }: { page: Page; errors?: FieldError[]; field: string }) => {
-  const mine = errors?.filter((e) => e.field === field) ?? [];
-  return mine.length > 0 ? <div style="color:var(--bad);font-size:.85rem;margin-top:2px">{mine.map((e) => fieldErrorText(page, e)).join(' ')}</div> : null;
-};
+/** The new-booking page and its two posts: register a caller, and book. */
+export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
+  const { appointments, customers } = ctx.services;
+  const pages = consoleRoutes(app, ctx);
 
-async function render(c: Context<StaffEnv>, ctx: BookingPageDeps, state: State, view: View = {}): Promise<Response> {
-  const { deps, booking } = ctx;
-  const page = pageOf(c, deps);
-  const branches = await visibleBranches(deps, c.get('principal'));
-  const branch = branches.find((b) => b.id === state.branchId) ?? branches[0];
-  if (!branch) {
-    return c.html(
-      <Layout page={page} title={bt(page, 'newBooking.title')}>
-        <h1>{bt(page, 'newBooking.title')}</h1>
-        <p class="muted">{bt(page, 'noBranches')}</p>
-      </Layout>,
-    );
-  }
-  state = { ...state, branchId: branch.id };
-  const db = deps.store.db;
-  const found = state.customerId ? await liveCustomer(db, state.customerId) : null;
-  const customer: Customer | null = found?.ok ? found.value : null;
-  const vehicles = customer ? await db.selectFrom('vehicles').selectAll().where('customer_id', '=', customer.id).where('plate', '<>', '').orderBy('created_at').execute() : [];
-  const capacity = await booking.capacity(branch.id);
-  const types = capacity?.serviceTypes.filter((t) => t.active) ?? [];
-  const today = localDateOf(deps.clock.now(), branch.time_zone);
-  const vehicle = state.vehicle || (vehicles.length === 1 ? vehicles[0]!.id : vehicles.length === 0 ? NEW_VEHICLE : '');
-  const ready = customer && state.serviceType && isLocalDate(state.date);
-  const free = ready && !view.alternatives ? await booking.availability(branch.id, { serviceTypeCode: state.serviceType, date: state.date, loaner: state.loaner, ignoreNotice: true }) : null;
-  const results = !customer && state.q ? await searchCustomers(db, { q: state.q, pageSize: 10 }) : null;
-  const loanerCars = capacity?.rules.settings.loanerCars ?? 0;
-  const title = bt(page, 'newBooking.title');
-  const slots = view.alternatives ?? (free?.ok ? free.day.slots : []);
+  async function render(page: Page, state: State, view: View = {}): Promise<Response> {
+    const title = bt(page, 'newBooking.title');
+    const branches = await appointments.branches(page.principal);
+    const branch = branches.find((b) => b.id === state.branchId) ?? branches[0];
+    if (!branch) {
+      return page.render(
+        { title },
+        <>
+          <h1>{title}</h1>
+          <p class="muted">{bt(page, 'noBranches')}</p>
+        </>,
+      );
+    }
+    state = { ...state, branchId: branch.id };
+    const found = state.customerId ? await customers.withVehicles(state.customerId) : null;
+    const customer = found?.ok ? found.value.customer : null;
+    const vehicles = found?.ok ? found.value.vehicles : [];
+    const capacity = await appointments.capacity(branch.id);
+    const types = capacity?.serviceTypes.filter((t) => t.active) ?? [];
+    const today = localDateOf(ctx.clock.now(), branch.time_zone);
+    const vehicle = state.vehicle || (vehicles.length === 1 ? vehicles[0]!.id : vehicles.length === 0 ? NEW_VEHICLE : '');
+    const ready = customer && state.serviceType && isLocalDate(state.date);
+    const free = ready && !view.alternatives ? await appointments.availability(page.principal, branch.id, { serviceTypeCode: state.serviceType, date: state.date, loaner: state.loaner }) : null;
+    const results = !customer && state.q ? (await customers.search({ q: state.q, pageSize: 10 })).items : null;
+    const loanerCars = capacity?.rules.settings.loanerCars ?? 0;
+    const slots = view.alternatives ?? (free?.ok ? free.day.slots : []);
+    const newCustomerProblems = customerProblems(page, view.newCustomer?.errors ?? []);
 
-  return c.html(
-    <Layout page={page} title={title} flash={view.flash ?? (found && !found.ok ? { text: bt(page, 'newBooking.customerGone'), error: true } : null)}>
-      <h1>{title}</h1>
-      <form class="toolbar" method="get" action="/console/appointments/new">
-        <label for="branch" style="margin:0">
-          {bt(page, 'list.branch')}
-        </label>
-        <select id="branch" name="branch" style="max-width:260px">
-          {branches.map((b) => (
-            <option value={b.id} selected={b.id === branch.id}>
-              {b.name}
-            </option>
-          ))}
-        </select>
-        {customer ? <input type="hidden" name="customer" value={customer.id} /> : null}
-        <button type="submit" class="secondary">
-          {bt(page, 'newBooking.switchBranch')}
-        </button>
-      </form>
+    return page.render(
+      { title, flash: view.flash ?? (found && !found.ok ? { text: bt(page, 'newBooking.customerGone'), error: true } : null), status: view.status },
+      <>
+        <h1>{title}</h1>
+        <form class="toolbar" method="get" action="/console/appointments/new">
+          <label for="branch" style="margin:0">
+            {bt(page, 'list.branch')}
+          </label>
+          <select id="branch" name="branch" style="max-width:260px">
+            {branches.map((b) => (
+              <option value={b.id} selected={b.id === branch.id}>
+                {b.name}
+              </option>
+            ))}
+          </select>
+          {customer ? <input type="hidden" name="customer" value={customer.id} /> : null}
+          <button type="submit" class="secondary">
+            {bt(page, 'newBooking.switchBranch')}
+          </button>
+        </form>
 
-      <div class="card">
-        <h2 style="margin-top:0">1. {bt(page, 'newBooking.customer')}</h2>
-        {customer ? (
-          <p>
-            <strong>{customerName(page, customer.display_name)}</strong> {customer.phone ? <span class="muted">{maskPhoneNumber(customer.phone)}</span> : null}{' '}
-            <a href={hrefOf({ branchId: branch.id })}>{bt(page, 'newBooking.changeCustomer')}</a>
-          </p>
-        ) : (
-          <div class="grid">
-            <div>
-              <form method="get" action="/console/appointments/new" role="search">
-                <input type="hidden" name="branch" value={branch.id} />
-                <label for="q">{bt(page, 'newBooking.find')}</label>
-                <div class="toolbar">
-                  <input id="q" type="search" name="q" value={state.q} placeholder={bt(page, 'newBooking.findPlaceholder')} autofocus />
-                  <button type="submit">{page.t('common.search')}</button>
-                </div>
-              </form>
-              {results ? (
-                results.items.length === 0 ? (
-                  <p class="muted">{bt(page, 'newBooking.noMatch')}</p>
-                ) : (
-                  <table>
-                    <tbody>
-                      {results.items.map((r) => (
-                        <tr>
-                          <td>
-                            {customerName(page, r.displayName)}
-                            <div class="muted" style="font-size:.85rem">
-                              {[r.phone ? maskPhoneNumber(r.phone) : '', r.plates.join(', ')].filter(Boolean).join(' · ')}
-                            </div>
-                          </td>
-                          <td>
-                            <a class="button secondary" href={hrefOf({ branchId: branch.id, customerId: r.id })}>
-                              {bt(page, 'newBooking.choose')}
-                            </a>
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                )
-              ) : null}
-            </div>
-            <form method="post" action="/console/appointments/new/customer">
-              <CsrfField page={page} />
-              <input type="hidden" name="branch" value={branch.id} />
-              <div class="muted">{bt(page, 'newBooking.orRegister')}</div>
-              <label for="displayName">{bt(page, 'newBooking.name')}</label>
-              <input id="displayName" type="text" name="displayName" required maxlength={100} value={view.newCustomer?.displayName ?? ''} />
-              <Problems page={page} errors={view.newCustomer?.errors} field="displayName" />
-              <label for="phone">{bt(page, 'newBooking.phone')}</label>
-              <input id="phone" type="text" name="phone" inputmode="tel" maxlength={40} value={view.newCustomer?.phone ?? ''} />
-              <Problems page={page} errors={view.newCustomer?.errors} field="phone" />
-              <p>
-                <button type="submit" class="secondary">
-                  {bt(page, 'newBooking.register')}
-                </button>
-              </p>
-            </form>
-          </div>
-        )}
-      </div>
-
-      {customer ? (
-        <div class="card">
-          <h2 style="margin-top:0">2. {bt(page, 'newBooking.what')}</h2>
-          <form method="get" action="/console/appointments/new">
-            <Hidden state={state} keys={['branchId', 'customerId']} />
-            <label>{bt(page, 'newBooking.vehicle')}</label>
-            <div class="toolbar">
-              {vehicles.map((v) => (
-                <label style="margin:0;color:var(--ink)">
-                  <input type="radio" name="vehicle" value={v.id} checked={vehicle === v.id} /> {v.plate}
-                  {v.make || v.model ? <span class="muted"> {[v.make, v.model].filter(Boolean).join(' ')}</span> : null}
-                </label>
-              ))}
-              <label style="margin:0;color:var(--ink)">
-                <input type="radio" name="vehicle" value={NEW_VEHICLE} checked={vehicle === NEW_VEHICLE} /> {bt(page, 'newBooking.newPlate')}
-              </label>
-              <input type="text" name="plate" value={state.plate} maxlength={20} placeholder="ABC-1234" aria-label={bt(page, 'newBooking.newPlate')} style="max-width:160px" />
-            </div>
-            <Problems page={page} errors={view.plateErrors} field="plate" />
+        <Card title={`1. ${bt(page, 'newBooking.customer')}`}>
+          {customer ? (
+            <p>
+              <strong>{customerName(page, customer.display_name)}</strong> {customer.phone ? <span class="muted">{maskPhoneNumber(customer.phone)}</span> : null}{' '}
+              <a href={hrefOf({ branchId: branch.id })}>{bt(page, 'newBooking.changeCustomer')}</a>
+            </p>
+          ) : (
             <div class="grid">
               <div>
-                <label for="serviceType">{bt(page, 'columns.service')}</label>
-                <select id="serviceType" name="serviceType" required>
-                  <option value="">—</option>
-                  {types.map((t) => (
-                    <option value={t.code} selected={t.code === state.serviceType}>
-                      {serviceTypeName(page, t.names, t.code)} ({bt(page, 'capacity.minutes', { n: t.durationMinutes })})
-                    </option>
-                  ))}
-                </select>
+                <CustomerPicker
+                  page={page}
+                  search={{ action: '/console/appointments/new', name: 'q', value: state.q, hidden: { branch: branch.id }, label: bt(page, 'newBooking.find'), button: page.t('common.search'), autofocus: true }}
+                  results={results}
+                  empty={bt(page, 'newBooking.noMatch')}
+                  choose={(r) => (
+                    <a class="button secondary" href={hrefOf({ branchId: branch.id, customerId: r.id })}>
+                      {bt(page, 'newBooking.choose')}
+                    </a>
+                  )}
+                />
               </div>
-              <div>
-                <label for="date">{bt(page, 'list.date')}</label>
-                <input id="date" type="date" name="date" required min={today} value={isLocalDate(state.date) ? state.date : today} />
-              </div>
+              <form method="post" action="/console/appointments/new/customer">
+                <CsrfField page={page} />
+                <input type="hidden" name="branch" value={branch.id} />
+                <div class="muted">{bt(page, 'newBooking.orRegister')}</div>
+                <FormField label={bt(page, 'newBooking.name')} id="displayName" problems={newCustomerProblems}>
+                  <input id="displayName" type="text" name="displayName" required maxlength={100} value={view.newCustomer?.displayName ?? ''} />
+                </FormField>
+                <FormField label={bt(page, 'newBooking.phone')} id="phone" problems={newCustomerProblems}>
+                  <input id="phone" type="text" name="phone" inputmode="tel" maxlength={40} value={view.newCustomer?.phone ?? ''} />
+                </FormField>
+                <SubmitButton label={bt(page, 'newBooking.register')} variant="secondary" />
+              </form>
             </div>
-            {loanerCars > 0 ? (
-              <label style="color:var(--ink)">
-                <input type="checkbox" name="loaner" value="1" checked={state.loaner} /> {bt(page, 'newBooking.loaner')}
-              </label>
-            ) : null}
-            <p>
-              <button type="submit" class="secondary">
-                {bt(page, 'newBooking.showTimes')}
-              </button>
-            </p>
-          </form>
-        </div>
-      ) : null}
+          )}
+        </Card>
 
-      {customer && (ready || view.alternatives) ? (
-        <div class="card">
-          <h2 style="margin-top:0">3. {bt(page, 'newBooking.when')}</h2>
-          {free && !free.ok ? (
-            <p class="muted">{bt(page, 'refused.unknown_service_type')}</p>
-          ) : slots.length === 0 ? (
-            <p class="muted">{free?.ok && free.day.closed ? bt(page, `closed.${free.day.closed}`) : bt(page, 'newBooking.noTimes')}</p>
-          ) : (
-            <form method="post" action="/console/appointments/new">
-              <CsrfField page={page} />
-              <Hidden state={{ ...state, vehicle }} keys={['branchId', 'customerId', 'vehicle', 'plate', 'serviceType', 'date', 'loaner']} />
-              <p class="muted" style="margin:0">
-                {view.alternatives ? bt(page, 'newBooking.alternatives') : formatLocalDate(page, state.date, 'long')}
-              </p>
-              <SlotChoices slots={slots} selected={view.alternatives ? undefined : state.startsAt} showDate={Boolean(view.alternatives)} page={page} />
+        {customer ? (
+          <Card title={`2. ${bt(page, 'newBooking.what')}`}>
+            <form method="get" action="/console/appointments/new">
+              <Hidden state={state} keys={['branchId', 'customerId']} />
+              <label>{bt(page, 'newBooking.vehicle')}</label>
+              <div class="toolbar">
+                {vehicles.map((v) => (
+                  <label style="margin:0;color:var(--ink)">
+                    <input type="radio" name="vehicle" value={v.id} checked={vehicle === v.id} /> {v.plate}
+                    {v.make || v.model ? <span class="muted"> {[v.make, v.model].filter(Boolean).join(' ')}</span> : null}
+                  </label>
+                ))}
+                <label style="margin:0;color:var(--ink)">
+                  <input type="radio" name="vehicle" value={NEW_VEHICLE} checked={vehicle === NEW_VEHICLE} /> {bt(page, 'newBooking.newPlate')}
+                </label>
+                <input type="text" name="plate" value={state.plate} maxlength={20} placeholder="ABC-1234" aria-label={bt(page, 'newBooking.newPlate')} style="max-width:160px" />
+              </div>
+              <FieldErrors problems={customerProblems(page, view.plateErrors ?? [])} field="plate" />
               <div class="grid">
-                <div>
-                  <label for="channel">{bt(page, 'newBooking.channel')}</label>
-                  <select id="channel" name="channel">
-                    {STAFF_CHANNELS.map((ch) => (
-                      <option value={ch} selected={ch === state.channel}>
-                        {bt(page, `channel.${ch}`)}
+                <FormField label={bt(page, 'columns.service')} id="serviceType">
+                  <select id="serviceType" name="serviceType" required>
+                    <option value="">—</option>
+                    {types.map((t) => (
+                      <option value={t.code} selected={t.code === state.serviceType}>
+                        {serviceTypeName(page, t.names, t.code)} ({bt(page, 'capacity.minutes', { n: t.durationMinutes })})
                       </option>
                     ))}
                   </select>
-                </div>
-                <div>
-                  <label for="note">{bt(page, 'detail.note')}</label>
-                  <textarea id="note" name="note" maxlength={MAX_NOTE_CHARS} style="min-height:40px">
-                    {state.note}
-                  </textarea>
-                </div>
+                </FormField>
+                <FormField label={bt(page, 'list.date')} id="date">
+                  <input id="date" type="date" name="date" required min={today} value={isLocalDate(state.date) ? state.date : today} />
+                </FormField>
               </div>
-              <p>
-                <button type="submit">{bt(page, 'newBooking.book')}</button>
-              </p>
+              {loanerCars > 0 ? <CheckboxField name="loaner" checked={state.loaner} label={bt(page, 'newBooking.loaner')} /> : null}
+              <SubmitButton label={bt(page, 'newBooking.showTimes')} variant="secondary" />
             </form>
-          )}
-        </div>
-      ) : null}
-    </Layout>,
-    view.status ?? 200,
-  );
-}
+          </Card>
+        ) : null}
 
-/** The new-booking page and its two posts: register a caller, and book. */
-export function registerNewBookingPages(app: Hono<StaffEnv>, deps: ConsoleDeps, ctx: BookingPageDeps): void {
-  const { registry, store } = deps;
+        {customer && (ready || view.alternatives) ? (
+          <Card title={`3. ${bt(page, 'newBooking.when')}`}>
+            {free && !free.ok ? (
+              <p class="muted">{bt(page, 'refused.unknown_service_type')}</p>
+            ) : slots.length === 0 ? (
+              <p class="muted">{free?.ok && free.day.closed ? bt(page, `closed.${free.day.closed}`) : bt(page, 'newBooking.noTimes')}</p>
+            ) : (
+              <form method="post" action="/console/appointments/new">
+                <CsrfField page={page} />
+                <Hidden state={{ ...state, vehicle }} keys={['branchId', 'customerId', 'vehicle', 'plate', 'serviceType', 'date', 'loaner']} />
+                <p class="muted" style="margin:0">
+                  {view.alternatives ? bt(page, 'newBooking.alternatives') : formatLocalDate(page, state.date, 'long')}
+                </p>
+                <SlotChoices slots={slots} selected={view.alternatives ? undefined : state.startsAt} showDate={Boolean(view.alternatives)} page={page} />
+                <div class="grid">
+                  <FormField label={bt(page, 'newBooking.channel')} id="channel">
+                    <select id="channel" name="channel">
+                      {STAFF_CHANNELS.map((ch) => (
+                        <option value={ch} selected={ch === state.channel}>
+                          {bt(page, `channel.${ch}`)}
+                        </option>
+                      ))}
+                    </select>
+                  </FormField>
+                  <FormField label={bt(page, 'detail.note')} id="note">
+                    <textarea id="note" name="note" maxlength={MAX_NOTE_CHARS} style="min-height:40px">
+                      {state.note}
+                    </textarea>
+                  </FormField>
+                </div>
+                <SubmitButton label={bt(page, 'newBooking.book')} />
+              </form>
+            )}
+          </Card>
+        ) : null}
+      </>,
+    );
+  }
 
-  consoleRoute(app, registry, deps, 'GET', '/console/appointments/new', 'appointments.write', (c) => render(c, ctx, stateFrom((n) => c.req.query(n))));
+  pages.get('/console/appointments/new', 'appointments.write', (page, c) => render(page, stateFrom((n) => c.req.query(n))));
 
-  consoleRoute(app, registry, deps, 'POST', '/console/appointments/new/customer', 'appointments.write', async (c) => {
-    const body = await c.req.parseBody();
-    const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
-    const state = stateFrom((n) => text(n));
-    const input = { displayName: text('displayName'), phone: text('phone').trim() || null };
-    const created = await createCustomer(store, actionContext(c, deps.clock), input, { locale: deps.config.dealer.defaultLocale });
-    if (!created.ok) {
-      const errors = created.reason === 'invalid' ? created.errors : [];
-      return render(c, ctx, state, { status: 400, newCustomer: { displayName: input.displayName, phone: text('phone'), errors } });
-    }
+  pages.post('/console/appointments/new/customer', 'appointments.write', async (page, c) => {
+    const form = await readForm(c);
+    const state = stateFrom((n) => form.raw(n));
+    const input = { displayName: form.raw('displayName'), phone: form.get('phone') || null };
+    const created = await customers.create(page.action, input);
+    if (!created.ok) return render(page, state, { status: 400, newCustomer: { displayName: input.displayName, phone: form.raw('phone'), errors: created.reason === 'invalid' ? created.errors : [] } });
     return c.redirect(hrefOf({ branchId: state.branchId, customerId: created.value.id }), 303);
   });
 
-  consoleRoute(app, registry, deps, 'POST', '/console/appointments/new', 'appointments.write', async (c) => {
-    const page = pageOf(c, deps);
-    const body = await c.req.parseBody();
-    const state = stateFrom((n) => (typeof body[n] === 'string' ? (body[n] as string) : undefined));
-    const principal = c.get('principal');
-    if (!canSeeBranch(principal, state.branchId) || !(await store.db.selectFrom('branches').select('id').where('id', '=', state.branchId).executeTakeFirst())) {
-      return render(c, ctx, state, { status: 404, flash: { text: bt(page, 'newBooking.noSuchBranch'), error: true } });
-    }
-    const customer = await liveCustomer(store.db, state.customerId);
-    if (!customer.ok) return render(c, ctx, { ...state, customerId: '' }, { status: 404, flash: { text: bt(page, 'newBooking.customerGone'), error: true } });
-    if (Number.isNaN(Date.parse(state.startsAt))) return render(c, ctx, state, { status: 400, flash: { text: bt(page, 'refused.pickTime'), error: true } });
-
-    let vehicleId: string | null = null;
-    if (state.vehicle === NEW_VEHICLE) {
-      // Added first, in its own audited step: the car is real whether or not this time is still free.
-      const added = await addVehicle(store, actionContext(c, deps.clock), customer.value.id, { plate: state.plate });
-      if (!added.ok) {
-        const errors = added.reason === 'invalid' ? added.errors : [];
-        return render(c, ctx, state, { status: 400, plateErrors: errors, flash: { text: errors.map((e) => fieldErrorText(page, e)).join(' ') || bt(page, 'newBooking.customerGone'), error: true } });
-      }
-      vehicleId = added.value.id;
-    } else if (state.vehicle) {
-      vehicleId = state.vehicle;
-    }
-    const { actor, ip } = actionContext(c, deps.clock);
-    const result = await ctx.staffBooking.book(
-      { actor, ip, channel: state.channel },
-      { branchId: state.branchId, customerId: customer.value.id, vehicleId, serviceTypeCode: state.serviceType, startsAt: new Date(state.startsAt).toISOString(), loaner: state.loaner, note: state.note || null, advisorId: null },
+  pages.post('/console/appointments/new', 'appointments.write', async (page, c) => {
+    const form = await readForm(c);
+    const state = stateFrom((n) => (form.has(n) ? form.raw(n) : undefined));
+    const refuse = (status: 400 | 404 | 409, key: string, view: View = {}, next = state) => render(page, next, { ...view, status, flash: { text: bt(page, key), error: true } });
+    const result = await appointments.bookFor(
+      { ...staffRequest(page), channel: state.channel },
+      {
+        branchId: state.branchId,
+        customerId: state.customerId,
+        vehicle: state.vehicle === NEW_VEHICLE ? { newPlate: state.plate } : state.vehicle ? { id: state.vehicle } : null,
+        serviceTypeCode: state.serviceType,
+        startsAt: state.startsAt,
+        loaner: state.loaner,
+        note: state.note || null,
+        advisorId: null,
+      },
     );
-    // From here on the new car is one of the customer's, so a second try does not add it again.
-    const next = { ...state, vehicle: vehicleId ?? '', plate: vehicleId && state.vehicle === NEW_VEHICLE ? '' : state.plate };
-    if (!result.ok) {
-      const message = refusalMessage(page, result, 'book');
-      if (result.reason === 'not_found') return render(c, ctx, next, { status: 400, flash: { text: bt(page, 'newBooking.vehicleGone'), error: true } });
-      const alternatives = 'alternatives' in result ? result.alternatives : undefined;
-      return render(c, ctx, next, { status: message.status, flash: { text: message.text, error: true }, alternatives });
+    if (result.ok) return c.redirect(`/console/appointments/${result.appointment.id}?flash=booked`, 303);
+    switch (result.reason) {
+      case 'no_branch':
+        return refuse(404, 'newBooking.noSuchBranch');
+      case 'customer':
+        return refuse(404, 'newBooking.customerGone', {}, { ...state, customerId: '' });
+      case 'bad_start':
+        return refuse(400, 'refused.pickTime');
+      case 'vehicle': {
+        const errors = result.failure.reason === 'invalid' ? result.failure.errors : [];
+        return render(page, state, { status: 400, plateErrors: errors, flash: { text: errors.map((e) => fieldErrorText(page, e)).join(' ') || bt(page, 'newBooking.customerGone'), error: true } });
+      }
+      case 'unknown_advisor':
+        return refuse(400, 'refused.unknown_advisor');
     }
-    return c.redirect(`/console/appointments/${result.appointment.id}?flash=booked`, 303);
+    // From here on the new car is one of the customer's, so a second try does not add it again.
+    const next = { ...state, vehicle: result.vehicleId ?? '', plate: result.vehicleId && state.vehicle === NEW_VEHICLE ? '' : state.plate };
+    if (result.reason === 'not_found') return refuse(400, 'newBooking.vehicleGone', {}, next);
+    const message = refusalMessage(page, result, 'book');
+    return render(page, next, { status: message.status, flash: { text: message.text, error: true }, alternatives: 'alternatives' in result ? result.alternatives : undefined });
   });
 }

@@ -1,66 +1,43 @@
-import type { Context, Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { FC } from 'hono/jsx';
-import type { ZodError } from 'zod';
-import { bayInputSchema, loadBranchCapacity, saveBay, saveBookingSettings, saveServiceType, serviceTypeInputSchema, type BayInfo, type BranchCapacity, type ServiceType } from '../../booking/capacity';
-import { bookingSettingsSchema, type BookingSettings } from '../../domain/booking-rules';
-import { SUPPORTED_LOCALES, LOCALE_NATIVE_NAMES } from '../../i18n/locales';
-import { isUniqueViolation } from '../../store/errors';
-import { recordAudit } from '../audit';
-import { actionContext, consoleRoute, type StaffEnv } from '../guard';
-import { canSeeBranch } from '../permissions';
-import { FieldProblems, problemsFlash, readAdminForm, type AdminForm, type Problem } from './admin-format';
+import type { BayInfo, BranchCapacity, ServiceType } from '../../booking/capacity';
+import type { BookingSettings } from '../../domain/booking-rules';
+import { LOCALE_NATIVE_NAMES, SUPPORTED_LOCALES } from '../../i18n/locales';
+import type { Conflict, FieldError, Invalid, NotFound, Result } from '../result';
 import { bt, serviceTypeName } from './appointments-format';
-import { CsrfField, FoldedForm, Layout, pageOf, type ConsoleDeps, type Page } from './layout';
+import type { ConsoleContext } from './deps';
+import { ButtonLink, Card, CheckboxField, consoleRoutes, CsrfField, EditableTable, FieldErrors, flashNote, FormField, notFoundPage, problemsFlash, problemsOf, readForm, RecordToolbar, SubmitButton, type ConsoleEnv, type Flash, type FormValues, type Page, type Problem } from './kit';
 
 /*
  * A branch's booking capacity: the settings availability is computed from, its bays and its service types.
  * Everyone who works with appointments may read it (it explains why a time is not free); managers and
- * admins change it. The booking core's own schemas validate every change, and each is audited.
+ * admins change it through the capacity service.
  */
 
 const FLASHES = ['settingsSaved', 'bayCreated', 'baySaved', 'typeCreated', 'typeSaved'] as const;
 
-/** The settings form's fields, in the order a manager reads them; each is a key of BookingSettings. */
-const SETTING_FIELDS = [
-  { field: 'slotIntervalMinutes', kind: 'number' },
-  { field: 'minNoticeMinutes', kind: 'number' },
-  { field: 'horizonDays', kind: 'number' },
-  { field: 'bufferMinutes', kind: 'number' },
-  { field: 'advisorsPerSlot', kind: 'number' },
-  { field: 'dailyCap', kind: 'number' },
-  { field: 'loanerCars', kind: 'number' },
-  { field: 'changeCutoffHours', kind: 'number' },
-  { field: 'reminderDayBeforeAt', kind: 'time' },
-  { field: 'reminderHoursBefore', kind: 'optionalNumber' },
-  { field: 'quietHoursStart', kind: 'time' },
-  { field: 'quietHoursEnd', kind: 'time' },
-] as const satisfies readonly { field: keyof BookingSettings; kind: 'number' | 'optionalNumber' | 'time' }[];
+/** How each booking setting is typed, in the order a manager reads them; a new setting fails the type check until it is here. */
+const SETTING_KINDS: Record<keyof BookingSettings, 'number' | 'optionalNumber' | 'time'> = {
+  slotIntervalMinutes: 'number', minNoticeMinutes: 'number', horizonDays: 'number', bufferMinutes: 'number',
+  advisorsPerSlot: 'number', dailyCap: 'number', loanerCars: 'number', changeCutoffHours: 'number',
+  reminderDayBeforeAt: 'time', reminderHoursBefore: 'optionalNumber', quietHoursStart: 'time', quietHoursEnd: 'time',
+};
+const SETTING_FIELDS = (Object.keys(SETTING_KINDS) as (keyof BookingSettings)[]).map((field) => ({ field, kind: SETTING_KINDS[field] }));
 
 /** Which form on the page a refused post came from, with what was typed and what is wrong. */
 interface Refused {
   form: string;
-  values: AdminForm;
+  values: FormValues;
   problems: Problem[];
 }
 
 interface View {
   status?: 200 | 400 | 404 | 409;
-  flash?: { text: string; error?: boolean } | null;
+  flash?: Flash | null;
   refused?: Refused;
 }
 
-/** The problems of a zod error, one per field, each said in the staff member's language. */
-function problemsOf(page: Page, error: ZodError, prefix: string): Problem[] {
-  const out: Problem[] = [];
-  for (const issue of error.issues) {
-    const field = String(issue.path[0] ?? '');
-    if (out.some((p) => p.field === field)) continue;
-    out.push({ field, text: bt(page, `capacity.errors.${prefix}.${field}`) });
-  }
-  return out;
-}
-
-function settingsInput(form: AdminForm): Record<string, number | string | null> {
+function settingsInput(form: FormValues): Record<string, number | string | null> {
   const out: Record<string, number | string | null> = {};
   for (const { field, kind } of SETTING_FIELDS) {
     const raw = form.get(field);
@@ -94,8 +71,7 @@ const SettingsForm: FC<{ page: Page; capacity: BranchCapacity; refused?: Refused
       <h2 style="margin-top:0">{bt(page, 'capacity.settings')}</h2>
       <div class="grid">
         {SETTING_FIELDS.map(({ field, kind }) => (
-          <div>
-            <label for={field}>{bt(page, `capacity.fields.${field}`)}</label>
+          <FormField label={bt(page, `capacity.fields.${field}`)} id={field} problems={problems}>
             <input
               id={field}
               name={field}
@@ -106,19 +82,22 @@ const SettingsForm: FC<{ page: Page; capacity: BranchCapacity; refused?: Refused
               disabled={!canWrite}
               value={valueOf(refused, 'settings', field, s[field])}
             />
-            <FieldProblems problems={problems} field={field} />
-          </div>
+          </FormField>
         ))}
       </div>
       <p class="muted" style="font-size:.85rem">{bt(page, 'capacity.settingsHint')}</p>
       {canWrite ? (
-        <p>
-          <button type="submit">{page.t('common.save')}</button>
-        </p>
+        <SubmitButton label={page.t('common.save')} />
       ) : null}
     </form>
   );
 };
+
+const SortOrderField: FC<{ page: Page; id: string; value: string; problems?: Problem[] }> = ({ page, id, value, problems }) => (
+  <FormField label={bt(page, 'capacity.sortOrder')} id={id} field="sortOrder" problems={problems}>
+    <input id={id} type="number" name="sortOrder" step={1} value={value} />
+  </FormField>
+);
 
 const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: BayInfo | null; refused?: Refused }> = ({ page, capacity, form, bay, refused }) => {
   const problems = refused?.form === form ? refused.problems : undefined;
@@ -127,16 +106,10 @@ const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: B
   return (
     <>
       <div class="grid">
-        <div>
-          <label for={id('name')}>{bt(page, 'capacity.bayName')}</label>
+        <FormField label={bt(page, 'capacity.bayName')} id={id('name')} field="name" problems={problems}>
           <input id={id('name')} type="text" name="name" required maxlength={60} value={valueOf(refused, form, 'name', bay?.name ?? '')} />
-          <FieldProblems problems={problems} field="name" />
-        </div>
-        <div>
-          <label for={id('sortOrder')}>{bt(page, 'capacity.sortOrder')}</label>
-          <input id={id('sortOrder')} type="number" name="sortOrder" step={1} value={valueOf(refused, form, 'sortOrder', bay?.sortOrder ?? (capacity.bays.length + 1) * 10)} />
-          <FieldProblems problems={problems} field="sortOrder" />
-        </div>
+        </FormField>
+        <SortOrderField page={page} id={id('sortOrder')} problems={problems} value={valueOf(refused, form, 'sortOrder', bay?.sortOrder ?? (capacity.bays.length + 1) * 10)} />
       </div>
       <label>{bt(page, 'capacity.bayTakes')}</label>
       <div class="toolbar">
@@ -146,10 +119,8 @@ const BayFields: FC<{ page: Page; capacity: BranchCapacity; form: string; bay: B
           </label>
         ))}
       </div>
-      <FieldProblems problems={problems} field="serviceTypes" />
-      <label style="color:var(--ink)">
-        <input type="checkbox" name="active" value="1" checked={checkedOf(refused, form, 'active', bay?.active ?? true)} /> {bt(page, 'capacity.active')}
-      </label>
+      <FieldErrors problems={problems} field="serviceTypes" />
+      <CheckboxField name="active" checked={checkedOf(refused, form, 'active', bay?.active ?? true)} label={bt(page, 'capacity.active')} />
     </>
   );
 };
@@ -160,304 +131,149 @@ const TypeFields: FC<{ page: Page; form: string; type: ServiceType | null; refus
   return (
     <>
       <div class="grid">
-        <div>
-          <label for={id('code')}>{bt(page, 'capacity.code')}</label>
+        <FormField label={bt(page, 'capacity.code')} id={id('code')} field="code" problems={problems}>
           <input id={id('code')} type="text" name="code" required maxlength={40} pattern="[a-z][a-z0-9_]*" value={valueOf(refused, form, 'code', type?.code ?? '')} style="font-family:ui-monospace,Menlo,Consolas,monospace" />
-          <FieldProblems problems={problems} field="code" />
-        </div>
-        <div>
-          <label for={id('durationMinutes')}>{bt(page, 'capacity.duration')}</label>
+        </FormField>
+        <FormField label={bt(page, 'capacity.duration')} id={id('durationMinutes')} field="durationMinutes" problems={problems}>
           <input id={id('durationMinutes')} type="number" name="durationMinutes" required min={5} step={5} value={valueOf(refused, form, 'durationMinutes', type?.durationMinutes ?? 60)} />
-          <FieldProblems problems={problems} field="durationMinutes" />
-        </div>
-        <div>
-          <label for={id('sortOrder')}>{bt(page, 'capacity.sortOrder')}</label>
-          <input id={id('sortOrder')} type="number" name="sortOrder" step={1} value={valueOf(refused, form, 'sortOrder', type?.sortOrder ?? nextSort)} />
-          <FieldProblems problems={problems} field="sortOrder" />
-        </div>
+        </FormField>
+        <SortOrderField page={page} id={id('sortOrder')} problems={problems} value={valueOf(refused, form, 'sortOrder', type?.sortOrder ?? nextSort)} />
       </div>
       <div class="grid">
         {SUPPORTED_LOCALES.map((l) => (
-          <div>
-            <label for={id(`name-${l}`)}>
-              {bt(page, 'capacity.nameIn', { language: LOCALE_NATIVE_NAMES[l] })}
-            </label>
+          <FormField label={bt(page, 'capacity.nameIn', { language: LOCALE_NATIVE_NAMES[l] })} id={id(`name-${l}`)}>
             <input id={id(`name-${l}`)} type="text" name={`name_${l}`} maxlength={60} value={valueOf(refused, form, `name_${l}`, type?.names[l] ?? '')} />
-          </div>
+          </FormField>
         ))}
       </div>
-      <FieldProblems problems={problems} field="names" />
-      <label style="color:var(--ink)">
-        <input type="checkbox" name="active" value="1" checked={checkedOf(refused, form, 'active', type?.active ?? true)} /> {bt(page, 'capacity.activeType')}
-      </label>
+      <FieldErrors problems={problems} field="names" />
+      <CheckboxField name="active" checked={checkedOf(refused, form, 'active', type?.active ?? true)} label={bt(page, 'capacity.activeType')} />
     </>
   );
 };
 
-async function render(c: Context<StaffEnv>, deps: ConsoleDeps, capacity: BranchCapacity, view: View = {}): Promise<Response> {
-  const page = pageOf(c, deps);
+const YesNo: FC<{ page: Page; on: boolean }> = ({ page, on }) => (on ? <>{page.t('common.yes')}</> : <span class="badge warn">{page.t('common.no')}</span>);
+
+function render(page: Page, capacity: BranchCapacity, view: View = {}): Response | Promise<Response> {
   const canWrite = page.can('branches.capacity');
   const base = `/console/branches/${capacity.branchId}/capacity`;
-  const flashKey = c.req.query('flash');
-  const flash = view.flash ?? (view.refused ? problemsFlash(page, view.refused.problems) : flashKey && (FLASHES as readonly string[]).includes(flashKey) ? { text: bt(page, `capacity.flash.${flashKey}`) } : null);
+  const flash = view.flash ?? (view.refused ? problemsFlash(page, view.refused.problems) : flashNote(page, FLASHES, (word) => `console-booking:capacity.flash.${word}`));
   const r = view.refused;
   const nextSort = (capacity.serviceTypes.length + 1) * 10;
   const typeName = (code: string) => {
     const t = capacity.serviceTypes.find((x) => x.code === code);
     return t ? serviceTypeName(page, t.names, t.code) : code;
   };
-  return c.html(
-    <Layout page={page} title={`${bt(page, 'capacity.title')} · ${capacity.branchName}`} flash={flash}>
+  return page.render(
+    { title: `${bt(page, 'capacity.title')} · ${capacity.branchName}`, flash, status: view.status },
+    <>
       <h1>
         {bt(page, 'capacity.title')} · {capacity.branchName}
       </h1>
-      <div class="toolbar">
-        <a class="button secondary" href={`/console/appointments?branch=${encodeURIComponent(capacity.branchId)}`}>
-          {bt(page, 'list.title')}
-        </a>
-        <a class="button secondary" href={`/console/branches/${capacity.branchId}`}>
+      <RecordToolbar
+        page={page}
+        back={{ href: `/console/appointments?branch=${encodeURIComponent(capacity.branchId)}`, label: bt(page, 'list.title') }}
+        audit={{ entity: 'branch_settings', id: capacity.branchId, label: bt(page, 'detail.audit') }}
+      >
+        <ButtonLink secondary href={`/console/branches/${capacity.branchId}`}>
           {bt(page, 'capacity.hours')}
-        </a>
-        {page.can('audit.read') ? (
-          <a class="button secondary" href={`/console/audit?entity=branch_settings&entityId=${encodeURIComponent(capacity.branchId)}`}>
-            {bt(page, 'detail.audit')}
-          </a>
-        ) : null}
-      </div>
+        </ButtonLink>
+      </RecordToolbar>
       {!canWrite ? <p class="muted">{bt(page, 'capacity.readOnly')}</p> : null}
       <SettingsForm page={page} capacity={capacity} refused={r} canWrite={canWrite} />
 
-      <div class="card">
-        <h2 style="margin-top:0">{bt(page, 'capacity.bays')}</h2>
-        <div style="overflow-x:auto">
-          <table>
-            <thead>
-              <tr>
-                <th>{bt(page, 'capacity.bayName')}</th>
-                <th>{bt(page, 'capacity.bayTakes')}</th>
-                <th>{bt(page, 'capacity.active')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {capacity.bays.map((b) => (
-                <>
-                  <tr>
-                    <td>
-                      <strong>{b.name}</strong>
-                    </td>
-                    <td>{b.serviceTypes.map(typeName).join(', ') || '—'}</td>
-                    <td>{b.active ? page.t('common.yes') : <span class="badge warn">{page.t('common.no')}</span>}</td>
-                  </tr>
-                  {canWrite ? (
-                    <tr>
-                      <td colspan={3}>
-                        <FoldedForm page={page} open={r?.form === `bay:${b.id}`} summary={bt(page, 'capacity.edit', { name: b.name })} action={`${base}/bays/${b.id}`} submit={page.t('common.save')}>
-                          <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} />
-                        </FoldedForm>
-                      </td>
-                    </tr>
-                  ) : null}
-                </>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {canWrite ? (
-          <FoldedForm page={page} open={r?.form === 'bay:new'} summary={bt(page, 'capacity.addBay')} action={`${base}/bays`} submit={bt(page, 'capacity.addBay')}>
-            <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} />
-          </FoldedForm>
-        ) : null}
-      </div>
+      <Card title={bt(page, 'capacity.bays')}>
+        <EditableTable
+          page={page}
+          rows={capacity.bays}
+          columns={[
+            { label: bt(page, 'capacity.bayName'), cell: (b) => <strong>{b.name}</strong> },
+            { label: bt(page, 'capacity.bayTakes'), cell: (b) => b.serviceTypes.map(typeName).join(', ') || '—' },
+            { label: bt(page, 'capacity.active'), cell: (b) => <YesNo page={page} on={b.active} /> },
+          ]}
+          edit={canWrite ? (b) => ({ open: r?.form === `bay:${b.id}`, summary: bt(page, 'capacity.edit', { name: b.name }), action: `${base}/bays/${b.id}`, fields: <BayFields page={page} capacity={capacity} form={`bay:${b.id}`} bay={b} refused={r} /> }) : null}
+          add={canWrite ? { open: r?.form === 'bay:new', summary: bt(page, 'capacity.addBay'), action: `${base}/bays`, fields: <BayFields page={page} capacity={capacity} form="bay:new" bay={null} refused={r} /> } : null}
+        />
+      </Card>
 
-      <div class="card">
-        <h2 style="margin-top:0">{bt(page, 'capacity.serviceTypes')}</h2>
-        <div style="overflow-x:auto">
-          <table>
-            <thead>
-              <tr>
-                <th>{bt(page, 'capacity.code')}</th>
-                <th>{bt(page, 'capacity.name')}</th>
-                <th>{bt(page, 'capacity.duration')}</th>
-                <th>{bt(page, 'capacity.activeType')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {capacity.serviceTypes.map((t) => (
-                <>
-                  <tr>
-                    <td>
-                      <code>{t.code}</code>
-                    </td>
-                    <td>{serviceTypeName(page, t.names, t.code)}</td>
-                    <td>{bt(page, 'capacity.minutes', { n: t.durationMinutes })}</td>
-                    <td>{t.active ? page.t('common.yes') : <span class="badge warn">{page.t('common.no')}</span>}</td>
-                  </tr>
-                  {canWrite ? (
-                    <tr>
-                      <td colspan={4}>
-                        <FoldedForm page={page} open={r?.form === `type:${t.id}`} summary={bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) })} action={`${base}/service-types/${t.id}`} submit={page.t('common.save')}>
-                          <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
-                          <p class="muted" style="font-size:.85rem">
-                            {bt(page, 'capacity.typeHint')}
-                          </p>
-                        </FoldedForm>
-                      </td>
-                    </tr>
-                  ) : null}
-                </>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        {canWrite ? (
-          <FoldedForm page={page} open={r?.form === 'type:new'} summary={bt(page, 'capacity.addType')} action={`${base}/service-types`} submit={bt(page, 'capacity.addType')}>
-            <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} />
-          </FoldedForm>
-        ) : null}
-      </div>
-    </Layout>,
-    view.status ?? 200,
+      <Card title={bt(page, 'capacity.serviceTypes')}>
+        <EditableTable
+          page={page}
+          rows={capacity.serviceTypes}
+          columns={[
+            { label: bt(page, 'capacity.code'), cell: (t) => <code>{t.code}</code> },
+            { label: bt(page, 'capacity.name'), cell: (t) => serviceTypeName(page, t.names, t.code) },
+            { label: bt(page, 'capacity.duration'), cell: (t) => bt(page, 'capacity.minutes', { n: t.durationMinutes }) },
+            { label: bt(page, 'capacity.activeType'), cell: (t) => <YesNo page={page} on={t.active} /> },
+          ]}
+          edit={
+            canWrite
+              ? (t) => ({
+                  open: r?.form === `type:${t.id}`,
+                  summary: bt(page, 'capacity.edit', { name: serviceTypeName(page, t.names, t.code) }),
+                  action: `${base}/service-types/${t.id}`,
+                  fields: (
+                    <>
+                      <TypeFields page={page} form={`type:${t.id}`} type={t} refused={r} nextSort={nextSort} />
+                      <p class="muted" style="font-size:.85rem">
+                        {bt(page, 'capacity.typeHint')}
+                      </p>
+                    </>
+                  ),
+                })
+              : null
+          }
+          add={canWrite ? { open: r?.form === 'type:new', summary: bt(page, 'capacity.addType'), action: `${base}/service-types`, fields: <TypeFields page={page} form="type:new" type={null} refused={r} nextSort={nextSort} /> } : null}
+        />
+      </Card>
+    </>,
   );
-}
-
-function notFound(c: Context<StaffEnv>, deps: ConsoleDeps): Response | Promise<Response> {
-  const page = pageOf(c, deps);
-  return c.html(
-    <Layout page={page} title={bt(page, 'capacity.title')} flash={{ text: bt(page, 'capacity.notFound'), error: true }}>
-      <p>
-        <a href="/console/appointments">{bt(page, 'list.title')}</a>
-      </p>
-    </Layout>,
-    404,
-  );
-}
-
-/** The branch's capacity if the staff member may see the branch, else null. */
-async function visibleCapacity(c: Context<StaffEnv>, deps: ConsoleDeps): Promise<BranchCapacity | null> {
-  const id = c.req.param('id') ?? '';
-  if (!canSeeBranch(c.get('principal'), id)) return null;
-  return loadBranchCapacity(deps.store.db, id);
-}
-
-function bayForAudit(b: { name: string; serviceTypes: string[]; active: boolean; sortOrder: number }) {
-  return { name: b.name, serviceTypes: b.serviceTypes, active: b.active, sortOrder: b.sortOrder };
-}
-
-function typeForAudit(t: { code: string; durationMinutes: number; names: Record<string, string>; active: boolean; sortOrder: number }) {
-  return { code: t.code, durationMinutes: t.durationMinutes, names: t.names, active: t.active, sortOrder: t.sortOrder };
 }
 
 /** The capacity page of a branch and its five posts (settings, add/edit a bay, add/edit a service type). */
-export function registerCapacityPages(app: Hono<StaffEnv>, deps: ConsoleDeps): void {
-  const { registry, store } = deps;
-
-  consoleRoute(app, registry, deps, 'GET', '/console/branches/:id/capacity', 'appointments.read', async (c) => {
-    const capacity = await visibleCapacity(c, deps);
-    return capacity ? render(c, deps, capacity) : notFound(c, deps);
-  });
-
-  consoleRoute(app, registry, deps, 'POST', '/console/branches/:id/capacity/settings', 'branches.capacity', async (c) => {
-    const capacity = await visibleCapacity(c, deps);
-    if (!capacity) return notFound(c, deps);
-    const page = pageOf(c, deps);
-    const form = await readAdminForm(c);
-    const parsed = bookingSettingsSchema.safeParse(settingsInput(form));
-    if (!parsed.success) return render(c, deps, capacity, { status: 400, refused: { form: 'settings', values: form, problems: problemsOf(page, parsed.error, 'settings') } });
-    const { actor, ip, now } = actionContext(c, deps.clock);
-    const nowIso = now.toISOString();
-    await store.transaction(async (tx) => {
-      const before = await loadBranchCapacity(tx, capacity.branchId);
-      await saveBookingSettings(tx, capacity.branchId, parsed.data, nowIso);
-      await recordAudit(tx, { actor, action: 'capacity.settings', entity: 'branch_settings', entityId: capacity.branchId, before: before?.rules.settings, after: parsed.data, ip, now: nowIso });
-    });
-    return c.redirect(`/console/branches/${capacity.branchId}/capacity?flash=settingsSaved`, 303);
-  });
-
-  /** A bay post: validated by the core's schema, service types limited to this branch's codes. */
-  async function saveBayPost(c: Context<StaffEnv>, bayId: string | null): Promise<Response> {
-    const capacity = await visibleCapacity(c, deps);
-    if (!capacity) return notFound(c, deps);
-    const before = bayId ? capacity.bays.find((b) => b.id === bayId) : null;
-    if (bayId && !before) return notFound(c, deps);
-    const page = pageOf(c, deps);
-    const form = await readAdminForm(c);
-    const codes = new Set(capacity.serviceTypes.map((t) => t.code));
-    const input = { name: form.get('name'), serviceTypes: form.all('serviceTypes').filter((code) => codes.has(code)), active: form.get('active') === '1', sortOrder: intOr(form.get('sortOrder'), 0) };
-    const formName = bayId ? `bay:${bayId}` : 'bay:new';
-    const parsed = bayInputSchema.safeParse(input);
-    if (!parsed.success) return render(c, deps, capacity, { status: 400, refused: { form: formName, values: form, problems: problemsOf(page, parsed.error, 'bay') } });
-    const { actor, ip, now } = actionContext(c, deps.clock);
-    const nowIso = now.toISOString();
-    await store.transaction(async (tx) => {
-      const saved = await saveBay(tx, capacity.branchId, parsed.data, nowIso, bayId);
-      await recordAudit(tx, { actor, action: bayId ? 'bay.update' : 'bay.create', entity: 'bay', entityId: saved, before: before ? bayForAudit(before) : undefined, after: { branchId: capacity.branchId, ...bayForAudit(parsed.data) }, ip, now: nowIso });
-    });
-    return c.redirect(`/console/branches/${capacity.branchId}/capacity?flash=${bayId ? 'baySaved' : 'bayCreated'}`, 303);
-  }
-
-  consoleRoute(app, registry, deps, 'POST', '/console/branches/:id/capacity/bays', 'branches.capacity', (c) => saveBayPost(c, null));
-  consoleRoute(app, registry, deps, 'POST', '/console/branches/:id/capacity/bays/:bayId', 'branches.capacity', (c) => saveBayPost(c, c.req.param('bayId') ?? ''));
+export function registerCapacityPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
+  const { capacity: service } = ctx.services;
+  const pages = consoleRoutes(app, ctx);
+  const notFound = (page: Page) => notFoundPage(page, { title: bt(page, 'capacity.title'), text: bt(page, 'capacity.notFound'), back: { href: '/console/appointments', label: bt(page, 'list.title') } });
 
   /**
-   * A service type post. A new code is rewritten in the bays that take the type, in the same transaction,
-   * since bays name the types they take by code.
+   * A post of one of the page's forms: `save` reads the form and calls the service; a refusal shows the
+   * page again with that form open, as typed, and its problems; success goes back with `flash`.
    */
-  async function saveTypePost(c: Context<StaffEnv>, typeId: string | null): Promise<Response> {
-    const capacity = await visibleCapacity(c, deps);
-    if (!capacity) return notFound(c, deps);
-    const before = typeId ? capacity.serviceTypes.find((t) => t.id === typeId) : null;
-    if (typeId && !before) return notFound(c, deps);
-    const page = pageOf(c, deps);
-    const form = await readAdminForm(c);
+  function post(path: string, form: (page: Page) => string, flash: (page: Page) => string, save: (page: Page, branchId: string, values: FormValues) => Promise<Result<unknown, NotFound | Invalid | Conflict>>) {
+    pages.post(`/console/branches/:id/capacity${path}`, 'branches.capacity', async (page, c) => {
+      const branchId = page.param('id');
+      const values = await readForm(c);
+      const saved = await save(page, branchId, values);
+      if (saved.ok) return c.redirect(`/console/branches/${branchId}/capacity?flash=${flash(page)}`, 303);
+      if (saved.reason === 'not_found') return notFound(page);
+      const capacity = await service.find(page.principal, branchId);
+      if (!capacity) return notFound(page);
+      const errors: FieldError[] = saved.reason === 'invalid' ? saved.errors : [{ field: 'code', code: `type.${saved.code}` }];
+      const problems = problemsOf(page, errors, (e) => `console-booking:capacity.errors.${e.code}`);
+      return render(page, capacity, { status: saved.reason === 'invalid' ? 400 : 409, refused: { form: form(page), values, problems } });
+    });
+  }
+
+  pages.get('/console/branches/:id/capacity', 'appointments.read', async (page) => {
+    const capacity = await service.find(page.principal, page.param('id'));
+    return capacity ? render(page, capacity) : notFound(page);
+  });
+
+  post('/settings', () => 'settings', () => 'settingsSaved', (page, branchId, form) => service.saveSettings(page.action, branchId, settingsInput(form)));
+
+  const bay = (form: FormValues) => ({ name: form.get('name'), serviceTypes: form.all('serviceTypes'), active: form.get('active') === '1', sortOrder: intOr(form.get('sortOrder'), 0) });
+  post('/bays', () => 'bay:new', () => 'bayCreated', (page, branchId, form) => service.saveBay(page.action, branchId, null, bay(form)));
+  post('/bays/:bayId', (page) => `bay:${page.param('bayId')}`, () => 'baySaved', (page, branchId, form) => service.saveBay(page.action, branchId, page.param('bayId'), bay(form)));
+
+  const type = (form: FormValues) => {
     const names: Record<string, string> = {};
     for (const l of SUPPORTED_LOCALES) {
       const name = form.get(`name_${l}`).slice(0, 60);
       if (name) names[l] = name;
     }
-    const input = { code: form.get('code'), durationMinutes: intOr(form.get('durationMinutes'), Number.NaN), names, active: form.get('active') === '1', sortOrder: intOr(form.get('sortOrder'), 0) };
-    const formName = typeId ? `type:${typeId}` : 'type:new';
-    const parsed = serviceTypeInputSchema.safeParse(input);
-    const refuse = (status: 400 | 409, problems: Problem[]) => render(c, deps, capacity, { status, refused: { form: formName, values: form, problems } });
-    if (!parsed.success) return refuse(400, problemsOf(page, parsed.error, 'type'));
-    const taken = (code: string) => capacity.serviceTypes.some((t) => t.code === code && t.id !== typeId);
-    const duplicate = [{ field: 'code', text: bt(page, 'capacity.errors.type.codeTaken') }];
-    if (taken(parsed.data.code)) return refuse(409, duplicate);
-    const { actor, ip, now } = actionContext(c, deps.clock);
-    const nowIso = now.toISOString();
-    try {
-      await store.transaction(async (tx) => {
-        const bays = before && before.code !== parsed.data.code ? await tx.selectFrom('bays').select(['id', 'service_types']).where('branch_id', '=', capacity.branchId).execute() : [];
-        const saved = await saveServiceType(tx, capacity.branchId, parsed.data, nowIso, typeId);
-        const renamedIn: string[] = [];
-        for (const bay of bays) {
-          const codes = JSON.parse(bay.service_types) as string[];
-          if (!codes.includes(before!.code)) continue;
-          await tx
-            .updateTable('bays')
-            .set({ service_types: JSON.stringify(codes.map((code) => (code === before!.code ? parsed.data.code : code))), updated_at: nowIso })
-            .where('id', '=', bay.id)
-            .execute();
-          renamedIn.push(bay.id);
-        }
-        await recordAudit(tx, {
-          actor,
-          action: typeId ? 'service_type.update' : 'service_type.create',
-          entity: 'service_type',
-          entityId: saved,
-          before: before ? typeForAudit(before) : undefined,
-          after: { branchId: capacity.branchId, ...typeForAudit(parsed.data), ...(renamedIn.length > 0 ? { baysUpdated: renamedIn } : {}) },
-          ip,
-          now: nowIso,
-        });
-      });
-    } catch (err) {
-      // Another manager took the same code a moment ago.
-      if (isUniqueViolation(err, 'service_types')) return refuse(409, duplicate);
-      throw err;
-    }
-    return c.redirect(`/console/branches/${capacity.branchId}/capacity?flash=${typeId ? 'typeSaved' : 'typeCreated'}`, 303);
-  }
-
-  consoleRoute(app, registry, deps, 'POST', '/console/branches/:id/capacity/service-types', 'branches.capacity', (c) => saveTypePost(c, null));
-  consoleRoute(app, registry, deps, 'POST', '/console/branches/:id/capacity/service-types/:typeId', 'branches.capacity', (c) => saveTypePost(c, c.req.param('typeId') ?? ''));
+    return { code: form.get('code'), durationMinutes: intOr(form.get('durationMinutes'), Number.NaN), names, active: form.get('active') === '1', sortOrder: intOr(form.get('sortOrder'), 0) };
+  };
+  post('/service-types', () => 'type:new', () => 'typeCreated', (page, branchId, form) => service.saveServiceType(page.action, branchId, null, type(form)));
+  post('/service-types/:typeId', (page) => `type:${page.param('typeId')}`, () => 'typeSaved', (page, branchId, form) => service.saveServiceType(page.action, branchId, page.param('typeId'), type(form)));
 }

@@ -1,14 +1,17 @@
 import type { Context, Hono } from 'hono';
 import { raw } from 'hono/html';
 import type { MessageRow } from '../../store/schema';
-import { actionContext, consoleRoute, type StaffEnv } from '../guard';
-import { handBackToBot, HANDOFF_FLOW, latestMessages, MAX_STAFF_MESSAGE_CHARS, sendStaffMessage, undeliveredStaffMessages } from '../customers/conversation';
+import { isHeldByStaff, MAX_STAFF_MESSAGE_CHARS } from '../customers/conversation';
 import { summariseReplies } from '../customers/delivery-problems';
-import { loadCustomerProfile, replyTargets } from '../customers/profile';
+import { replyTargets } from '../customers/profile';
 import type { FieldError } from '../customers/result';
-import { messagesAfter } from '../../store/transcript';
-import { ChannelBadge, conversationStatus, ct, customerName, failureMessage, fieldErrorText, flashFrom, flowLabel, formatTime, formOf, pathParam, shortExternalId, shortId, type CustomerPagesDeps } from './customer-format';
-import { CsrfField, Layout, pageOf, type ConsoleDeps, type Page } from './layout';
+import { conversationStatus, ct, customerFlash, customerProblems, failureMessage, flowLabel, shortExternalId } from './customer-format';
+import type { ConsoleContext } from './deps';
+import { Card, ChannelBadge, consoleRoutes, CsrfField, customerName, DataTable, formatTime, FormField, notFoundPage, PostButton, readForm, shortId, Toolbar, SubmitButton, type ConsoleEnv, type Flash, type Page } from './kit';
+
+/*
+ * The live transcript of one customer, the staff reply form and "hand back to the bot".
+ */
 
 const TRANSCRIPT_STYLES = `
   .transcript { display:flex; flex-direction:column; gap:8px; max-height:62vh; overflow-y:auto; padding:4px; }
@@ -35,17 +38,17 @@ interface TranscriptLine {
   kindLabel: string;
 }
 
-function lineOf(page: Page, deps: ConsoleDeps, m: MessageRow): TranscriptLine {
+function lineOf(page: Page, m: MessageRow): TranscriptLine {
   const kindKey = `kind.${m.kind}`;
-  const kindLabel = deps.translator.has(page.locale, `console-customers:${kindKey}`) ? ct(page, kindKey) : m.kind;
+  const kindLabel = page.has(`console-customers:${kindKey}`) ? ct(page, kindKey) : m.kind;
   return {
     id: m.id,
     out: m.direction === 'out',
     sender: m.sender,
     senderLabel: ct(page, `sender.${m.sender}`),
     channelLabel: ct(page, `channel.${m.channel}`),
-    time: formatTime(page, deps, m.created_at),
-    context: m.flow ? `${flowLabel(page, deps, m.flow)}${m.step ? ` · ${m.step}` : ''}` : '',
+    time: formatTime(page, m.created_at),
+    context: m.flow ? `${flowLabel(page, m.flow)}${m.step ? ` · ${m.step}` : ''}` : '',
     text: m.text,
     kindLabel,
   };
@@ -111,188 +114,154 @@ const POLL_SCRIPT = `(function () {
 
 interface ConversationView {
   status?: 200 | 400 | 404 | 409;
-  flash?: { text: string; error?: boolean } | null;
+  flash?: Flash | null;
   text?: string;
   identityId?: string;
   errors?: FieldError[];
 }
 
-async function renderConversation(c: Context<StaffEnv>, deps: CustomerPagesDeps, id: string, view: ConversationView = {}): Promise<Response> {
-  const page = pageOf(c, deps);
-  const loaded = await loadCustomerProfile(deps.store.db, id);
-  if (!loaded.ok) {
-    if (loaded.reason === 'merged') return c.redirect(`/console/customers/${loaded.mergedInto}/conversation`, 302);
-    return c.html(
-      <Layout page={page} title={ct(page, 'conversation.title')} flash={{ text: ct(page, 'conflict.notFound'), error: true }}>
-        <p>
-          <a href="/console/customers">{ct(page, 'profile.backToList')}</a>
-        </p>
-      </Layout>,
-      404,
+/** The live transcript of one customer, the staff reply form and "hand back to the bot". */
+export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): void {
+  const { customers } = ctx.services;
+  const pages = consoleRoutes(app, ctx);
+
+  async function render(page: Page, c: Context<ConsoleEnv>, id: string, view: ConversationView = {}): Promise<Response> {
+    const loaded = await customers.profile(id);
+    if (!loaded.ok) {
+      if (loaded.reason === 'merged') return c.redirect(`/console/customers/${loaded.mergedInto}/conversation`, 302);
+      return notFoundPage(page, { title: ct(page, 'conversation.title'), text: ct(page, 'conflict.notFound'), back: { href: '/console/customers', label: ct(page, 'profile.backToList') } });
+    }
+    const { customer, conversation, identities } = loaded.value;
+    const erased = customer.erased_at !== null;
+    const base = `/console/customers/${customer.id}`;
+    const name = customerName(page, customer.display_name);
+    const { messages, undelivered } = await customers.transcript(customer.id);
+    const targets = replyTargets(identities);
+    const lastId = messages.length ? messages[messages.length - 1]!.id : 0;
+    const selected = view.identityId ?? targets[0]?.id;
+    const canReply = page.can('conversations.reply') && !erased;
+    const problems = customerProblems(page, view.errors ?? []);
+
+    return page.render(
+      { title: `${name} · ${ct(page, 'conversation.title')}`, flash: view.flash ?? null, status: view.status },
+      <>
+        <style>{TRANSCRIPT_STYLES}</style>
+        <h1>
+          {ct(page, 'conversation.title')}: <a href={base}>{name}</a> <span class="muted">#{shortId(customer.id)}</span>
+        </h1>
+        <Toolbar>
+          <span class={isHeldByStaff(conversation?.flow) ? 'badge warn' : 'badge'} id="conversation-status">
+            {conversationStatus(page, conversation?.flow, conversation?.step)}
+          </span>
+          {identities.map((i) => (
+            <ChannelBadge page={page} channel={i.channel} reachable={i.reachable === 1} />
+          ))}
+          {isHeldByStaff(conversation?.flow) && canReply ? <PostButton page={page} action={`${base}/handback`} label={ct(page, 'conversation.handback')} /> : null}
+        </Toolbar>
+
+        <Card>
+          {messages.length >= 200 ? <p class="muted">{ct(page, 'conversation.latestOnly', { count: messages.length })}</p> : null}
+          <div id="transcript" class="transcript" data-after={String(lastId)} data-poll={`${base}/messages.json`} aria-live="polite">
+            {messages.length === 0 ? (
+              <p class="muted" id="transcript-empty">
+                {ct(page, 'conversation.empty')}
+              </p>
+            ) : null}
+            {messages.map((m) => (
+              <Line line={lineOf(page, m)} />
+            ))}
+          </div>
+          <p class="muted" style="font-size:.8rem;margin:6px 0 0">
+            {ct(page, 'conversation.live')}
+          </p>
+        </Card>
+
+        {undelivered.length > 0 ? (
+          <Card title={ct(page, 'conversation.undelivered')}>
+            <DataTable
+              scroll={false}
+              rows={undelivered}
+              columns={[
+                { cell: (u) => <span class={u.status === 'dead' ? 'badge bad' : 'badge warn'} style="white-space:nowrap">{ct(page, `outbox.status.${u.status}`)}</span> },
+                { cell: (u) => ct(page, `channel.${u.channel}`) },
+                { style: 'white-space:pre-wrap', cell: (u) => summariseReplies(u.payload).join('\n') },
+                { class: 'muted', cell: (u) => u.last_error ?? '' },
+                { class: 'muted', cell: (u) => formatTime(page, u.created_at) },
+              ]}
+            />
+          </Card>
+        ) : null}
+
+        {canReply ? (
+          <Card title={ct(page, 'conversation.reply')}>
+            {targets.length === 0 ? (
+              <p class="muted">{ct(page, 'conversation.noChannel')}</p>
+            ) : (
+              <form method="post" action={`${base}/messages`}>
+                <CsrfField page={page} />
+                <FormField label={ct(page, 'conversation.message')} id="text" problems={problems}>
+                  <textarea id="text" name="text" required maxlength={MAX_STAFF_MESSAGE_CHARS} style="max-width:none">
+                    {view.text ?? ''}
+                  </textarea>
+                </FormField>
+                <FormField label={ct(page, 'conversation.via')} id="identity" problems={problems}>
+                  <select id="identity" name="identity">
+                    {targets.map((t) => (
+                      <option value={t.id} selected={t.id === selected}>
+                        {`${ct(page, `channel.${t.channel}`)} · ${shortExternalId(t.external_id)} · ${ct(page, 'conversation.lastSeen', { time: formatTime(page, t.last_seen_at) })}`}
+                      </option>
+                    ))}
+                  </select>
+                </FormField>
+                <SubmitButton label={ct(page, 'conversation.send')} />
+              </form>
+            )}
+          </Card>
+        ) : null}
+        <script>{raw(POLL_SCRIPT)}</script>
+      </>,
     );
   }
-  const { customer, conversation, identities } = loaded.value;
-  const erased = customer.erased_at !== null;
-  const base = `/console/customers/${customer.id}`;
-  const name = customerName(page, customer.display_name);
-  const messages = await latestMessages(deps.store.db, customer.id);
-  const undelivered = await undeliveredStaffMessages(deps.store.db, customer.id);
-  const targets = replyTargets(identities);
-  const lastId = messages.length ? messages[messages.length - 1]!.id : 0;
-  const selected = view.identityId ?? targets[0]?.id;
 
-  return c.html(
-    <Layout page={page} title={`${name} · ${ct(page, 'conversation.title')}`} flash={view.flash ?? null}>
-      <style>{TRANSCRIPT_STYLES}</style>
-      <h1>
-        {ct(page, 'conversation.title')}: <a href={base}>{name}</a> <span class="muted">#{shortId(customer.id)}</span>
-      </h1>
-      <div class="toolbar">
-        <span class={conversation?.flow === HANDOFF_FLOW ? 'badge warn' : 'badge'} id="conversation-status">
-          {conversationStatus(page, deps, conversation?.flow, conversation?.step)}
-        </span>
-        {identities.map((i) => (
-          <ChannelBadge page={page} channel={i.channel} reachable={i.reachable === 1} />
-        ))}
-        {conversation?.flow === HANDOFF_FLOW && page.can('conversations.reply') && !erased ? (
-          <form class="inline" method="post" action={`${base}/handback`}>
-            <CsrfField page={page} />
-            <button class="secondary" type="submit">
-              {ct(page, 'conversation.handback')}
-            </button>
-          </form>
-        ) : null}
-      </div>
+  /** A refused post: a merged profile leads to the kept one's conversation; anything else shows the reason. */
+  const refused = (page: Page, c: Context<ConsoleEnv>, id: string, failure: Parameters<typeof failureMessage>[1], view: ConversationView = {}) => {
+    if (failure.reason === 'merged') return c.redirect(`/console/customers/${failure.mergedInto}/conversation`, 303);
+    const { text, status } = failureMessage(page, failure);
+    return render(page, c, id, { ...view, status, flash: { text, error: true } });
+  };
 
-      <div class="card">
-        {messages.length >= 200 ? <p class="muted">{ct(page, 'conversation.latestOnly', { count: messages.length })}</p> : null}
-        <div id="transcript" class="transcript" data-after={String(lastId)} data-poll={`${base}/messages.json`} aria-live="polite">
-          {messages.length === 0 ? (
-            <p class="muted" id="transcript-empty">
-              {ct(page, 'conversation.empty')}
-            </p>
-          ) : null}
-          {messages.map((m) => (
-            <Line line={lineOf(page, deps, m)} />
-          ))}
-        </div>
-        <p class="muted" style="font-size:.8rem;margin:6px 0 0">
-          {ct(page, 'conversation.live')}
-        </p>
-      </div>
+  pages.get('/console/customers/:id/conversation', 'conversations.read', (page, c) => render(page, c, page.param('id'), { flash: customerFlash(page) }));
 
-      {undelivered.length > 0 ? (
-        <div class="card">
-          <h2 style="margin-top:0">{ct(page, 'conversation.undelivered')}</h2>
-          <table>
-            <tbody>
-              {undelivered.map((u) => (
-                <tr>
-                  <td>
-                    <span class={u.status === 'dead' ? 'badge bad' : 'badge warn'} style="white-space:nowrap">{ct(page, `outbox.status.${u.status}`)}</span>
-                  </td>
-                  <td>{ct(page, `channel.${u.channel}`)}</td>
-                  <td style="white-space:pre-wrap">{summariseReplies(u.payload).join('\n')}</td>
-                  <td class="muted">{u.last_error ?? ''}</td>
-                  <td class="muted">{formatTime(page, deps, u.created_at)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-
-      {page.can('conversations.reply') && !erased ? (
-        <div class="card">
-          <h2 style="margin-top:0">{ct(page, 'conversation.reply')}</h2>
-          {targets.length === 0 ? (
-            <p class="muted">{ct(page, 'conversation.noChannel')}</p>
-          ) : (
-            <form method="post" action={`${base}/messages`}>
-              <CsrfField page={page} />
-              <label for="text">{ct(page, 'conversation.message')}</label>
-              <textarea id="text" name="text" required maxlength={MAX_STAFF_MESSAGE_CHARS} style="max-width:none">
-                {view.text ?? ''}
-              </textarea>
-              {view.errors?.filter((e) => e.field === 'text').map((e) => (
-                <div style="color:var(--bad);font-size:.85rem">{fieldErrorText(page, e)}</div>
-              ))}
-              <label for="identity">{ct(page, 'conversation.via')}</label>
-              <select id="identity" name="identity">
-                {targets.map((t) => (
-                  <option value={t.id} selected={t.id === selected}>
-                    {`${ct(page, `channel.${t.channel}`)} · ${shortExternalId(t.external_id)} · ${ct(page, 'conversation.lastSeen', { time: formatTime(page, deps, t.last_seen_at) })}`}
-                  </option>
-                ))}
-              </select>
-              {view.errors?.filter((e) => e.field === 'identity').map((e) => (
-                <div style="color:var(--bad);font-size:.85rem">{fieldErrorText(page, e)}</div>
-              ))}
-              <p>
-                <button type="submit">{ct(page, 'conversation.send')}</button>
-              </p>
-            </form>
-          )}
-        </div>
-      ) : null}
-      <script>{raw(POLL_SCRIPT)}</script>
-    </Layout>,
-    view.status ?? 200,
-  );
-}
-
-/** The live transcript of one customer, the staff reply form and "hand back to the bot". */
-export function registerConversationPages(app: Hono<StaffEnv>, deps: CustomerPagesDeps): void {
-  const { registry } = deps;
-
-  consoleRoute(app, registry, deps, 'GET', '/console/customers/:id/conversation', 'conversations.read', async (c) => {
-    const page = pageOf(c, deps);
-    return renderConversation(c, deps, pathParam(c, 'id'), { flash: flashFrom(page, c.req.query('flash')) });
-  });
-
-  consoleRoute(app, registry, deps, 'GET', '/console/customers/:id/messages.json', 'conversations.read', async (c) => {
-    const page = pageOf(c, deps);
-    const id = pathParam(c, 'id');
-    const customer = await deps.store.db.selectFrom('customers').select(['id', 'merged_into_id']).where('id', '=', id).executeTakeFirst();
-    if (!customer) return c.json({ error: 'no such customer' }, 404);
+  pages.get('/console/customers/:id/messages.json', 'conversations.read', async (page, c) => {
     const after = Math.max(0, Math.floor(Number(c.req.query('after') ?? '0')) || 0);
-    const [messages, conversation] = await Promise.all([
-      messagesAfter(deps.store.db, id, after, 200),
-      deps.store.db.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', id).executeTakeFirst(),
-    ]);
+    const update = await customers.transcriptAfter(page.param('id'), after);
+    if (!update) return c.json({ error: 'no such customer' }, 404);
     c.header('Cache-Control', 'no-store');
     return c.json({
-      messages: messages.map((m) => lineOf(page, deps, m)),
-      flow: conversation?.flow ?? null,
-      step: conversation?.step ?? null,
-      status: conversationStatus(page, deps, conversation?.flow, conversation?.step),
-      mergedInto: customer.merged_into_id,
+      messages: update.messages.map((m) => lineOf(page, m)),
+      flow: update.flow,
+      step: update.step,
+      status: conversationStatus(page, update.flow, update.step),
+      mergedInto: update.mergedInto,
     });
   });
 
-  consoleRoute(app, registry, deps, 'POST', '/console/customers/:id/messages', 'conversations.reply', async (c) => {
-    const id = pathParam(c, 'id');
-    const form = await formOf(c);
-    const channel = form.channel === 'line' || form.channel === 'telegram' || form.channel === 'web' ? form.channel : null;
-    const result = await sendStaffMessage(deps.store, actionContext(c, deps.clock), id, { text: form.text ?? '', identityId: form.identity || null, channel });
-    if (!result.ok) {
-      if (result.reason === 'merged') return c.redirect(`/console/customers/${result.mergedInto}/conversation`, 303);
-      const { text, status } = failureMessage(pageOf(c, deps), result);
-      return renderConversation(c, deps, id, { status, flash: { text, error: true }, text: form.text, identityId: form.identity, errors: result.reason === 'invalid' ? result.errors : [] });
-    }
-    deps.onOutbox?.();
+  pages.post('/console/customers/:id/messages', 'conversations.reply', async (page, c) => {
+    const id = page.param('id');
+    const form = await readForm(c);
+    const wanted = form.raw('channel');
+    const channel = wanted === 'line' || wanted === 'telegram' || wanted === 'web' ? wanted : null;
+    const result = await customers.sendMessage(page.action, id, { text: form.raw('text'), identityId: form.raw('identity') || null, channel });
+    if (!result.ok) return refused(page, c, id, result, { text: form.raw('text'), identityId: form.raw('identity') || undefined, errors: result.reason === 'invalid' ? result.errors : [] });
+    ctx.onOutbox?.();
     return c.redirect(`/console/customers/${id}/conversation?flash=sent`, 303);
   });
 
-  consoleRoute(app, registry, deps, 'POST', '/console/customers/:id/handback', 'conversations.reply', async (c) => {
-    const id = pathParam(c, 'id');
-    const result = await handBackToBot(deps.store, actionContext(c, deps.clock), id, { menuChoices: deps.menuChoices });
-    if (!result.ok) {
-      if (result.reason === 'merged') return c.redirect(`/console/customers/${result.mergedInto}/conversation`, 303);
-      const { text, status } = failureMessage(pageOf(c, deps), result);
-      return renderConversation(c, deps, id, { status, flash: { text, error: true } });
-    }
-    if (result.value.notified) deps.onOutbox?.();
+  pages.post('/console/customers/:id/handback', 'conversations.reply', async (page, c) => {
+    const id = page.param('id');
+    const result = await customers.handBack(page.action, id);
+    if (!result.ok) return refused(page, c, id, result);
+    if (result.value.notified) ctx.onOutbox?.();
     return c.redirect(`/console/customers/${id}/conversation?flash=${result.value.notified ? 'handedBack' : 'handedBackSilent'}`, 303);
   });
 }

@@ -1,24 +1,18 @@
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { sql } from 'kysely';
 import { BODY_LIMITS, limitBody } from '../../http/body-limit';
-import { recordAudit } from '../audit';
-import { createSession, endSession, principalFromSession, SESSION_COOKIE, SESSION_MAX_MS } from '../auth/sessions';
-import { clearLoginFailures, loginBlockedFor, recordLoginFailure } from '../auth/login-limit';
-import { verifyPassword } from '../auth/password';
-import { clientIp, consoleRoute, publicConsoleRoute, type StaffEnv } from '../guard';
-import { findStaffByEmail } from '../staff-users';
+import { SESSION_COOKIE, SESSION_MAX_MS } from '../auth/sessions';
+import { clientIp } from '../guard';
+import { createStaffServices } from '../services';
 import { registerAdminPages } from './admin-pages';
 import { registerApiDocsPage } from './api-docs';
 import { registerBookingPages } from './appointments';
 import { registerCustomerPages } from './customers';
-import { ChannelBadge, formatTime } from './customer-format';
-import { anonymousLocale, Layout, pageOf, STYLES, type ConsoleDeps } from './layout';
+import { registerDashboardPage } from './dashboard';
+import type { ConsoleContext, ConsoleDeps } from './deps';
+import { anonymousLocale, consoleRoutes, FlashMessage, publicConsoleRoute, STYLES, type ConsoleEnv } from './kit';
 
-export type { ConsoleDeps } from './layout';
-
-/** A password check of similar cost runs for unknown emails, so response time does not reveal which accounts exist. */
-const DUMMY_HASH = 'pbkdf2-sha256$600000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+export type { ConsoleDeps } from './deps';
 
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
@@ -44,8 +38,7 @@ function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) 
             <h1>
               {props.dealerName} · {props.t('login.title')}
             </h1>
-            {props.error ? <div class="flash error">{props.error}</div> : null}
-            {props.info ? <div class="flash">{props.info}</div> : null}
+            <FlashMessage flash={props.error ? { text: props.error, error: true } : props.info ? { text: props.info } : null} />
             <form method="post" action="/console/login">
               <input type="hidden" name="next" value={props.next} />
               <label for="email">{props.t('login.email')}</label>
@@ -65,162 +58,55 @@ function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) 
 
 /**
  * The staff console: server-rendered pages under /console, each declared with the permission it needs
- * (see guard.ts), so the registry lists every route and what protects it.
+ * (see kit/context.tsx), so the registry lists every route and what protects it. Pages call the staff
+ * services for everything they read and change.
  */
-export function createConsole(deps: ConsoleDeps): Hono<StaffEnv> {
-  const app = new Hono<StaffEnv>();
+export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
+  const app = new Hono<ConsoleEnv>();
   app.use('/console/*', limitBody({ maxBytes: BODY_LIMITS.console }));
   const { registry } = deps;
+  const ctx: ConsoleContext = {
+    ...deps,
+    services: createStaffServices({ store: deps.store, clock: deps.clock, defaultLocale: deps.config.dealer.defaultLocale, passwordIterations: deps.passwordIterations, menuChoices: deps.menuChoices }),
+  };
+  const { sessions } = ctx.services;
+  const loginTexts = (c: Context) => {
+    const locale = anonymousLocale(c, deps);
+    return { locale, t: (key: string, params?: Record<string, string | number>) => deps.translator.t(locale, `console:${key}`, params) };
+  };
 
   publicConsoleRoute(app, registry, 'GET', '/console/login', async (c) => {
-    const locale = anonymousLocale(c, deps);
-    const t = (key: string, params?: Record<string, string | number>) => deps.translator.t(locale, `console:${key}`, params);
-    if (await principalFromSession(deps.store.db, getCookie(c, SESSION_COOKIE), deps.clock.now())) return c.redirect(safeNext(c.req.query('next')));
+    const { locale, t } = loginTexts(c);
+    if (await sessions.principal(getCookie(c, SESSION_COOKIE), deps.clock.now())) return c.redirect(safeNext(c.req.query('next')));
     c.header('Cache-Control', 'no-store');
     return c.html(<LoginPage t={t} locale={locale} dealerName={deps.config.dealer.name} next={safeNext(c.req.query('next'))} info={c.req.query('signedOut') ? t('login.signedOut') : null} />);
   });
 
   publicConsoleRoute(app, registry, 'POST', '/console/login', async (c) => {
-    const locale = anonymousLocale(c, deps);
-    const t = (key: string, params?: Record<string, string | number>) => deps.translator.t(locale, `console:${key}`, params);
+    const { locale, t } = loginTexts(c);
     const origin = c.req.header('origin');
     if (origin && origin !== new URL(c.req.url).origin) return c.json({ error: 'cross-site request refused' }, 403);
     const form = await c.req.parseBody();
     const email = String(form['email'] ?? '').slice(0, 320);
-    const password = String(form['password'] ?? '').slice(0, 1000);
     const next = safeNext(form['next']);
-    const now = deps.clock.now();
-    const ip = clientIp(c);
     const render = (status: 401 | 429, error: string) => c.html(<LoginPage t={t} locale={locale} dealerName={deps.config.dealer.name} next={next} email={email} error={error} />, status);
-
-    const wait = await loginBlockedFor(deps.store.db, email, ip, now);
-    if (wait > 0) return render(429, t('login.tooMany', { minutes: Math.ceil(wait / 60_000) }));
-    const staff = await findStaffByEmail(deps.store.db, email);
-    const ok = await verifyPassword(password, staff?.password_hash ?? DUMMY_HASH);
-    if (!staff || !ok || staff.active !== 1) {
-      await recordLoginFailure(deps.store.db, email, ip, now);
-      return render(401, t('login.failed'));
-    }
-    await clearLoginFailures(deps.store.db, email);
-    const session = await deps.store.transaction(async (tx) => {
-      const created = await createSession(tx, staff.id, { ip, userAgent: c.req.header('user-agent') ?? null, now });
-      await tx.updateTable('staff_users').set({ last_login_at: now.toISOString() }).where('id', '=', staff.id).execute();
-      await recordAudit(tx, { actor: { kind: 'staff', id: staff.id, email: staff.email, name: staff.name, role: staff.role, locale: staff.locale, branchIds: [], sessionId: created.sessionId }, action: 'login', entity: 'staff_session', entityId: created.sessionId, ip, now: now.toISOString() });
-      return created;
-    });
-    setCookie(c, SESSION_COOKIE, session.token, { httpOnly: true, sameSite: 'Lax', secure: isHttps(c), path: '/', maxAge: Math.floor(SESSION_MAX_MS / 1000) });
+    const result = await sessions.signIn({ email, password: String(form['password'] ?? '').slice(0, 1000), ip: clientIp(c), userAgent: c.req.header('user-agent') ?? null, now: deps.clock.now() });
+    if (!result.ok) return result.reason === 'blocked' ? render(429, t('login.tooMany', { minutes: Math.ceil(result.waitMs / 60_000) })) : render(401, t('login.failed'));
+    setCookie(c, SESSION_COOKIE, result.token, { httpOnly: true, sameSite: 'Lax', secure: isHttps(c), path: '/', maxAge: Math.floor(SESSION_MAX_MS / 1000) });
     return c.redirect(next, 303);
   });
 
-  consoleRoute(app, registry, deps, 'POST', '/console/logout', 'console.use', async (c) => {
-    const principal = c.get('principal');
-    if (principal.kind === 'staff') {
-      await deps.store.transaction(async (tx) => {
-        await endSession(tx, principal.sessionId);
-        await recordAudit(tx, { actor: principal, action: 'logout', entity: 'staff_session', entityId: principal.sessionId, ip: clientIp(c), now: deps.clock.now().toISOString() });
-      });
-    }
+  consoleRoutes(app, deps).post('/console/logout', 'console.use', async (page, c) => {
+    const { actor, ip, now } = page.action;
+    await sessions.signOut(actor, ip, now);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.redirect('/console/login?signedOut=1', 303);
   });
 
-  consoleRoute(app, registry, deps, 'GET', '/console', 'console.use', async (c) => {
-    const page = pageOf(c, deps);
-    const db = deps.store.db;
-    const customers = await db.selectFrom('customers').select(sql<number>`count(*)`.as('n')).where('merged_into_id', 'is', null).where('erased_at', 'is', null).executeTakeFirstOrThrow();
-    const waiting = await db
-      .selectFrom('conversations')
-      .innerJoin('customers', 'customers.id', 'conversations.customer_id')
-      .select(['customers.id', 'customers.display_name', 'conversations.updated_at'])
-      .where('conversations.flow', '=', 'handoff')
-      .orderBy('conversations.updated_at', 'asc')
-      .limit(20)
-      .execute();
-    const dead = await db.selectFrom('outbox').select(sql<number>`count(*)`.as('n')).where('status', '=', 'dead').executeTakeFirstOrThrow();
-    const recent = await db
-      .selectFrom('messages')
-      .innerJoin('customers', 'customers.id', 'messages.customer_id')
-      .select(['messages.id', 'messages.customer_id', 'messages.channel', 'messages.direction', 'messages.text', 'messages.created_at', 'customers.display_name'])
-      .where('messages.direction', '=', 'in')
-      // Follows and blocks are not messages anyone needs to read on the dashboard.
-      .where('messages.kind', 'not in', ['start', 'stop'])
-      .orderBy('messages.id', 'desc')
-      .limit(10)
-      .execute();
-    return c.html(
-      <Layout page={page} title={page.t('dashboard.title')}>
-        <h1>{page.t('dashboard.title')}</h1>
-        <div class="grid">
-          <div class="card">
-            <div class="muted">{page.t('dashboard.customers')}</div>
-            <div class="stat">{Number(customers.n)}</div>
-          </div>
-          <div class="card">
-            <div class="muted">{page.t('dashboard.waiting')}</div>
-            <div class="stat">{waiting.length}</div>
-          </div>
-          {page.can('outbox.read') ? (
-            <div class="card">
-              <div class="muted">{page.t('dashboard.dead')}</div>
-              <div class="stat">
-                <a href="/console/outbox">{Number(dead.n)}</a>
-              </div>
-            </div>
-          ) : null}
-        </div>
-        {waiting.length > 0 ? (
-          <>
-            <h2>{page.t('dashboard.waiting')}</h2>
-            <table>
-              <tbody>
-                {waiting.map((w) => (
-                  <tr>
-                    <td>{w.display_name ?? w.id.slice(0, 8)}</td>
-                    <td class="muted">{formatTime(page, deps, w.updated_at)}</td>
-                    <td>
-                      <a href={`/console/customers/${w.id}/conversation`}>{page.t('dashboard.open')}</a>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </>
-        ) : null}
-        <h2>{page.t('dashboard.recent')}</h2>
-        {recent.length === 0 ? (
-          <p class="muted">{page.t('common.none')}</p>
-        ) : (
-          <table>
-            <tbody>
-              {recent.map((m) => (
-                <tr>
-                  <td>{m.display_name ?? m.customer_id.slice(0, 8)}</td>
-                  <td>
-                    <ChannelBadge page={page} channel={m.channel} />
-                  </td>
-                  <td>{m.text ?? ''}</td>
-                  <td class="muted">{formatTime(page, deps, m.created_at)}</td>
-                  <td>
-                    <a href={`/console/customers/${m.customer_id}/conversation`}>{page.t('dashboard.open')}</a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Layout>,
-    );
-  });
-
-  // customer pages
-  registerCustomerPages(app, deps);
-
-  // admin pages
-  registerAdminPages(app, deps);
-  registerBookingPages(app, deps);
-
-  // API documentation
-  registerApiDocsPage(app, deps);
-
+  registerDashboardPage(app, ctx);
+  registerCustomerPages(app, ctx);
+  registerAdminPages(app, ctx);
+  registerBookingPages(app, ctx);
+  registerApiDocsPage(app, ctx);
   return app;
 }

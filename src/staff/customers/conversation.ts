@@ -2,16 +2,18 @@ import type { Kysely } from 'kysely';
 import type { Choice, Reply } from '../../channels/types';
 import { enqueueReplies } from '../../outbox/outbox';
 import { ConversationConflict, saveConversation } from '../../store/conversations';
+import { messagesAfter } from '../../store/transcript';
 import type { ChannelName, Database, MessageRow } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
+import { isHeldByStaff } from '../../conversation/flows';
 import { HANDOFF_FLOW, takenOverByStaff } from '../../conversation/flows/handoff';
 import { replyTargets } from './profile';
 import { conflict, invalid, liveCustomer, ok, type ActionContext, type CustomerResult } from './result';
 
 /** Well within LINE's 5,000 and Telegram's 4,096 characters, so a staff message always fits one platform message. */
 export const MAX_STAFF_MESSAGE_CHARS = 2000;
-export { HANDOFF_FLOW };
+export { isHeldByStaff };
 const TRANSCRIPT_PAGE = 200;
 
 /** The latest messages of a customer, oldest first (the staff transcript reads top to bottom). */
@@ -31,6 +33,28 @@ export async function undeliveredStaffMessages(db: Kysely<Database>, customerId:
     .orderBy('id')
     .limit(50)
     .execute();
+}
+
+export interface TranscriptUpdate {
+  messages: MessageRow[];
+  flow: string | null;
+  step: string | null;
+  /** The profile this one was merged into, for the page to follow. */
+  mergedInto: string | null;
+}
+
+/**
+ * What the live transcript polls for: messages after `afterId` and where the conversation stands; null
+ * when there is no such customer. An erased or merged profile still answers (its page is still open).
+ */
+export async function transcriptAfter(db: Kysely<Database>, customerId: string, afterId: number): Promise<TranscriptUpdate | null> {
+  const customer = await db.selectFrom('customers').select(['id', 'merged_into_id']).where('id', '=', customerId).executeTakeFirst();
+  if (!customer) return null;
+  const [messages, conversation] = await Promise.all([
+    messagesAfter(db, customerId, afterId, TRANSCRIPT_PAGE),
+    db.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', customerId).executeTakeFirst(),
+  ]);
+  return { messages, flow: conversation?.flow ?? null, step: conversation?.step ?? null, mergedInto: customer.merged_into_id };
 }
 
 export interface StaffMessageInput {
@@ -68,7 +92,7 @@ export async function sendStaffMessage(store: Store, ctx: ActionContext, custome
     const conversation = await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
     // A person answering takes the conversation over: until someone hands it back, the bot stays quiet and
     // what the customer writes next is for staff, not answered with "I didn't understand".
-    if (conversation?.flow !== HANDOFF_FLOW) await saveConversation(tx, customerId, conversation ?? null, takenOverByStaff(now), now);
+    if (!isHeldByStaff(conversation?.flow)) await saveConversation(tx, customerId, conversation ?? null, takenOverByStaff(now), now);
     const replies: Reply[] = [{ type: 'text', text: { raw: text } }];
     await enqueueReplies(tx, {
       customerId,
@@ -105,7 +129,7 @@ export async function handBackToBot(store: Store, ctx: ActionContext, customerId
       const found = await liveCustomer(tx, customerId);
       if (!found.ok) return found;
       const conversation = await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
-      if (!conversation || conversation.flow !== HANDOFF_FLOW) return conflict('notWaitingForPerson');
+      if (!conversation || !isHeldByStaff(conversation.flow)) return conflict('notWaitingForPerson');
       const identities = await tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', customerId).execute();
       const target = replyTargets(identities)[0];
       await saveConversation(tx, customerId, conversation, { flow: null, step: null, state: null, stateVersion: 0 }, now);

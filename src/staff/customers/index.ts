@@ -13,3 +13,6 @@ export * from './export';
 export * from './erase';
 export * from './conversation';
 export * from './delivery-problems';
+export * from './create';
+export * from './vehicles';
+export * from './service';

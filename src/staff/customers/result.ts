@@ -1,43 +1,26 @@
 import type { Kysely } from 'kysely';
 import type { Customer, Database } from '../../store/schema';
-import type { Principal } from '../permissions';
+import { conflict as conflictOf, invalid as invalidOf, ok as okOf, type Conflict, type FieldError, type Invalid, type NotFound } from '../result';
+
+export type { ActionContext, FieldError } from '../result';
 
 /**
- * One field a staff member or an integration got wrong. `code` names the problem (a key under `errors.`
- * in the console-customers locale files), so the console shows it in the staff member's language and the
- * API returns it as is.
- */
-export interface FieldError {
-  field: string;
-  code: string;
-  params?: Record<string, string | number>;
-}
-
-/**
- * Expected outcomes of a customer operation that is not carried out. The console and the API map each
- * to a page or a status; none of them is an exception.
+ * Expected outcomes of a customer operation that is not carried out: the failures of every staff
+ * operation, and the two a customer profile adds. The console and the API map each to a page or a status.
  */
 export type CustomerFailure =
-  | { ok: false; reason: 'not_found' }
+  | NotFound
   /** The profile was merged; `mergedInto` is the one that is the customer now. */
   | { ok: false; reason: 'merged'; mergedInto: string }
   | { ok: false; reason: 'erased' }
-  | { ok: false; reason: 'invalid'; errors: FieldError[] }
-  /** The request is well-formed but the records do not allow it now (`code` says why). */
-  | { ok: false; reason: 'conflict'; code: string };
+  | Invalid
+  | Conflict;
 
 export type CustomerResult<T> = { ok: true; value: T } | CustomerFailure;
 
-/** Who acts, from where and when: what every change's audit entry records. */
-export interface ActionContext {
-  actor: Principal;
-  ip: string | null;
-  now: Date;
-}
-
-export const ok = <T>(value: T): CustomerResult<T> => ({ ok: true, value });
-export const invalid = (errors: FieldError[]): CustomerFailure => ({ ok: false, reason: 'invalid', errors });
-export const conflict = (code: string): CustomerFailure => ({ ok: false, reason: 'conflict', code });
+export const ok = <T>(value: T): CustomerResult<T> => okOf(value);
+export const invalid = (errors: FieldError[]): CustomerFailure => invalidOf(errors);
+export const conflict = (code: string): CustomerFailure => conflictOf(code);
 
 /** Merges can chain (A into B, later B into C); more hops than this would mean a cycle, which merge refuses. */
 const MAX_MERGE_HOPS = 20;

@@ -1,5 +1,5 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
-import type { ChannelName, CustomerCategory, Database } from '../../store/schema';
+import type { ChannelName, Customer, CustomerCategory, Database } from '../../store/schema';
 import { escapeLike, normalizePlate, phoneSearchDigits } from './normalize';
 
 export const CUSTOMER_PAGE_SIZE = 25;
@@ -123,4 +123,31 @@ export async function searchCustomers(
       plates: vehicles.filter((v) => v.customer_id === r.id).map((v) => v.plate),
     })),
   };
+}
+
+/** Where a page of the oldest-first list ends: the next page starts strictly after it. */
+export interface CustomerPosition {
+  createdAt: string;
+  id: string;
+}
+
+/**
+ * Live customers oldest first, in pages that neither repeat nor skip a profile while others are added
+ * (new profiles sort after every existing one): the list an integration walks to keep a copy in step.
+ */
+export async function listCustomersAfter(
+  db: Kysely<Database>,
+  args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number },
+): Promise<{ items: Customer[]; next: CustomerPosition | null }> {
+  let query = db.selectFrom('customers').selectAll().where('merged_into_id', 'is', null).where('erased_at', 'is', null);
+  if (args.category) query = query.where('category', '=', args.category);
+  if (args.updatedSince) query = query.where('updated_at', '>=', args.updatedSince);
+  const text = args.q?.trim();
+  if (text) query = query.where(matchesCustomerQuery(text));
+  const after = args.after;
+  if (after) query = query.where((eb) => eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]));
+  const rows = await query.orderBy('created_at').orderBy('id').limit(args.limit + 1).execute();
+  const items = rows.slice(0, args.limit);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > args.limit && last ? { createdAt: last.created_at, id: last.id } : null };
 }

@@ -1,5 +1,7 @@
+import type { Transaction } from 'kysely';
+import type { z } from 'zod';
 import { newId } from '../../ids';
-import type { Customer, Vehicle } from '../../store/schema';
+import type { Customer, Database, Vehicle } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { normalizePlate } from './normalize';
@@ -21,20 +23,32 @@ function pick<T extends object, K extends keyof T>(row: T, keys: K[]): Pick<T, K
   return out;
 }
 
+/** Checks `raw` with `schema`, then runs `change` in one transaction on the customer, who must be live. */
+async function changeLiveCustomer<S extends z.ZodType, T>(
+  store: Store,
+  ctx: ActionContext,
+  customerId: string,
+  schema: S,
+  raw: unknown,
+  change: (tx: Transaction<Database>, customer: Customer, input: z.output<S>, now: string) => Promise<CustomerResult<T>>,
+): Promise<CustomerResult<T>> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) return invalid(fieldErrors(parsed.error, ctx.now));
+  const now = ctx.now.toISOString();
+  return store.transaction(async (tx) => {
+    const found = await liveCustomer(tx, customerId);
+    if (!found.ok) return found;
+    return change(tx, found.value, parsed.data as z.output<S>, now);
+  });
+}
+
 /**
  * Changes a profile's details: name, phone (stored normalised), language, category, consent, opt-out and
  * notes; fields left out stay as they are. Consent and opt-out keep the time they were first given, so
  * saving the form again does not move them. One transaction with its audit entry.
  */
 export async function updateCustomerProfile(store: Store, ctx: ActionContext, id: string, raw: unknown): Promise<CustomerResult<Customer>> {
-  const parsed = customerUpdateSchema.safeParse(raw);
-  if (!parsed.success) return invalid(fieldErrors(parsed.error, ctx.now));
-  const input = parsed.data;
-  const now = ctx.now.toISOString();
-  return store.transaction(async (tx) => {
-    const found = await liveCustomer(tx, id);
-    if (!found.ok) return found;
-    const before = found.value;
+  return changeLiveCustomer(store, ctx, id, customerUpdateSchema, raw, async (tx, before, input, now) => {
     const wanted: Partial<ProfileFields> = {
       display_name: input.displayName,
       phone: input.phone,
@@ -65,13 +79,7 @@ const VEHICLE_AUDIT_FIELDS = ['plate', 'make', 'model', 'year', 'vin', 'mileage_
 
 /** Adds a vehicle to a profile (plate required); one transaction with its audit entry. */
 export async function addVehicle(store: Store, ctx: ActionContext, customerId: string, raw: unknown): Promise<CustomerResult<Vehicle>> {
-  const parsed = vehicleSchema(ctx.now).safeParse(raw);
-  if (!parsed.success) return invalid(fieldErrors(parsed.error, ctx.now));
-  const input = parsed.data;
-  const now = ctx.now.toISOString();
-  return store.transaction(async (tx) => {
-    const found = await liveCustomer(tx, customerId);
-    if (!found.ok) return found;
+  return changeLiveCustomer(store, ctx, customerId, vehicleSchema(ctx.now), raw, async (tx, _customer, input, now) => {
     const vehicle: Vehicle = {
       id: newId(),
       customer_id: customerId,
@@ -93,13 +101,7 @@ export async function addVehicle(store: Store, ctx: ActionContext, customerId: s
 
 /** Changes a vehicle of this profile; fields left out stay as they are. */
 export async function updateVehicle(store: Store, ctx: ActionContext, customerId: string, vehicleId: string, raw: unknown): Promise<CustomerResult<Vehicle>> {
-  const parsed = vehicleSchema(ctx.now).partial().safeParse(raw);
-  if (!parsed.success) return invalid(fieldErrors(parsed.error, ctx.now));
-  const input = parsed.data;
-  const now = ctx.now.toISOString();
-  return store.transaction(async (tx) => {
-    const found = await liveCustomer(tx, customerId);
-    if (!found.ok) return found;
+  return changeLiveCustomer(store, ctx, customerId, vehicleSchema(ctx.now).partial(), raw, async (tx, _customer, input, now) => {
     const before = await tx.selectFrom('vehicles').selectAll().where('id', '=', vehicleId).where('customer_id', '=', customerId).executeTakeFirst();
     if (!before) return { ok: false, reason: 'not_found' };
     const wanted: Partial<Vehicle> = {

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
-import { newId } from '../ids';
-import type { Database } from '../store/schema';
-import type { StaffRole, StaffUser } from '../store/staff-schema';
-import { hashPassword } from './auth/password';
+import { newId } from '../../ids';
+import type { Database } from '../../store/schema';
+import type { StaffRole, StaffUser } from '../../store/staff-schema';
+import { hashPassword } from '../auth/password';
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();

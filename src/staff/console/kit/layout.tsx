@@ -1,86 +1,13 @@
-import type { Context } from 'hono';
 import type { Child, FC } from 'hono/jsx';
-import type { Choice } from '../../channels/types';
-import type { Config } from '../../config';
-import type { Translator } from '../../i18n';
-import { isLocale, localeFromAcceptLanguage, type Locale } from '../../i18n/locales';
-import type { Clock } from '../../ops/clock';
-import type { Logger } from '../../ops/logger';
-import type { Store } from '../../store/store';
-import type { GuardDeps, RouteRegistry, StaffEnv } from '../guard';
-import { can, type Permission, type Principal } from '../permissions';
+import type { Permission } from '../../permissions';
+import { CsrfField } from './components';
+import type { Page } from './context';
 
-/** What every console page module needs; built once in createConsole. */
-export interface ConsoleDeps extends GuardDeps {
-  store: Store;
-  clock: Clock;
-  config: Config;
-  translator: Translator;
-  logger: Logger;
-  registry: RouteRegistry;
-  /** PBKDF2 iterations for new passwords (tests lower it; production keeps the default). */
-  passwordIterations?: number;
-  /** Wakes the outbox sender after staff queue a message. */
-  onOutbox?: () => void;
-  /** The customer's main menu, offered when staff hand a conversation back to the bot. */
-  menuChoices?: () => Choice[];
+/** A note at the top of a page: what a post did, or why it was refused. */
+export interface Flash {
+  text: string;
+  error?: boolean;
 }
-
-/** The request-scoped things a page renders with. */
-export interface Page {
-  t: (key: string, params?: Record<string, string | number>) => string;
-  locale: Locale;
-  principal: Principal & { kind: 'staff' };
-  csrfToken: string;
-  dealerName: string;
-  path: string;
-  can: (permission: Permission) => boolean;
-}
-
-export function pageOf(c: Context<StaffEnv>, deps: ConsoleDeps): Page {
-  const principal = c.get('principal') as Principal & { kind: 'staff' };
-  const locale: Locale = isLocale(principal.locale) ? principal.locale : deps.config.dealer.defaultLocale;
-  return {
-    t: (key, params) => deps.translator.t(locale, key.includes(':') ? key : `console:${key}`, params),
-    locale,
-    principal,
-    csrfToken: c.get('csrfToken'),
-    dealerName: deps.config.dealer.name,
-    path: new URL(c.req.url).pathname,
-    can: (permission) => can(principal.role, permission),
-  };
-}
-
-/** The console language for someone not signed in: their browser's, else the dealership's. */
-export function anonymousLocale(c: Context, deps: ConsoleDeps): Locale {
-  return localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
-}
-
-export const CsrfField: FC<{ page: Page }> = ({ page }) => <input type="hidden" name="_csrf" value={page.csrfToken} />;
-
-/**
- * A form folded under a one-line summary: the console's way of keeping edit and add forms out of the way
- * until wanted. It opens by itself when a refused post sends the form back with its problems.
- */
-export const FoldedForm: FC<{ page: Page; summary: unknown; action: string; submit: string; open?: boolean; children?: unknown }> = ({
-  page,
-  summary,
-  action,
-  submit,
-  open,
-  children,
-}) => (
-  <details open={open}>
-    <summary>{summary}</summary>
-    <form method="post" action={action}>
-      <CsrfField page={page} />
-      {children}
-      <p>
-        <button type="submit">{submit}</button>
-      </p>
-    </form>
-  </details>
-);
 
 const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
@@ -131,7 +58,11 @@ export const STYLES = `
   @media (max-width: 720px) { main { padding:12px; } th, td { padding:6px; } }
 `;
 
-export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: { text: string; error?: boolean } | null }> = ({ page, title, children, flash }) => (
+/** The note at the top of a page, green or (for a refusal) red. */
+export const FlashMessage: FC<{ flash?: Flash | null }> = ({ flash }) => (flash ? <div class={flash.error ? 'flash error' : 'flash'}>{flash.text}</div> : null);
+
+/** The console's frame: the navigation the staff member's role allows, who is signed in, sign out, and the page. */
+export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: Flash | null }> = ({ page, title, children, flash }) => (
   <html lang={page.locale}>
     <head>
       <meta charset="utf-8" />
@@ -163,29 +94,10 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: {
         </div>
       </header>
       <main>
-        {flash ? <div class={flash.error ? 'flash error' : 'flash'}>{flash.text}</div> : null}
+        <FlashMessage flash={flash} />
         {children}
       </main>
     </body>
   </html>
 );
 
-/** Previous / next links under a paged list; `base` is the list's address with its query. */
-export const Pager: FC<{ page: Page; base: string; current: number; hasNext: boolean }> = ({ page, base, current, hasNext }) => {
-  const sep = base.includes('?') ? '&' : '?';
-  return current > 1 || hasNext ? (
-    <p class="toolbar">
-      {current > 1 ? (
-        <a class="button secondary" href={current === 2 ? base : `${base}${sep}page=${current - 1}`}>
-          {page.t('common.previous')}
-        </a>
-      ) : null}
-      <span class="muted">{page.t('common.page', { page: current })}</span>
-      {hasNext ? (
-        <a class="button secondary" href={`${base}${sep}page=${current + 1}`}>
-          {page.t('common.next')}
-        </a>
-      ) : null}
-    </p>
-  ) : null;
-};

@@ -18,7 +18,7 @@ import { loadBranchCapacity } from '../../booking/capacity';
 import type { Slot } from '../../domain/availability';
 import type { Clock } from '../../ops/clock';
 import { checkInWithRepairOrder, type CheckInResult } from '../../repair-orders/check-in';
-import { isRepairOrderConflict } from '../../repair-orders/repair-orders';
+import { findRepairOrderForAppointment, isRepairOrderConflict, setRepairOrderAdvisor } from '../../repair-orders/repair-orders';
 import type { AppointmentAction, AppointmentStatus, BookingChannel, Database } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
@@ -28,7 +28,7 @@ import type { Principal } from '../permissions';
  * What staff do with appointments, shared by the console pages and the DMS API. Each operation is the
  * booking core's function plus its audit entry in one transaction, run again on fresh reads when it lost a
  * race — the same retries as createBookingService, which cannot take the audit entry into its own
- * transactions. (A console module that the API imports, like admin-branch-form.ts.)
+ * transactions.
  */
 
 /** Who acts, from where, and through what: the console ('console') or an integration ('dms'). */
@@ -192,7 +192,7 @@ export function createStaffBooking(deps: StaffBookingDeps) {
         if (!ASSIGNABLE.includes(a.status)) return { ok: false, reason: 'not_changeable', status: a.status };
         if (args.advisorId !== null && !(await branchAdvisors(tx, a.branchId)).some((s) => s.id === args.advisorId)) return { ok: false, reason: 'unknown_advisor' };
         if (a.advisorId === args.advisorId) return { ok: true, appointment: a };
-        const ro = a.status === 'checked_in' ? await tx.selectFrom('repair_orders').select(['id', 'version']).where('appointment_id', '=', a.id).executeTakeFirst() : undefined;
+        const ro = a.status === 'checked_in' ? await findRepairOrderForAppointment(tx, a.id) : null;
         const nowIso = now.toISOString();
         // The history row first: its key (appointment, version) lets only one of two racing changes commit.
         await tx
@@ -209,7 +209,7 @@ export function createStaffBooking(deps: StaffBookingDeps) {
           })
           .execute();
         await tx.updateTable('appointments').set({ advisor_id: args.advisorId, version: a.version + 1, updated_at: nowIso }).where('id', '=', a.id).execute();
-        if (ro) await tx.updateTable('repair_orders').set({ advisor_id: args.advisorId, version: ro.version + 1, updated_at: nowIso }).where('id', '=', ro.id).where('version', '=', ro.version).execute();
+        if (ro) await setRepairOrderAdvisor(tx, ro, args.advisorId, nowIso);
         await recordAudit(tx, { actor: req.actor, action: 'appointment.assign_advisor', entity: 'appointment', entityId: a.id, before: { advisorId: a.advisorId }, after: { advisorId: args.advisorId }, ip: req.ip, now: nowIso });
         return { ok: true, appointment: { ...a, advisorId: args.advisorId, version: a.version + 1, updatedAt: nowIso } };
       }, changed);

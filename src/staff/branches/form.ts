@@ -1,10 +1,12 @@
 import { BLOCK_MINUTES, holidaysSchema, openingHoursSchema, timeZoneSchema, type OpeningHours, type OpenInterval } from '../../domain/booking-rules';
 import type { Weekday } from '../../domain/local-time';
+import type { Branch } from '../../store/schema';
+import type { FieldError } from '../result';
 
 /*
  * The branch form as staff type it, to and from the values stored on `branches`. Whether hours, holidays
  * and the time zone are valid is decided by the booking rules' own schemas (src/domain/booking-rules.ts),
- * so the console can never save what availability would later refuse to read; this file only turns text
+ * so staff can never save what availability would later refuse to read; this file only turns text
  * into those values and says, field by field, what was wrong.
  */
 
@@ -33,12 +35,8 @@ export interface BranchValues {
   holidays: string[];
 }
 
-/** What is wrong with one field, as a message key of the console-admin texts and its parameters. */
-export interface BranchProblem {
-  field: string;
-  key: string;
-  params?: Record<string, string | number>;
-}
+/** What is wrong with one field: a code under `branches.errors.` of the console-admin texts, and its parameters. */
+export type BranchProblem = FieldError;
 
 export type BranchFormResult = { ok: true; value: BranchValues } | { ok: false; problems: BranchProblem[] };
 
@@ -56,7 +54,7 @@ function parseDay(day: Weekday, text: string, problems: BranchProblem[]): OpenIn
   for (const token of typed.split(/[\s,;、]+/).filter(Boolean)) {
     const m = /^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$/.exec(token);
     if (!m) {
-      problems.push({ field: `hours_${day}`, key: 'branches.errors.hoursFormat', params: { day, value: token } });
+      problems.push({ field: `hours_${day}`, code: 'hoursFormat', params: { day, value: token } });
       continue;
     }
     intervals.push([`${m[1]!.padStart(2, '0')}:${m[2]}`, `${m[3]!.padStart(2, '0')}:${m[4]}`]);
@@ -80,14 +78,14 @@ export function parseBranchForm(input: BranchFormInput): BranchFormResult {
   const problems: BranchProblem[] = [];
 
   const name = input.name.trim();
-  if (!name) problems.push({ field: 'name', key: 'branches.errors.nameRequired' });
-  else if ([...name].length > 100) problems.push({ field: 'name', key: 'branches.errors.tooLong', params: { max: 100 } });
+  if (!name) problems.push({ field: 'name', code: 'nameRequired' });
+  else if ([...name].length > 100) problems.push({ field: 'name', code: 'tooLong', params: { max: 100 } });
 
   const address = input.address.trim();
-  if ([...address].length > 300) problems.push({ field: 'address', key: 'branches.errors.tooLong', params: { max: 300 } });
+  if ([...address].length > 300) problems.push({ field: 'address', code: 'tooLong', params: { max: 300 } });
 
   const phone = normalizeTyped(input.phone).trim();
-  if (phone && (!/\d/.test(phone) || phone.length > 40)) problems.push({ field: 'phone', key: 'branches.errors.phone' });
+  if (phone && (!/\d/.test(phone) || phone.length > 40)) problems.push({ field: 'phone', code: 'phone' });
 
   const mapUrl = input.mapUrl.trim();
   if (mapUrl) {
@@ -97,12 +95,12 @@ export function parseBranchForm(input: BranchFormInput): BranchFormResult {
     } catch {
       url = null;
     }
-    if (!url || url.protocol !== 'https:' || !url.hostname || mapUrl.length > 1000) problems.push({ field: 'mapUrl', key: 'branches.errors.mapUrl' });
+    if (!url || url.protocol !== 'https:' || !url.hostname || mapUrl.length > 1000) problems.push({ field: 'mapUrl', code: 'mapUrl' });
   }
 
   let timeZone = input.timeZone.trim();
-  if (!timeZone) problems.push({ field: 'timeZone', key: 'branches.errors.timeZoneRequired' });
-  else if (!timeZoneSchema.safeParse(timeZone).success) problems.push({ field: 'timeZone', key: 'branches.errors.timeZone', params: { value: timeZone } });
+  if (!timeZone) problems.push({ field: 'timeZone', code: 'timeZoneRequired' });
+  else if (!timeZoneSchema.safeParse(timeZone).success) problems.push({ field: 'timeZone', code: 'timeZone', params: { value: timeZone } });
   else timeZone = canonicalZone(timeZone);
 
   const typedHours = Object.fromEntries(WEEK_FROM_MONDAY.map((d) => [d, parseDay(d, input.hours[d] ?? '', problems)])) as Record<Weekday, OpenInterval[]>;
@@ -116,9 +114,9 @@ export function parseBranchForm(input: BranchFormInput): BranchFormResult {
         const index = issue.path[1];
         if (typeof index === 'number') {
           const [from, to] = typedHours[day][index] ?? ['', ''];
-          problems.push({ field: `hours_${day}`, key: 'branches.errors.hoursInterval', params: { day, value: `${from}–${to}`, block: BLOCK_MINUTES } });
+          problems.push({ field: `hours_${day}`, code: 'hoursInterval', params: { day, value: `${from}–${to}`, block: BLOCK_MINUTES } });
         } else {
-          problems.push({ field: `hours_${day}`, key: 'branches.errors.hoursOverlap', params: { day } });
+          problems.push({ field: `hours_${day}`, code: 'hoursOverlap', params: { day } });
         }
       }
     }
@@ -129,14 +127,14 @@ export function parseBranchForm(input: BranchFormInput): BranchFormResult {
     .filter(Boolean)
     .map(normalizeDate);
   let holidays: string[] = [];
-  if (typedDates.length > MAX_HOLIDAYS) problems.push({ field: 'holidays', key: 'branches.errors.tooManyHolidays', params: { max: MAX_HOLIDAYS } });
+  if (typedDates.length > MAX_HOLIDAYS) problems.push({ field: 'holidays', code: 'tooManyHolidays', params: { max: MAX_HOLIDAYS } });
   else {
     const checked = holidaysSchema.safeParse(typedDates);
     if (checked.success) holidays = [...new Set(checked.data)].sort();
     else {
       for (const issue of checked.error.issues) {
         const index = issue.path[0];
-        problems.push({ field: 'holidays', key: 'branches.errors.holiday', params: { value: typeof index === 'number' ? typedDates[index]! : '' } });
+        problems.push({ field: 'holidays', code: 'holiday', params: { value: typeof index === 'number' ? typedDates[index]! : '' } });
       }
     }
   }
@@ -196,3 +194,16 @@ export const COMMON_TIME_ZONES = [
   'America/Los_Angeles',
   'UTC',
 ] as const;
+
+/** The form as it reads for a stored branch, or for a new one (weekdays 09:00–18:00, the given zone). */
+export function branchFormOf(branch: Branch | null, newTimeZone = ''): BranchFormInput {
+  return {
+    name: branch?.name ?? '',
+    address: branch?.address ?? '',
+    phone: branch?.phone ?? '',
+    mapUrl: branch?.map_url ?? '',
+    timeZone: branch?.time_zone ?? newTimeZone,
+    hours: branch ? hoursFormText(branch.opening_hours) : { mon: '09:00–18:00', tue: '09:00–18:00', wed: '09:00–18:00', thu: '09:00–18:00', fri: '09:00–18:00', sat: '', sun: '' },
+    holidays: branch ? readHolidays(branch.holidays).join('\n') : '',
+  };
+}

@@ -4,8 +4,8 @@ import type { Locale } from '../../i18n/locales';
 import type { Customer } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
-import { ok, invalid, type ActionContext, type CustomerResult } from '../customers/result';
-import { customerUpdateSchema, fieldErrors, MAX_NAME_CHARS } from '../customers/validation';
+import { invalid, ok, type ActionContext, type CustomerResult } from './result';
+import { customerUpdateSchema, fieldErrors, MAX_NAME_CHARS } from './validation';
 
 /**
  * A customer staff or a DMS register without a chat: someone who phoned or walked in. The same rules as a

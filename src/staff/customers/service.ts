@@ -1,0 +1,65 @@
+import type { Choice } from '../../channels/types';
+import type { Locale } from '../../i18n/locales';
+import type { CustomerCategory } from '../../store/schema';
+import type { Store } from '../../store/store';
+import { handBackToBot, latestMessages, sendStaffMessage, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
+import { createCustomer } from './create';
+import { listDeliveryProblems, retryDeadMessage } from './delivery-problems';
+import { eraseCustomer } from './erase';
+import { exportCustomer } from './export';
+import { mergeCustomers } from './merge';
+import { loadCustomerProfile } from './profile';
+import { liveCustomer, type ActionContext } from './result';
+import { listCustomersAfter, searchCustomers, type CustomerPosition } from './search';
+import { addVehicle, updateCustomerProfile, updateVehicle } from './update';
+import { customerWithVehicles, findVehiclesByPlate, listVehicles, updateVehicleById } from './vehicles';
+
+
+export interface CustomerServiceDeps {
+  store: Store;
+  /** The language a customer registered without a chat gets. */
+  defaultLocale: Locale;
+  /** The customer's main menu, offered when staff hand a conversation back to the bot. */
+  menuChoices?: () => Choice[];
+}
+
+/**
+ * The customer operations bound to one store, for the console and the API: the functions of this folder,
+ * which tests may also call directly with a store or a transaction.
+ */
+export function createCustomerService(deps: CustomerServiceDeps) {
+  const { store } = deps;
+  const db = store.db;
+  return {
+    search: (args: Parameters<typeof searchCustomers>[1]) => searchCustomers(db, args),
+    listAfter: (args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number }) => listCustomersAfter(db, args),
+    profile: (id: string) => loadCustomerProfile(db, id),
+    live: (id: string) => liveCustomer(db, id),
+    withVehicles: (id: string) => customerWithVehicles(db, id),
+    create: (ctx: ActionContext, raw: unknown) => createCustomer(store, ctx, raw, { locale: deps.defaultLocale }),
+    update: (ctx: ActionContext, id: string, raw: unknown) => updateCustomerProfile(store, ctx, id, raw),
+    merge: (ctx: ActionContext, args: { mergeId: string; keepId: string }) => mergeCustomers(store, ctx, args),
+    export: (ctx: ActionContext, id: string) => exportCustomer(store, ctx, id),
+    erase: (ctx: ActionContext, id: string, args: { confirmation: string }) => eraseCustomer(store, ctx, id, args),
+
+    vehicles: (customerId: string) => listVehicles(db, customerId),
+    vehiclesByPlate: (plate: string) => findVehiclesByPlate(db, plate),
+    addVehicle: (ctx: ActionContext, customerId: string, raw: unknown) => addVehicle(store, ctx, customerId, raw),
+    updateVehicle: (ctx: ActionContext, customerId: string, vehicleId: string, raw: unknown) => updateVehicle(store, ctx, customerId, vehicleId, raw),
+    updateVehicleById: (ctx: ActionContext, vehicleId: string, raw: unknown) => updateVehicleById(store, ctx, vehicleId, raw),
+
+    /** The latest messages, oldest first, and the staff messages still on their way. */
+    transcript: async (customerId: string) => {
+      const [messages, undelivered] = await Promise.all([latestMessages(db, customerId), undeliveredStaffMessages(db, customerId)]);
+      return { messages, undelivered };
+    },
+    transcriptAfter: (customerId: string, afterId: number) => transcriptAfter(db, customerId, afterId),
+    sendMessage: (ctx: ActionContext, customerId: string, input: StaffMessageInput) => sendStaffMessage(store, ctx, customerId, input),
+    handBack: (ctx: ActionContext, customerId: string) => handBackToBot(store, ctx, customerId, { menuChoices: deps.menuChoices }),
+
+    deliveryProblems: (args: { page?: number }) => listDeliveryProblems(db, args),
+    retryDelivery: (ctx: ActionContext, outboxId: number) => retryDeadMessage(store, ctx, outboxId),
+  };
+}
+
+export type CustomerService = ReturnType<typeof createCustomerService>;
