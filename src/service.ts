@@ -26,6 +26,12 @@ export interface Service {
   app: Hono;
   /** Booking reminders; the Node entry runs them every minute, the Workers cron likewise. */
   reminders: Reminders;
+  /**
+   * Work that comes due with time rather than with a message (reminders, and what later flows add: notices
+   * waiting out quiet hours, SLA clocks, surveys). The Node entry runs each once a minute, the Workers cron
+   * likewise; each pass claims what is due in its own transactions, so two instances never do it twice.
+   */
+  scheduledJobs: ScheduledJob[];
   /** Every console and API route with the permission guarding it. */
   routes: RouteRegistry;
   engine: Engine;
@@ -34,6 +40,12 @@ export interface Service {
   richMenuLinks: RichMenuLinks | null;
   metrics: Metrics;
   translator: Translator;
+}
+
+export interface ScheduledJob {
+  readonly name: string;
+  /** Does what is due now; returns how much it did. */
+  runOnce(): Promise<number>;
 }
 
 export interface ServiceOptions {
@@ -134,5 +146,6 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   );
   app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret }));
   const reminders = createReminders({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() });
-  return { app, routes, reminders, engine, outbox, richMenuLinks, metrics, translator };
+  const scheduledJobs: ScheduledJob[] = [{ name: 'reminders', runOnce: () => reminders.runOnce() }];
+  return { app, routes, reminders, scheduledJobs, engine, outbox, richMenuLinks, metrics, translator };
 }

@@ -38,13 +38,19 @@ async function main(): Promise<void> {
   const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature });
   service.engine.start();
   service.outbox.start();
-  // Reminders are due on the minute at the finest; one pass a minute (and one at start) is enough.
+  // Scheduled work is due on the minute at the finest; one pass a minute (and one at start) is enough.
   const reminderLoop = createWorkLoop(
     async () => {
-      await service.reminders.runOnce();
+      for (const job of service.scheduledJobs) {
+        try {
+          await job.runOnce();
+        } catch (err) {
+          logger.error({ err, job: job.name }, 'scheduled job failed; the next pass tries again');
+        }
+      }
       return { didWork: false, nextDueInMs: null };
     },
-    { idleMs: 60_000, logger, name: 'reminders' },
+    { idleMs: 60_000, logger, name: 'scheduled' },
   );
   reminderLoop.start();
 

@@ -141,10 +141,12 @@ export const worker = {
 
   async scheduled(controller: ScheduledController, env: WorkerEnv, _ctx: ExecutionContext): Promise<void> {
     const ready = await readyFor(env);
-    try {
-      await ready.service.reminders.runOnce();
-    } catch (err) {
-      ready.logger.error({ err }, 'reminders pass failed; the next scheduled pass tries again');
+    for (const job of ready.service.scheduledJobs) {
+      try {
+        await job.runOnce();
+      } catch (err) {
+        ready.logger.error({ err, job: job.name }, 'scheduled job failed; the next scheduled pass tries again');
+      }
     }
     await drain(ready);
     if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
