@@ -4,6 +4,7 @@ import * as m0002 from './0002_staff';
 import * as m0003 from './0003_booking';
 import * as m0004 from './0004_reminders';
 import * as m0005 from './0005_repair_orders';
+import * as m0008 from './0008_customer_reach';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0003_booking': m0003,
   '0004_reminders': m0004,
   '0005_repair_orders': m0005,
+  '0008_customer_reach': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {
