@@ -91,7 +91,10 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     expect(slot).toBeDefined();
     await lineSays(u, { postback: slot!.data! });
     await lineSays(u, { postback: 'book:skip' });
-    const confirm = await lineSays(u, { postback: 'book:no' });
+    // The profile gave the name; the workshop still needs a number to call.
+    const phone = await lineSays(u, { postback: 'book:no' });
+    expect(phone.text).toContain('手機號碼');
+    const confirm = await lineSays(u, { text: '0912-345-678' });
     expect(confirm.type).toBe('flex');
     const booked = await lineSays(u, { postback: 'book:ok' });
     expect(booked.type).toBe('flex');
@@ -133,7 +136,10 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     expect(time).toBeDefined();
     await telegramSays(chat, { press: time!.callback_data });
     await telegramSays(chat, { press: 'book:skip' });
-    const confirm = await telegramSays(chat, { press: 'book:no' });
+    // Telegram's own button shares the customer's number.
+    const phone = await telegramSays(chat, { press: 'book:no' });
+    expect(phone.reply_markup.keyboard[0][0]).toMatchObject({ text: '分享我的號碼', request_contact: true });
+    const confirm = await telegramSays(chat, { text: '0912345678' });
     expect(confirm.parse_mode).toBe('HTML');
     expect(confirm.text).toContain('<b>請確認預約內容</b>');
     const booked = await telegramSays(chat, { press: 'book:ok' });
