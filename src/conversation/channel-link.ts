@@ -8,7 +8,7 @@ import type { ChannelName, Customer, Database } from '../store/schema';
  * (`t.me/<bot>?start=link-<code>`) or a LINE link that opens the official account with a message holding
  * the code. When the code comes back on the new channel, that chat joins the customer the code names.
  *
- * A code is the customer's id and an expiry, signed with HMAC-SHA256 under the `channel_link_secret`
+ * A code is the customer's id, an expiry and a few random bytes, signed with HMAC-SHA256 under the `channel_link_secret`
  * setting (made at start, see store/seed.ts), so it cannot be forged or altered; once used it is kept in
  * `spent_link_codes`, so it works once.
  */
@@ -52,22 +52,30 @@ export async function linkSecret(db: Kysely<Database>): Promise<string | null> {
   return (await db.selectFrom('settings').select('value').where('key', '=', LINK_SECRET_SETTING).executeTakeFirst())?.value ?? null;
 }
 
-/** A code for `customerId` that works until `expiresAt` (43 characters of A–Z a–z 0–9 _ -). */
+/** Customer id, expiry (seconds), and random bytes so that every code is its own (and spent on its own). */
+const BODY_BYTES = 24;
+const BODY_CHARS = 32;
+/** Every code is this long: 48 characters of A–Z a–z 0–9 _ -. */
+export const LINK_CODE_CHARS = BODY_CHARS + 16;
+
+/** A code for `customerId` that works until `expiresAt`, or null when the id is not a UUID. */
 export async function signLinkCode(secret: string, customerId: string, expiresAt: Date): Promise<string | null> {
   const id = uuidBytes(customerId);
   if (!id) return null;
-  const body = new Uint8Array(20);
+  const body = new Uint8Array(BODY_BYTES);
   body.set(id, 0);
   new DataView(body.buffer).setUint32(16, Math.floor(expiresAt.getTime() / 1000));
+  body.set(crypto.getRandomValues(new Uint8Array(4)), 20);
   return toBase64Url(body) + toBase64Url(await mac(secret, body));
 }
 
 /** The customer a code names, or why it names nobody. */
 export async function readLinkCode(secret: string, code: string, now: Date): Promise<{ ok: true; customerId: string; signature: string } | { ok: false; reason: 'invalid' | 'expired' }> {
-  const body = fromBase64Url(code.slice(0, 27));
-  const signature = code.slice(27);
+  if (code.length !== LINK_CODE_CHARS) return { ok: false, reason: 'invalid' };
+  const body = fromBase64Url(code.slice(0, BODY_CHARS));
+  const signature = code.slice(BODY_CHARS);
   const given = fromBase64Url(signature);
-  if (!body || body.length !== 20 || !given || given.length !== MAC_BYTES) return { ok: false, reason: 'invalid' };
+  if (!body || body.length !== BODY_BYTES || !given || given.length !== MAC_BYTES) return { ok: false, reason: 'invalid' };
   const expected = await mac(secret, body);
   let diff = 0;
   for (let i = 0; i < MAC_BYTES; i++) diff |= expected[i]! ^ given[i]!;
@@ -83,7 +91,7 @@ export function linkCodeOfPayload(payload: string | null): string | null {
 
 /** The code in a message (the LINE link fills one in: "… LINK-…"), or null. */
 export function linkCodeInText(text: string): string | null {
-  return /(?:^|\s)LINK-([A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/.exec(text)?.[1] ?? null;
+  return /(?:^|\s)LINK-([A-Za-z0-9_-]{48})(?![A-Za-z0-9_-])/.exec(text)?.[1] ?? null;
 }
 
 /** The words of the message a LINE link fills in: the code, and what it is for in the customer's language. */
@@ -107,11 +115,13 @@ export async function continueChoices(
   const { telegramBotUsername: bot, lineAccountId: line } = args.continueOn;
   if (args.channel !== 'web' || (!bot && !line)) return [];
   const secret = await linkSecret(db);
-  const code = secret ? await signLinkCode(secret, args.customerId, new Date(args.now.getTime() + LINK_TTL_MS)) : null;
-  if (!code) return [];
+  if (!secret) return [];
+  const expires = new Date(args.now.getTime() + LINK_TTL_MS);
   const choices: Choice[] = [];
-  if (line) choices.push({ kind: 'url', url: `https://line.me/R/oaMessage/${encodeURIComponent(line)}/?${encodeURIComponent(lineLinkMessage(args.lineIntro, code))}`, label: { key: 'link.line' } });
-  if (bot) choices.push({ kind: 'url', url: `https://t.me/${bot}?start=${PREFIX}${code}`, label: { key: 'link.telegram' } });
+  const lineCode = line ? await signLinkCode(secret, args.customerId, expires) : null;
+  if (line && lineCode) choices.push({ kind: 'url', url: `https://line.me/R/oaMessage/${encodeURIComponent(line)}/?${encodeURIComponent(lineLinkMessage(args.lineIntro, lineCode))}`, label: { key: 'link.line' } });
+  const telegramCode = bot ? await signLinkCode(secret, args.customerId, expires) : null;
+  if (bot && telegramCode) choices.push({ kind: 'url', url: `https://t.me/${bot}?start=${PREFIX}${telegramCode}`, label: { key: 'link.telegram' } });
   return choices;
 }
 
