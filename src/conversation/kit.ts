@@ -4,6 +4,7 @@ import { intentButtons, type AnswerButton } from './button-ids';
 import { DEFAULT_FLOW_SETTINGS, type Flow, type FlowContext, type FlowSettings, type StepResult } from './flow';
 import type { Intent } from './intents';
 import { normalizeWords } from './intents';
+import { isPlainRequest } from './understanding';
 import type { Words } from './words';
 
 /*
@@ -268,10 +269,14 @@ export function pickOne<T>(input: Input, options: readonly Option<T>[]): T | nul
 
 /**
  * A typed answer checked by `validate` (a plate, a phone number, a note): its value, or null when the input
- * is not text, is empty or longer than `maxChars`, or the validator refuses it.
+ * is not text, is empty or longer than `maxChars`, or the validator refuses it. A message that is plainly
+ * a request ("can I speak to someone please", 「你們幾點開門」, "BK-7K3QXM") is not taken as the answer
+ * either, so the engine can act on it; a question that takes anything at all (a note for the advisor)
+ * passes `{ requests: 'accept' }`.
  */
-export function freeText<T>(input: Input, validate: (text: string) => T | null, maxChars = 500): T | null {
+export function freeText<T>(input: Input, validate: (text: string) => T | null, maxChars = 500, opts: { requests?: 'refuse' | 'accept' } = {}): T | null {
   const text = typedText(input)?.trim();
   if (!text || [...text].length > maxChars) return null;
+  if (opts.requests !== 'accept' && isPlainRequest(text)) return null;
   return validate(text);
 }

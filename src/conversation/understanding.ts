@@ -75,18 +75,49 @@ function outcome(target: Target): Exclude<Understood, { kind: 'unsure' }> {
 
 /** Builds the reader once (the vocabulary of every locale); see the file comment. */
 export function createUnderstanding(): (text: string) => Understood | null {
+  const read = createReader();
+  return (text) => read(text)?.understood ?? null;
+}
+
+let shared: ReturnType<typeof createReader> | null = null;
+
+/**
+ * True when `text` is plainly a request rather than an answer: a booking reference, or a request or
+ * question that two of its words say ("talk + person", 「幾點 + 開門」) or that is most of the message
+ * (「地址在哪裡」). A free-text question (a car's make and model, a name) does not take such a message as
+ * its answer; a note does.
+ */
+export function isPlainRequest(text: string): boolean {
+  shared ??= createReader();
+  const read = shared(text);
+  if (!read || read.understood.kind === 'greeting' || read.understood.kind === 'thanks' || read.understood.kind === 'unsure') return false;
+  return read.terms >= 2 || read.coverage >= 0.5;
+}
+
+function createReader(): (text: string) => { understood: Understood; terms: number; coverage: number } | null {
   const phrases = phrasesOf();
-  return (text) => {
+  /** How many words of its phrase the last reading rested on, and how much of the message they were. */
+  let lastTerms = 0;
+  let lastCoverage = 0;
+  const read = (text: string): Understood | null => {
     const reference = REFERENCE.exec(text.normalize('NFKC'));
     const normalized = reference ? normalizeBookingReference(reference[1]!) : null;
-    if (normalized) return { kind: 'button', id: myBookingsButtons.id('byReference', normalized) };
+    if (normalized) {
+      lastTerms = 1;
+      lastCoverage = 1;
+      return { kind: 'button', id: myBookingsButtons.id('byReference', normalized) };
+    }
 
     const words = wordsOf(text);
     if (words.length === 0) return null;
     const best = new Map<Target, number>();
+    const covered = new Map<Target, number>();
     for (const p of phrases) {
       if ((best.get(p.target) ?? 0) >= p.score) continue;
-      if (findAll(words, p.terms)) best.set(p.target, p.score);
+      const n = findAll(words, p.terms);
+      if (n < 0) continue;
+      best.set(p.target, p.score);
+      covered.set(p.target, n);
     }
     // "Hello, I'd like to book": the request counts, the greeting around it does not.
     const smallTalk = (t: Target) => t === 'greeting' || t === 'thanks';
@@ -94,8 +125,11 @@ export function createUnderstanding(): (text: string) => Understood | null {
     const ranked = (requests.length > 0 ? requests : [...best.entries()]).sort((a, b) => b[1] - a[1]);
     const top = ranked[0];
     if (!top) return null;
+    lastTerms = Math.floor(top[1] / 100);
+    lastCoverage = (covered.get(top[0]) ?? 0) / words.length;
     const tied = ranked.filter(([, score]) => score === top[1]).map(([target]) => target);
     if (tied.length === 1) return outcome(top[0]);
+
     const options = tied.flatMap((target): Option[] => {
       const o = outcome(target);
       if (o.kind === 'intent') return [{ ...o, label: { key: `menu.${o.intent}` } }];
@@ -103,5 +137,10 @@ export function createUnderstanding(): (text: string) => Understood | null {
       return [];
     });
     return options.length > 1 ? { kind: 'unsure', options } : outcome(top[0]);
+  };
+  return (text) => {
+    const understood = read(text);
+    if (!understood) return null;
+    return { understood, terms: lastTerms, coverage: lastCoverage };
   };
 }

@@ -62,15 +62,18 @@ function findSpan(words: readonly string[], phrase: string, taken: ReadonlySet<n
   return null;
 }
 
-/** True when every phrase is found, each on words of its own ("what do you do" has two "do"s, not one). */
-export function findAll(words: readonly string[], phrases: readonly string[]): boolean {
+/**
+ * How many of `words` the phrases cover when every one is found, each on words of its own ("what do you
+ * do" has two "do"s, not one); -1 when one is missing.
+ */
+export function findAll(words: readonly string[], phrases: readonly string[]): number {
   const taken = new Set<number>();
   for (const phrase of phrases) {
     const span = findSpan(words, phrase, taken);
-    if (!span) return false;
+    if (!span) return -1;
     for (let k = span[0]; k <= span[1]; k++) taken.add(k);
   }
-  return true;
+  return taken.size;
 }
 
 /** A phrase as findWords compares it: its words joined without spaces. */

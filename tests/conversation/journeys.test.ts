@@ -200,6 +200,13 @@ describe.each(flowDialects)('customers on $name', (dialect) => {
       await c.say('Chen Mei-Ling');
       const card = await c.say('0912345678');
       expect(texts(card)).toContain('the brakes make a noise when I cancel cruise control');
+      // A question that takes any words (a car's make and model) does not take a request as its answer.
+      const m = customer('model');
+      await m.say(m.tap('i:book'));
+      await m.say(m.tap('book:st:inspection'));
+      await m.say('ABC-1234');
+      expect(texts(await m.say('can I speak to someone please'))).toContain("I've asked our team");
+      expect(await db().selectFrom('vehicles').select('id').where('customer_id', '=', (await m.record())!.id).execute()).toEqual([]);
       const d = customer('person');
       await toTheDay(d);
       expect(texts(await d.say("I'd like to talk to a person about this"))).toContain("I've asked our team");

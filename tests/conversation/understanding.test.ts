@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { infoButtons, myBookingsButtons } from '../../src/conversation/button-ids';
-import { createUnderstanding, type Understood } from '../../src/conversation/understanding';
+import { createUnderstanding, isPlainRequest, type Understood } from '../../src/conversation/understanding';
 import { findWords, phraseKey, wordsOf } from '../../src/domain/segment';
 
 /*
@@ -118,6 +118,16 @@ describe('understanding whole sentences', () => {
     const both = understand('hours and phone');
     expect(both?.kind).toBe('unsure');
     expect(both?.kind === 'unsure' ? both.options.map((o) => o.label) : []).toEqual(expect.arrayContaining([{ key: 'info.hours' }, { key: 'info.phone' }]));
+  });
+});
+
+describe('a request among answers', () => {
+  it.each(['can I speak to someone please', 'when are you open?', '地址在哪裡', '你們幾點開門', 'BK-7K3QXM', 'ขอคุยกับเจ้าหน้าที่หน่อยค่ะ'])('takes “%s” as a request, not an answer to a free-text question', (text) => {
+    expect(isPlainRequest(text)).toBe(true);
+  });
+
+  it.each(['Toyota Corolla', 'BMW 320i open top', 'the brakes make a noise when I cancel cruise control', '陳美玲', 'Honda Civic Type R', 'hello', '山田 花子'])('takes “%s” as an answer', (text) => {
+    expect(isPlainRequest(text)).toBe(false);
   });
 });
 

@@ -457,7 +457,8 @@ const loanerChoices = () => yesNoChoices(buttons, { yes: text('loanerYes'), no: 
 async function answerNote(ctx: FlowContext, state: TimeChosen, input: Input): Promise<Result> {
   let note: string | null = null;
   if (!isSkip(ctx.words, input, buttons)) {
-    note = freeText(input, (t) => t, 500);
+    // A note takes anything: "a noise when I cancel cruise control" is a note, not a request.
+    note = freeText(input, (t) => t, 500, { requests: 'accept' });
     if (note === null) return reask('note', state, say('askNote', undefined, [skip()]));
   }
   const next: NoteGiven = { ...state, note };
