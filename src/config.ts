@@ -62,7 +62,11 @@ export const envSchema = z.object({
   // Licence plates and mobile numbers customers type are read in these countries' formats; the first is home.
   DEALER_COUNTRY: z.preprocess(
     (v) => (v === '' || v === undefined ? ['TW'] : String(v).split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)),
-    z.array(z.enum(COUNTRIES, { error: `expected one or more of ${COUNTRIES.join(', ')}, separated by commas` })).min(1, `expected one or more of ${COUNTRIES.join(', ')}`),
+    z
+      .array(z.string())
+      .min(1, `expected one or more of ${COUNTRIES.join(', ')}`)
+      .refine((codes) => codes.every((c) => (COUNTRIES as readonly string[]).includes(c)), `expected one or more of ${COUNTRIES.join(', ')}, separated by commas`)
+      .transform((codes) => codes as Country[]),
   ),
   // Where a web chat customer can continue the conversation, so reminders reach them after the tab is closed.
   TELEGRAM_BOT_USERNAME: z.preprocess(
