@@ -111,8 +111,10 @@ export function defineFlow<Steps>(def: FlowDefinition<Steps>): Flow {
     const sameQuestion = outcome.reask === true && current !== null && next.flow === undefined && next.step === current.step;
     const reasks = sameQuestion ? current.reasks + 1 : 0;
     const replies = reasks > MAX_REASKS ? [wayOut(ctx, outcome.replies)] : outcome.replies;
-    // A re-ask keeps the question as first asked; a new question is kept as it is asked now.
-    const question = outcome.reask === true && current?.question && next.step === current.step ? current.question : outcome.replies;
+    // A re-ask (or a silent stay, a calendar's heading pressed) keeps the question as first asked; a new
+    // question is kept as it is asked now.
+    const keep = (outcome.reask === true || outcome.replies.length === 0) && current?.question && next.flow === undefined && next.step === current.step;
+    const question = keep ? current.question! : outcome.replies;
     const envelope: Envelope = { v: next.state, r: reasks, ...(question.length > 0 ? { q: question } : {}) };
     return { replies, next: next.flow !== undefined && next.flow !== def.name ? { flow: next.flow, step: next.step, state: envelope } : { step: next.step, state: envelope }, reask: outcome.reask === true };
   };
