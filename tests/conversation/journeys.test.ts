@@ -187,6 +187,11 @@ describe.each(flowDialects)('customers on $name', (dialect) => {
       expect(texts(aside.slice(-1))).toContain("licence plate number");
       expect(await c.position()).toEqual({ flow: 'book', step: 'plate' });
       expect(texts(await c.say('ABC-1234'))).toContain('make and model');
+      // At the day question, a question that names "today" is still a question, not the day.
+      for (let i = 0; i < 3; i++) await c.say(c.tap('book:skip'));
+      const closing = await c.say('what time do you close today?');
+      expect(texts(closing)).toContain('Opening hours of');
+      expect(await c.position()).toEqual({ flow: 'book', step: 'date' });
     });
 
     it('leaves a booking for a person when asked in a sentence, but keeps a note that merely mentions "cancel"', async () => {

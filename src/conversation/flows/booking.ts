@@ -13,6 +13,7 @@ import { normalizePlate } from '../../domain/vehicle-identifiers';
 import { foldText } from '../../domain/segment';
 import { updateCustomer } from '../../store/customers';
 import { continueChoices } from '../channel-link';
+import { isPlainRequest } from '../understanding';
 import { formatDayLong, formatDayShort, formatMonth, weekdayInitials } from '../../i18n/format';
 import type { Locale } from '../../i18n/locales';
 import { addVehicle, vehicleOf, vehiclesOf } from '../../store/vehicles';
@@ -340,7 +341,8 @@ async function answerDate(ctx: FlowContext, state: DayAsked, input: Input): Prom
   let chosen: string | undefined;
   let when: WhenAsked | null = null;
   if (input.type === 'choice') chosen = buttons.argsOf(input.id, 'day')?.date ?? (buttons.is(input.id, 'pickDay') ? (input.params?.date ?? input.params?.datetime?.slice(0, 10)) : undefined);
-  if (input.type === 'text') {
+  // "What time do you close today?" names a day, but asks a question: the engine answers it on the side.
+  if (input.type === 'text' && !isPlainRequest(input.text)) {
     const clock = branchClock(ctx, capacity);
     when = parseWhen(input.text, ctx.locale, clock.now, clock.timeZone);
     chosen = when?.date;
@@ -432,7 +434,7 @@ async function answerTime(ctx: FlowContext, state: TimeAsked, input: Input): Pro
     date = pressed.date;
     time = /^\d{4}$/.test(pressed.hhmm) ? `${pressed.hhmm.slice(0, 2)}:${pressed.hhmm.slice(2)}` : null;
   }
-  if (input.type === 'text') {
+  if (input.type === 'text' && !isPlainRequest(input.text)) {
     time = readTime(input.text);
     // A new day instead of a time ("actually, Friday").
     const clock = branchClock(ctx, capacity);
