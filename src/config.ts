@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { COUNTRIES, type Country } from './domain/countries';
 import { SUPPORTED_LOCALES } from './i18n/locales';
 
 /**
@@ -58,6 +59,24 @@ export const envSchema = z.object({
     .default('Asia/Taipei')
     .refine(isTimeZone, 'expected an IANA time zone such as Asia/Taipei'),
   DEFAULT_LOCALE: z.enum(SUPPORTED_LOCALES, { error: `expected one of ${SUPPORTED_LOCALES.join(', ')}` }).default('zh-TW'),
+  // Licence plates and mobile numbers customers type are read in these countries' formats; the first is home.
+  DEALER_COUNTRY: z.preprocess(
+    (v) => (v === '' || v === undefined ? ['TW'] : String(v).split(',').map((c) => c.trim().toUpperCase()).filter(Boolean)),
+    z
+      .array(z.string())
+      .min(1, `expected one or more of ${COUNTRIES.join(', ')}`)
+      .refine((codes) => codes.every((c) => (COUNTRIES as readonly string[]).includes(c)), `expected one or more of ${COUNTRIES.join(', ')}, separated by commas`)
+      .transform((codes) => codes as Country[]),
+  ),
+  // Where a web chat customer can continue the conversation, so reminders reach them after the tab is closed.
+  TELEGRAM_BOT_USERNAME: z.preprocess(
+    (v) => (v === '' || v === undefined ? undefined : String(v).replace(/^@/, '')),
+    z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, 'expected the bot\'s username as @BotFather shows it, such as DemoMotorsBot').optional(),
+  ),
+  LINE_ACCOUNT_ID: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(/^@[a-z0-9._-]{2,40}$/i, 'expected the LINE Official Account\'s basic ID, such as @123abcde').optional(),
+  ),
 
   WEB_CHAT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32, 'expected at least 32 characters').optional()),
   CONVERSATION_TIMEOUT_MINUTES: positiveInt(30),
@@ -77,7 +96,18 @@ export interface Config {
   publicBaseUrl: string | null;
   line: { channelSecret: string; channelAccessToken: string; apiBaseUrl: string; dataApiBaseUrl: string } | null;
   telegram: { botToken: string; webhookSecret: string; apiBaseUrl: string } | null;
-  dealer: { name: string; timeZone: string; defaultLocale: Env['DEFAULT_LOCALE'] };
+  dealer: {
+    name: string;
+    timeZone: string;
+    defaultLocale: Env['DEFAULT_LOCALE'];
+    /** Whose licence plate and mobile number formats customers' answers are read in; the first is home. */
+    countries: readonly Country[];
+  };
+  /**
+   * Where a web chat customer is offered to continue (so reminders reach them once the tab is closed): a
+   * channel is offered when it is configured and its public address is known.
+   */
+  continueOn: { telegramBotUsername: string | null; lineAccountId: string | null };
   webChatSecret: string | null;
   conversationTimeoutMs: number;
   outbox: {
@@ -138,7 +168,11 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     publicBaseUrl: e.PUBLIC_BASE_URL ?? null,
     line,
     telegram,
-    dealer: { name: e.DEALER_NAME, timeZone: e.DEALER_TIMEZONE, defaultLocale: e.DEFAULT_LOCALE },
+    dealer: { name: e.DEALER_NAME, timeZone: e.DEALER_TIMEZONE, defaultLocale: e.DEFAULT_LOCALE, countries: [...new Set(e.DEALER_COUNTRY)] },
+    continueOn: {
+      telegramBotUsername: telegram ? (e.TELEGRAM_BOT_USERNAME ?? null) : null,
+      lineAccountId: line ? (e.LINE_ACCOUNT_ID ?? null) : null,
+    },
     webChatSecret: e.WEB_CHAT_SECRET ?? null,
     conversationTimeoutMs: e.CONVERSATION_TIMEOUT_MINUTES * 60_000,
     outbox: {

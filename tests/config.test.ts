@@ -32,6 +32,17 @@ describe('configuration', () => {
     expect(config.disabledChannels.telegram).toBe('Telegram is not configured: set TELEGRAM_WEBHOOK_SECRET');
   });
 
+  it('reads the dealership’s countries, and where web chat customers may continue', () => {
+    expect(parseConfig({}).dealer.countries).toEqual(['TW']);
+    expect(parseConfig({ DEALER_COUNTRY: 'jp, TH,JP' }).dealer.countries).toEqual(['JP', 'TH']);
+    expect(() => parseConfig({ DEALER_COUNTRY: 'TW,FR' })).toThrow(/DEALER_COUNTRY: expected one or more of TW, JP, TH/);
+    // Offered only for a channel that is configured.
+    expect(parseConfig({ TELEGRAM_BOT_USERNAME: '@DemoBot', LINE_ACCOUNT_ID: '@demo' }).continueOn).toEqual({ telegramBotUsername: null, lineAccountId: null });
+    const both = parseConfig({ TELEGRAM_BOT_TOKEN: '1:x', TELEGRAM_WEBHOOK_SECRET: 's', TELEGRAM_BOT_USERNAME: '@DemoBot', LINE_CHANNEL_SECRET: 's', LINE_CHANNEL_ACCESS_TOKEN: 't', LINE_ACCOUNT_ID: '@demo' });
+    expect(both.continueOn).toEqual({ telegramBotUsername: 'DemoBot', lineAccountId: '@demo' });
+    expect(() => parseConfig({ LINE_ACCOUNT_ID: 'no at sign' })).toThrow(/LINE_ACCOUNT_ID/);
+  });
+
   it('stops with a message naming each wrong variable and what is expected', () => {
     let error: unknown;
     try {

@@ -14,12 +14,13 @@ import {
   type SlotRequest,
 } from '../domain/availability';
 import { newBookingReference } from '../domain/booking-reference';
-import type { HeldCapacity } from '../domain/booking-rules';
+import { withinChangeCutoff, type HeldCapacity } from '../domain/booking-rules';
 import { addDays, localDateOf, localTimeOf } from '../domain/local-time';
 import { newId } from '../ids';
 import { isUniqueViolation } from '../store/errors';
 import type { AppointmentAction, AppointmentStatus, BookingChannel, Database } from '../store/schema';
 import { findAppointment, type Appointment } from './appointments';
+import { noticeStaffChange } from './notices';
 import { activeServiceType, loadBranchCapacity, loadHeldCapacity, type BranchCapacity, type ServiceType } from './capacity';
 
 /*
@@ -38,6 +39,7 @@ import { activeServiceType, loadBranchCapacity, loadHeldCapacity, type BranchCap
 /**
  * Who asks. Customers are bound by the minimum notice and the change cutoff, and may only touch their own
  * appointments; staff and the system (scheduled jobs) are not, and what they book counts as made by staff.
+ * When staff move, cancel or check in a booking, the customer is told in their chat (see notices.ts).
  */
 export type Actor = { type: 'customer'; customerId: string } | { type: 'staff'; staffId: string | null } | { type: 'system' };
 
@@ -314,9 +316,7 @@ async function loadForChange(db: Kysely<Database>, request: ChangeRequest, allow
 }
 
 function pastCutoff(loaded: Loaded, actor: Actor, now: Date): boolean {
-  if (actor.type !== 'customer') return false;
-  const cutoff = Date.parse(loaded.appointment.startsAt) - loaded.capacity.rules.settings.changeCutoffHours * 3_600_000;
-  return now.getTime() > cutoff;
+  return actor.type === 'customer' && withinChangeCutoff(loaded.appointment.startsAt, loaded.capacity.rules.settings.changeCutoffHours, now);
 }
 
 /**
@@ -369,7 +369,9 @@ export async function cancelAppointment(db: Kysely<Database>, request: ChangeReq
   const loaded = await loadForChange(db, request, ['booked']);
   if (!('appointment' in loaded)) return loaded;
   if (pastCutoff(loaded, request.actor, now)) return { ok: false, reason: 'past_cutoff' };
-  return changeStatus(db, loaded, request, { action: 'cancelled', status: 'cancelled', releases: true, details: request.reason ? { reason: request.reason } : null }, now);
+  const result = await changeStatus(db, loaded, request, { action: 'cancelled', status: 'cancelled', releases: true, details: request.reason ? { reason: request.reason } : null }, now);
+  if (result.ok && request.actor.type === 'staff') await noticeStaffChange(db, { kind: 'cancelled', appointment: result.appointment }, now);
+  return result;
 }
 
 /**
@@ -380,7 +382,9 @@ export async function checkInAppointment(db: Kysely<Database>, request: ChangeRe
   const loaded = await loadForChange(db, request, ['booked']);
   if (!('appointment' in loaded)) return loaded;
   if (localDateOf(now, loaded.capacity.rules.timeZone) < loaded.appointment.localDate) return { ok: false, reason: 'too_early' };
-  return changeStatus(db, loaded, request, { action: 'checked_in', status: 'checked_in', releases: false, details: null }, now);
+  const result = await changeStatus(db, loaded, request, { action: 'checked_in', status: 'checked_in', releases: false, details: null }, now);
+  if (result.ok && request.actor.type === 'staff') await noticeStaffChange(db, { kind: 'checked_in', appointment: result.appointment }, now);
+  return result;
 }
 
 /** Marks a booked appointment whose start has passed as a no-show (staff), freeing its capacity for walk-ins. */
@@ -437,11 +441,10 @@ export async function rescheduleAppointment(
   // Old claims go before the new ones are written: a move by one slot reuses some of the same keys.
   await db.deleteFrom('capacity_claims').where('appointment_id', '=', a.id).execute();
   await insertClaims(db, capacity.branchId, a.id, plan);
-  return {
-    ok: true,
-    appointment: { ...a, ...viewOf(capacity, type, plan), loanerRequested: loaner, version: a.version + 1, updatedAt: nowIso },
-    previous,
-  };
+  const appointment: Appointment = { ...a, ...viewOf(capacity, type, plan), loanerRequested: loaner, version: a.version + 1, updatedAt: nowIso };
+  // Moved by staff (the customer phoned, the workshop is short of a bay): the customer is told where it went.
+  if (request.actor.type === 'staff') await noticeStaffChange(db, { kind: 'rescheduled', appointment, previous }, now);
+  return { ok: true, appointment, previous };
 }
 
 /** The customer said they will come ("I'll be there" on a reminder); advisors see it on the day's list. */
@@ -449,7 +452,7 @@ export async function markAttending(db: Kysely<Database>, appointmentId: string,
   await db.updateTable('appointments').set({ customer_confirmed_at: now.toISOString() }).where('id', '=', appointmentId).execute();
 }
 
-/** The branches a customer can book at, by name. */
+/** The branches a customer can book at, by name (as staff entered it). */
 export async function bookableBranches(db: Kysely<Database>): Promise<{ id: string; name: string }[]> {
   return db.selectFrom('branches').select(['id', 'name']).orderBy('name').execute();
 }

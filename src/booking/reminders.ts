@@ -1,6 +1,7 @@
-import type { Choice, Reply } from '../channels/types';
+import type { Choice, Reply, TextRef } from '../channels/types';
 import { myBookingsButtons } from '../conversation/button-ids';
-import { serviceName } from '../conversation/flows/booking-view';
+import { lockedText, manageChoices, serviceName } from '../conversation/flows/booking-view';
+import { withinChangeCutoff } from '../domain/booking-rules';
 import { localTimeOf } from '../domain/local-time';
 import { reminderDueTimes, type ReminderKind } from '../domain/reminder-times';
 import { formatDayLong } from '../i18n/format';
@@ -9,9 +10,10 @@ import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
 import { enqueueReplies } from '../outbox/outbox';
 import { isUniqueViolation } from '../store/errors';
-import type { ChannelName } from '../store/schema';
 import type { Store } from '../store/store';
+import { branchNameIn, branchProfile } from './branch-profile';
 import { loadBranchCapacity, type BranchCapacity } from './capacity';
+import { reachableChannel } from './notices';
 
 /** How far ahead bookings are looked at: the day-before reminder of the day after tomorrow's first visit. */
 const LOOK_AHEAD_MS = 50 * 3600_000;
@@ -44,8 +46,8 @@ interface Candidate {
 }
 
 /**
- * Booking reminders: the day before and a few hours before, through the outbox to the channel the customer
- * booked on (else the one they used last), with buttons to confirm, reschedule or cancel. A reminder counts
+ * Booking reminders: the day before and a few hours before, through the outbox to the channel that reaches
+ * the customer best (see reachableChannel: LINE or Telegram before a web chat tab that may be closed), with buttons to confirm, reschedule or cancel. A reminder counts
  * as sent when its `appointment_reminders` row is written, in the same transaction as its outbox rows: the
  * row's key (appointment, kind, start) means two instances never both send it, and a moved booking is
  * reminded again for its new time. Only booked appointments get reminders, so none follows a cancellation.
@@ -60,14 +62,7 @@ export function createReminders(deps: RemindersDeps): Reminders {
         // Read again inside the transaction: it may have been cancelled or moved since the list was read.
         const current = await tx.selectFrom('appointments').select(['status', 'starts_at']).where('id', '=', candidate.id).executeTakeFirst();
         if (!current || current.status !== 'booked' || current.starts_at !== candidate.starts_at) return false;
-        const identities = await tx
-          .selectFrom('channel_identities')
-          .select(['channel', 'external_id', 'last_seen_at'])
-          .where('customer_id', '=', candidate.customer_id)
-          .where('reachable', '=', 1)
-          .orderBy('last_seen_at', 'desc')
-          .execute();
-        const target = identities.find((i) => i.channel === candidate.channel) ?? identities[0];
+        const target = await reachableChannel(tx, candidate.customer_id, candidate.channel);
         // The row is written even when nobody can be reached, so the same reminder is not looked at every minute.
         await tx.insertInto('appointment_reminders').values({ appointment_id: candidate.id, kind, starts_at: candidate.starts_at, sent_at: nowIso }).execute();
         if (!target || candidate.opted_out_at) {
@@ -78,19 +73,25 @@ export function createReminders(deps: RemindersDeps): Reminders {
         const names = JSON.parse(candidate.service_names) as Record<string, string>;
         const service = serviceName(names, locale, '');
         const time = localTimeOf(Date.parse(candidate.starts_at), capacity.rules.timeZone);
+        const branch = await branchProfile(tx, candidate.branch_id);
+        const branchName = branch ? branchNameIn(branch, locale) : capacity.branchName;
+        // A reminder inside the change cutoff offers the branch's phone and a person, not buttons that would refuse.
+        const hours = capacity.rules.settings.changeCutoffHours;
+        const locked = withinChangeCutoff(candidate.starts_at, hours, now);
+        const phone = branch?.phone ?? null;
         const choices: Choice[] = [
           { kind: 'postback', id: myBookingsButtons.id('attending', candidate.id), label: { key: 'booking:reminderConfirm' } },
-          { kind: 'postback', id: myBookingsButtons.id('reschedule', candidate.id), label: { key: 'booking:reschedule' } },
-          { kind: 'postback', id: myBookingsButtons.id('cancel', candidate.id), label: { key: 'booking:cancelBooking' } },
+          ...manageChoices(candidate.id, { locked, channel: target.channel, phone }),
         ];
-        const reply: Reply =
+        const said: TextRef =
           kind === 'day_before'
-            ? { type: 'text', text: { key: 'booking:reminderDayBefore', params: { service, branch: capacity.branchName, when: `${formatDayLong(locale, candidate.local_date)} ${time}` } }, choices }
-            : { type: 'text', text: { key: 'booking:reminderSoon', params: { service, branch: capacity.branchName, time } }, choices };
+            ? { key: 'booking:reminderDayBefore', params: { service, branch: branchName, when: `${formatDayLong(locale, candidate.local_date)} ${time}` } }
+            : { key: 'booking:reminderSoon', params: { service, branch: branchName, time } };
+        const reply: Reply = { type: 'text', text: locked ? [said, lockedText({ hours, branch: branchName, phone })] : said, choices };
         await enqueueReplies(tx, {
           customerId: candidate.customer_id,
-          channel: target.channel as ChannelName,
-          externalId: target.external_id,
+          channel: target.channel,
+          externalId: target.externalId,
           replies: [reply],
           source: 'system',
           flow: null,

@@ -29,12 +29,13 @@ export function renderReplies(t: Translator, locale: Locale, replies: Reply[]): 
           text: parts.map((p) => renderText(t, locale, p)).join('\n\n'),
           choices: (reply.choices ?? []).map((c) => renderChoice(t, locale, c)),
           ...(reply.columns ? { columns: reply.columns } : {}),
+          ...(reply.requestContact ? { requestContact: renderText(t, locale, reply.requestContact) } : {}),
         };
       }
       case 'card': {
         const title = renderText(t, locale, reply.title);
         const rows = reply.rows.map((r) => ({ label: renderText(t, locale, r.label), value: renderText(t, locale, r.value) }));
-        const footer = reply.footer ? renderText(t, locale, reply.footer) : null;
+        const footer = reply.footer ? (Array.isArray(reply.footer) ? reply.footer : [reply.footer]).map((f) => renderText(t, locale, f)).join(' ') : null;
         return {
           type: 'card',
           title,

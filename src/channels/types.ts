@@ -52,9 +52,10 @@ export type Choice =
 /** One message a flow wants sent. Channels turn `choices` into their native buttons. */
 export type Reply =
   /** `columns`: how many buttons a row where the channel lays buttons out in rows (a calendar: 7). */
-  | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[]; columns?: number }
-  /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card). */
-  | { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef; choices?: Choice[] }
+  /** `requestContact`: a button that shares the customer's own phone number, where the platform has one (Telegram). */
+  | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[]; columns?: number; requestContact?: TextRef }
+  /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card). Footer parts are joined by a space. */
+  | { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef | TextRef[]; choices?: Choice[] }
   | { type: 'image'; url: string; previewUrl?: string };
 
 /** A Reply rendered in the customer's language, still free of any platform's format. */
@@ -64,7 +65,7 @@ export type RenderedChoice =
   | { kind: 'url'; url: string; label: string };
 
 export type RenderedMessage =
-  | { type: 'text'; text: string; choices: RenderedChoice[]; columns?: number }
+  | { type: 'text'; text: string; choices: RenderedChoice[]; columns?: number; requestContact?: string }
   | { type: 'card'; title: string; rows: { label: string; value: string }[]; footer: string | null; choices: RenderedChoice[]; altText: string }
   | { type: 'image'; url: string; previewUrl: string };
 

@@ -136,6 +136,17 @@ export const myBookingsButtons = defineButtons('mybk', {
   cancelConfirmed: { code: 'cy', args: ['appointmentId'] },
   keep: { code: 'k', args: [] },
   attending: { code: 'ok', args: ['appointmentId'] },
+  /** One booking, by the reference the customer typed ("BK-7K3QXM"). */
+  byReference: { code: 'ref', args: ['reference'] },
+});
+
+/** What a customer can ask about a branch, answered from its own data. */
+export type InfoTopic = 'hours' | 'address' | 'phone' | 'services';
+
+/** Questions about the branch: a topic (`info:t:hours`), and that topic at one branch when there are several. */
+export const infoButtons = defineButtons('info', {
+  topic: { code: 't', args: ['topic'] },
+  atBranch: { code: 'b', args: ['topic', 'branchId'] },
 });
 
 /** Choosing the language: one button per language (`lang:ja`). */

@@ -23,7 +23,9 @@ import type { Flow, FlowContext, StepResult } from './flow';
 import { createWords } from './words';
 import { intentButtons, intentOfChoice, prefixOf } from './button-ids';
 import { flowClock } from './flow';
+import { linkCodeInText, linkCodeOfPayload, redeemLinkCode } from './channel-link';
 import { COMMAND_INTENTS, createIntentMatcher, type Intent } from './intents';
+import { createUnderstanding, type Understood } from './understanding';
 
 export interface EngineDeps {
   store: Store;
@@ -86,6 +88,18 @@ interface Turn {
 
 const IDLE: ConversationPosition = { flow: null, step: null, state: null, stateVersion: 0 };
 
+/**
+ * What a sentence may ask for in the middle of a flow and be taken away from its question: reaching a
+ * person. Stopping, the menu or another flow take the whole-message words ("cancel", 「選單」), so a
+ * sentence that merely mentions one is never read as it.
+ */
+const LEAVES_A_FLOW: ReadonlySet<Intent> = new Set(['human']);
+
+/** What a date/time picker gave, as the customer's own words in the transcript: "2026-12-01", "2026-12-01 10:30". */
+function pickedValue(params: Extract<Input, { type: 'choice' }>['params']): string | null {
+  return params?.date ?? params?.datetime?.replace('T', ' ') ?? params?.time ?? null;
+}
+
 function describeInput(input: Input): { kind: string; text: string | null; payload: unknown } {
   switch (input.type) {
     case 'text':
@@ -93,7 +107,8 @@ function describeInput(input: Input): { kind: string; text: string | null; paylo
     case 'command':
       return { kind: 'command', text: `/${input.command}${input.payload ? ` ${input.payload}` : ''}`, payload: null };
     case 'choice':
-      return { kind: 'choice', text: null, payload: { id: input.id, params: input.params } };
+      // A date or time picked in a picker is what the customer said, not the picker's label ("Pick a date").
+      return { kind: 'choice', text: pickedValue(input.params), payload: { id: input.id, params: input.params } };
     case 'start':
       return { kind: 'start', text: null, payload: { payload: input.payload } };
     case 'stop':
@@ -122,8 +137,9 @@ export function createEngine(deps: EngineDeps): Engine {
   const flowsByName = new Map(deps.flows.map((f) => [f.name, f]));
   const flowsByIntent = new Map(deps.flows.filter((f) => f.intent).map((f) => [f.intent!, f]));
   const matchIntent = createIntentMatcher(translator);
+  const understand = createUnderstanding();
   const words = createWords();
-  const dealer = { name: config.dealer.name, defaultLocale: config.dealer.defaultLocale };
+  const dealer = { name: config.dealer.name, defaultLocale: config.dealer.defaultLocale, countries: config.dealer.countries, continueOn: config.continueOn };
   const mutex = new KeyedMutex();
   let inFlight = 0;
   let idleWaiters: (() => void)[] = [];
@@ -145,8 +161,13 @@ export function createEngine(deps: EngineDeps): Engine {
     switch (intent) {
       case 'menu':
         return { result: { replies: [menuReply()], next: null }, flow: null };
-      case 'cancel':
+      case 'cancel': {
+        // The flow that was stopped may have more to say than "stopped" (a booking being moved still stands).
+        const stoppedFlow = current.flow ? flowsByName.get(current.flow) : undefined;
+        const said = stoppedFlow?.stopped && current.step ? await stoppedFlow.stopped(ctx, current.step, current.state) : null;
+        if (said) return { result: { replies: [{ type: 'text', text: [said, { key: 'menu.prompt' }], choices: menuChoices() }], next: null }, flow: null };
         return { result: { replies: [menuReply('cancelled')], next: null }, flow: null };
+      }
       case 'help':
         return { result: { replies: [{ type: 'text', text: { key: 'help' }, choices: menuChoices() }], next: null }, flow: null, keep: current.flow !== null };
       default: {
@@ -194,8 +215,69 @@ export function createEngine(deps: EngineDeps): Engine {
       return finish(flow, result);
     };
 
+    /** A sentence answered on the side (a question about the branch, one booking): the flow's question follows, unchanged. */
+    const aside = (replies: Reply[], reask: StepResult): Turn => {
+      const question = activeFlow?.question?.(current.step ?? '', current.state) ?? reask.replies;
+      // The answer's own buttons (the menu, "book a service") would lead away from the question; links stay.
+      const answer = replies.map((r): Reply => (r.type === 'text' || r.type === 'card' ? { ...r, choices: (r.choices ?? []).filter((c) => c.kind === 'url') } : r));
+      return { replies: [...prefix, ...answer, ...question], position: current, locale: localeRef.value };
+    };
+    const pressedFor = (id: string): Input => ({ type: 'choice', id, params: null });
+
+    /** Where an understood sentence leads when no flow is waiting for an answer. */
+    const viaUnderstood = async (understood: Understood): Promise<Turn> => {
+      switch (understood.kind) {
+        case 'intent':
+          return viaIntent(understood.intent);
+        case 'button': {
+          const owner = flowOfChoice(understood.id);
+          if (!owner) return finish(null, { replies: [menuReply('unknown')], next: null });
+          return finish(owner, await owner.start(ctx, pressedFor(understood.id)));
+        }
+        case 'greeting':
+          return finish(null, { replies: [greeting()], next: null });
+        case 'thanks':
+          return finish(null, { replies: [menuReply('smallTalk.thanks')], next: null });
+        case 'unsure':
+          return finish(null, {
+            replies: [{ type: 'text', text: { key: 'didYouMean' }, choices: [...understood.options.map((o): Choice => ({ kind: 'postback', id: o.kind === 'intent' ? intentButtons.id(o.intent) : o.id, label: o.label })), { kind: 'postback', id: intentButtons.id('menu'), label: { key: 'labels.menu' } }] }],
+            next: null,
+          });
+      }
+    };
+
+    /**
+     * A flow could not read a sentence as the answer to its question: it may be a request of its own. A
+     * question about the branch or a booking is answered on the side and the question asked again; a wish
+     * to reach a person leaves the flow. Anything else (a sentence that merely mentions "cancel") is the
+     * flow's to ask again about.
+     */
+    const midFlow = async (understood: Understood | null, reask: StepResult): Promise<Turn | null> => {
+      if (!understood || !activeFlow) return null;
+      if (understood.kind === 'intent') {
+        const target = flowsByIntent.get(understood.intent);
+        return LEAVES_A_FLOW.has(understood.intent) && target !== activeFlow ? viaIntent(understood.intent) : null;
+      }
+      if (understood.kind !== 'button') return null;
+      const owner = flowOfChoice(understood.id);
+      if (!owner) return null;
+      if (owner === activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, pressedFor(understood.id)));
+      const answered = await owner.start(ctx, pressedFor(understood.id));
+      // The other flow asks something of its own (which of several branches?): the conversation goes there.
+      if (answered.next) return finish(owner, answered);
+      return aside(answered.replies, reask);
+    };
+
+    const viaLink = async (code: string): Promise<Turn> => {
+      const outcome = await redeemLinkCode(ctx.tx, { code, customer: ctx.customer, channel: ctx.channel, isNewCustomer, now: ctx.clock.now });
+      const key = outcome.ok ? (outcome.name ? 'link.joinedNamed' : 'link.joined') : outcome.reason === 'same' ? 'link.already' : `link.${outcome.reason}`;
+      return finish(null, { replies: [{ type: 'text', text: { key, params: { name: (outcome.ok ? outcome.name : null) ?? '' } }, choices: menuChoices() }], next: null });
+    };
+
     switch (input.type) {
       case 'start': {
+        const link = linkCodeOfPayload(input.payload);
+        if (link) return viaLink(link);
         const intent = input.payload ? (COMMAND_INTENTS[input.payload.toLowerCase()] ?? null) : null;
         if (intent && intent !== 'menu') return viaIntent(intent);
         return finish(null, { replies: [greeting()], next: null });
@@ -207,9 +289,18 @@ export function createEngine(deps: EngineDeps): Engine {
         return finish(null, { replies: [menuReply('unknown')], next: null });
       }
       case 'text': {
+        // Whole-message words ("menu", 「取消」) work at any step; sentences are the flow's to read first.
         const intent = matchIntent(input.text);
         if (intent) return viaIntent(intent);
-        if (activeFlow) return finish(activeFlow, await activeFlow.step(ctx, current.step ?? '', current.state, input));
+        const link = linkCodeInText(input.text);
+        if (link) return viaLink(link);
+        if (activeFlow) {
+          const result = await activeFlow.step(ctx, current.step ?? '', current.state, input);
+          if (result.reask !== true) return finish(activeFlow, result);
+          return (await midFlow(understand(input.text), result)) ?? finish(activeFlow, result);
+        }
+        const understood = understand(input.text);
+        if (understood) return viaUnderstood(understood);
         // Someone who writes before ever opening the menu is greeted, not told they were misunderstood.
         return finish(null, { replies: [isNewCustomer ? greeting() : menuReply('unknown')], next: null });
       }

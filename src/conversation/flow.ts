@@ -1,7 +1,8 @@
 import type { Transaction } from 'kysely';
-import type { Choice, Input, Reply } from '../channels/types';
+import type { Choice, Input, Reply, TextRef } from '../channels/types';
 import type { TranslateParams } from '../i18n';
 import type { Locale } from '../i18n/locales';
+import type { Country } from '../domain/countries';
 import { addDays, localDateOf } from '../domain/local-time';
 import type { ChannelName, Customer, Database } from '../store/schema';
 import type { Intent } from './intents';
@@ -57,7 +58,14 @@ export interface FlowContext {
   t(key: string, params?: TranslateParams): string;
   /** The words customers type as answers, from `locales/<lng>/words.json` (read them with the kit's helpers). */
   readonly words: Words;
-  readonly dealer: { readonly name: string; readonly defaultLocale: Locale };
+  readonly dealer: {
+    readonly name: string;
+    readonly defaultLocale: Locale;
+    /** Whose plate and mobile number formats answers are read in (DEALER_COUNTRY). */
+    readonly countries: readonly Country[];
+    /** Where a web chat customer may continue, so reminders reach them (null: not offered). */
+    readonly continueOn: { readonly telegramBotUsername: string | null; readonly lineAccountId: string | null };
+  };
   /** The main menu's buttons, for steps that end by offering it. */
   menuChoices(): Choice[];
   /** A link that adds a booking to the customer's calendar (.ics), or null when their channel could not open it. */
@@ -117,4 +125,8 @@ export interface Flow {
    */
   start(ctx: FlowContext, input: Input | null): Promise<StepResult>;
   step(ctx: FlowContext, step: string, state: unknown, input: Input): Promise<StepResult>;
+  /** The question the flow waits for an answer to at `step`, to ask again after an aside; null when unknown. */
+  question?(step: string, state: unknown): Reply[] | null;
+  /** What to say when the customer stops the flow at `step`, or null for the usual "I've stopped that". */
+  stopped?(ctx: FlowContext, step: string, state: unknown): Promise<TextRef | null>;
 }

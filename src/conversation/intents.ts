@@ -2,7 +2,7 @@ import type { Translator } from '../i18n';
 import { SUPPORTED_LOCALES } from '../i18n/locales';
 
 /** Things a customer can ask for at any moment, from any step, in any language. */
-export const INTENTS = ['menu', 'cancel', 'human', 'language', 'help', 'book', 'myBookings', 'status', 'complaint', 'rate'] as const;
+export const INTENTS = ['menu', 'cancel', 'human', 'language', 'help', 'book', 'myBookings', 'status', 'complaint', 'rate', 'info'] as const;
 export type Intent = (typeof INTENTS)[number];
 
 /** Telegram commands (and the deep-link payload of /start) that mean an intent. */
@@ -18,6 +18,7 @@ export const COMMAND_INTENTS: Record<string, Intent> = {
   status: 'status',
   complaint: 'complaint',
   rate: 'rate',
+  info: 'info',
 };
 
 /**

@@ -4,6 +4,7 @@ import { intentButtons, type AnswerButton } from './button-ids';
 import { DEFAULT_FLOW_SETTINGS, type Flow, type FlowContext, type FlowSettings, type StepResult } from './flow';
 import type { Intent } from './intents';
 import { normalizeWords } from './intents';
+import { isPlainRequest } from './understanding';
 import type { Words } from './words';
 
 /*
@@ -59,11 +60,18 @@ export interface FlowDefinition<Steps> {
    * answer it here, or return null to let the current step read it.
    */
   earlierButton?(ctx: FlowContext, step: keyof Steps & string, state: Steps[keyof Steps & string], input: Extract<Input, { type: 'choice' }>): Awaitable<Outcome<Steps> | null>;
+  /**
+   * What to say when the customer stops the flow at `step` ("cancel", the Cancel button), instead of the
+   * plain "I've stopped that": moving a booking says the booking still stands as it was.
+   */
+  stopped?(ctx: FlowContext, step: keyof Steps & string, state: Steps[keyof Steps & string]): Awaitable<TextRef | null>;
 }
 
 interface Envelope {
   v: unknown;
   r: number;
+  /** The question as last asked (not a re-ask), to ask it again after an aside ("when are you open?"). */
+  q?: Reply[];
 }
 
 /** A state as the kit saves it, for code outside a flow that puts a conversation at a step (staff taking it over). */
@@ -85,24 +93,29 @@ function wayOut(ctx: FlowContext, replies: Reply[]): Reply {
     { kind: 'postback', id: intentButtons.id('human'), label: { key: 'menu.human' } },
     { kind: 'postback', id: intentButtons.id('menu'), label: { key: 'labels.menu' } },
   ];
+  // A calendar laid out in rows (Telegram's inline keyboard, 7 columns) is kept whole, with a person and
+  // the menu on a row of their own; quick replies are cut to what LINE shows.
+  const columns = replies.map((r) => (r.type === 'text' ? r.columns : undefined)).find((c) => c !== undefined);
+  if (columns) return { type: 'text', text: wayOutText, choices: [...own, ...extra], columns };
   const room = LINE_LIMITS.quickReplyItems - extra.length;
-  // A calendar (7 columns) does not survive being cut short; offer only the person and the menu then.
-  const columns = replies.find((r) => r.type === 'text' && r.columns)?.type === 'text';
-  const kept = columns ? [] : own.slice(0, room);
-  return { type: 'text', text: wayOutText, choices: [...kept, ...extra] };
+  return { type: 'text', text: wayOutText, choices: [...own.slice(0, room), ...extra] };
 }
 
 /** Wraps a flow written as a step table into what the engine runs. */
 export function defineFlow<Steps>(def: FlowDefinition<Steps>): Flow {
   const steps = def.steps as unknown as Record<string, StepHandler<Steps, keyof Steps>>;
 
-  const seal = (ctx: FlowContext, outcome: Outcome<Steps>, current: { step: string; reasks: number } | null): StepResult => {
+  const seal = (ctx: FlowContext, outcome: Outcome<Steps>, current: { step: string; reasks: number; question?: Reply[] } | null): StepResult => {
     const next = outcome.next;
     if (!next) return { replies: outcome.replies, next: null };
     const sameQuestion = outcome.reask === true && current !== null && next.flow === undefined && next.step === current.step;
     const reasks = sameQuestion ? current.reasks + 1 : 0;
     const replies = reasks > MAX_REASKS ? [wayOut(ctx, outcome.replies)] : outcome.replies;
-    const envelope: Envelope = { v: next.state, r: reasks };
+    // A re-ask (or a silent stay, a calendar's heading pressed) keeps the question as first asked; a new
+    // question is kept as it is asked now.
+    const keep = (outcome.reask === true || outcome.replies.length === 0) && current?.question && next.flow === undefined && next.step === current.step;
+    const question = keep ? current.question! : outcome.replies;
+    const envelope: Envelope = { v: next.state, r: reasks, ...(question.length > 0 ? { q: question } : {}) };
     return { replies, next: next.flow !== undefined && next.flow !== def.name ? { flow: next.flow, step: next.step, state: envelope } : { step: next.step, state: envelope }, reask: outcome.reask === true };
   };
 
@@ -119,12 +132,19 @@ export function defineFlow<Steps>(def: FlowDefinition<Steps>): Flow {
       const handler = steps[step];
       if (!handler || !isEnvelope(raw)) return seal(ctx, await def.start(ctx, null), null);
       const state = raw.v as Steps[keyof Steps];
-      const current = { step, reasks: raw.r };
+      const current = { step, reasks: raw.r, ...(raw.q ? { question: raw.q } : {}) };
       if (input.type === 'choice' && def.earlierButton) {
         const answered = await def.earlierButton(ctx, step as keyof Steps & string, state as Steps[keyof Steps & string], input);
         if (answered) return seal(ctx, answered, current);
       }
       return seal(ctx, await handler(ctx, state, input), current);
+    },
+    question(_step, raw) {
+      return isEnvelope(raw) && Array.isArray(raw.q) ? raw.q : null;
+    },
+    async stopped(ctx, step, raw) {
+      if (!def.stopped || !isEnvelope(raw) || !steps[step]) return null;
+      return def.stopped(ctx, step as keyof Steps & string, raw.v as Steps[keyof Steps & string]);
     },
   };
 }
@@ -251,10 +271,14 @@ export function pickOne<T>(input: Input, options: readonly Option<T>[]): T | nul
 
 /**
  * A typed answer checked by `validate` (a plate, a phone number, a note): its value, or null when the input
- * is not text, is empty or longer than `maxChars`, or the validator refuses it.
+ * is not text, is empty or longer than `maxChars`, or the validator refuses it. A message that is plainly
+ * a request ("can I speak to someone please", 「你們幾點開門」, "BK-7K3QXM") is not taken as the answer
+ * either, so the engine can act on it; a question that takes anything at all (a note for the advisor)
+ * passes `{ requests: 'accept' }`.
  */
-export function freeText<T>(input: Input, validate: (text: string) => T | null, maxChars = 500): T | null {
+export function freeText<T>(input: Input, validate: (text: string) => T | null, maxChars = 500, opts: { requests?: 'refuse' | 'accept' } = {}): T | null {
   const text = typedText(input)?.trim();
   if (!text || [...text].length > maxChars) return null;
+  if (opts.requests !== 'accept' && isPlainRequest(text)) return null;
   return validate(text);
 }

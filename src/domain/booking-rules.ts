@@ -153,3 +153,11 @@ export interface HeldCapacity {
   dayUnit: number;
   loanerUnit: number | null;
 }
+
+/**
+ * True when a customer may no longer change or cancel a visit starting at `startsAt` themselves: it starts
+ * within the branch's change cutoff (or has started). Staff are not bound by it.
+ */
+export function withinChangeCutoff(startsAt: string, changeCutoffHours: number, now: Date): boolean {
+  return now.getTime() > Date.parse(startsAt) - changeCutoffHours * 3_600_000;
+}

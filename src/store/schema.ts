@@ -370,3 +370,26 @@ export interface Database {
 }
 
 export type RepairOrderRow = Selectable<RepairOrdersTable>;
+
+/* Reaching the customer (migration 0008_customer_reach). */
+
+/** A branch's name and address per locale; a locale without one shows `branches.name` / `branches.address`. */
+export interface BranchTranslationsTable {
+  branch_id: string;
+  /** JSON: { "zh-TW": "台北內湖廠", "en": "Taipei Neihu", … } */
+  names: string;
+  /** JSON: the address per locale, the same shape. */
+  addresses: string;
+  updated_at: string;
+}
+
+/** Codes that joined a LINE or Telegram chat to a web chat customer: each works once. */
+export interface SpentLinkCodesTable {
+  code: string;
+  spent_at: string;
+}
+
+export interface Database {
+  branch_translations: BranchTranslationsTable;
+  spent_link_codes: SpentLinkCodesTable;
+}

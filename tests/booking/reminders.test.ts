@@ -94,20 +94,23 @@ describe.each(dialects)('booking reminders on $name', (dialect) => {
   async function book(visitor: string, date = '2026-12-02', time = '1400') {
     await web(visitor, tap('i:book'));
     await web(visitor, tap('book:st:inspection'));
-    await web(visitor, `R-${visitor.slice(0, 6)}`);
+    await web(visitor, `RMD-${1000 + seq}`);
     for (let i = 0; i < 3; i++) await web(visitor, tap('book:skip'));
     await web(visitor, tap(`book:d:${date}`));
     await web(visitor, tap(`book:t:${date}:${time}`));
     await web(visitor, tap('book:skip'));
     await web(visitor, tap('book:no'));
+    await web(visitor, `Visitor ${visitor}`);
+    await web(visitor, '0912345678');
     await web(visitor, tap('book:ok'));
     const rows = await svc.db.store.db.selectFrom('appointments').select(['id', 'customer_id']).orderBy('created_at', 'desc').execute();
     return rows[0]!;
   }
 
+  /** Reminders only (a notice of a change staff made is a system message too). */
   async function reminderMessages(customerId: string) {
     const rows = await svc.db.store.db.selectFrom('messages').select('payload').where('customer_id', '=', customerId).where('sender', '=', 'system').orderBy('id').execute();
-    return rows.map((r) => (JSON.parse(r.payload!) as { message: RenderedMessage }).message);
+    return rows.map((r) => (JSON.parse(r.payload!) as { message: RenderedMessage }).message).filter((m) => m.type === 'text' && m.text.startsWith('A reminder'));
   }
 
   it('reminds once the day before, with buttons, and never twice — even with two runners at once', async () => {
@@ -121,7 +124,10 @@ describe.each(dialects)('booking reminders on $name', (dialect) => {
     const [reminder] = await reminderMessages(customer_id);
     expect(reminder!.type).toBe('text');
     expect(reminder!.type === 'text' && reminder!.text).toContain('is tomorrow, Wednesday, December 2, 2026 14:00');
-    expect(reminder!.type === 'text' && reminder!.choices.map((c) => ('id' in c ? c.id : ''))).toEqual([`mybk:ok:${id}`, `mybk:r:${id}`, `mybk:c:${id}`]);
+    // Tuesday 18:00 for Wednesday 14:00 is inside the 24-hour change cutoff: the branch's phone and a person
+    // instead of reschedule and cancel buttons that would only refuse.
+    expect(reminder!.type === 'text' && reminder!.text).toContain('can no longer be changed or cancelled in the chat');
+    expect(reminder!.type === 'text' && reminder!.choices.map((c) => ('id' in c ? c.id : c.url))).toEqual([`mybk:ok:${id}`, 'tel:+886223456789', 'i:human']);
     // The same-day reminder at 11:00.
     clock.set('2026-12-02T03:00:00.000Z');
     expect(await svc.reminders.runOnce()).toBe(1);
@@ -178,6 +184,8 @@ describe.each(dialects)('booking reminders on $name', (dialect) => {
     await postback('book:t:2026-12-02:1400');
     await postback('book:skip');
     await postback('book:no');
+    await say({ type: 'message', message: { id: '3', type: 'text', quoteToken: 'q', text: 'Lin Mei' } });
+    await say({ type: 'message', message: { id: '4', type: 'text', quoteToken: 'q', text: '0912345678' } });
     await postback('book:ok');
     const pushesBefore = line.accepted.pushes().filter((p) => p.to === userId).length;
     clock.set('2026-12-01T10:00:00.000Z');

@@ -97,9 +97,12 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     const note = await lineSays(u, { postback: slot!.data! });
     expect(note.text).toBe('有什麼需要告訴服務顧問的嗎？例如異音或故障燈。也可以略過。');
     await lineSays(u, { postback: 'book:skip' });
-    const confirm = await lineSays(u, { postback: 'book:no' });
+    // The profile gave the name; the workshop still needs a number to call.
+    const phone = await lineSays(u, { postback: 'book:no' });
+    expect(phone.text).toContain('手機號碼');
+    const confirm = await lineSays(u, { text: '0912-345-678' });
     expect(confirm.type).toBe('flex');
-    expect(confirm.altText).toBe('請確認預約內容\n據點: Test Motors (demo branch)\n服務項目: 定期保養\n車輛: ABC-1234\n時間: 2026年12月1日星期二 10:30');
+    expect(confirm.altText).toBe('請確認預約內容\n姓名: 陳小姐\n手機: +886912345678\n據點: Test Motors（示範據點）\n服務項目: 定期保養\n車輛: ABC-1234\n時間: 2026年12月1日星期二 10:30');
     expect(quickReplies(confirm).map((a) => [a.label, a.data])).toEqual([
       ['確認預約', 'book:ok'],
       ['更改時間', 'book:otherday'],
@@ -115,7 +118,7 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     expect(JSON.stringify(booked.contents)).toContain('2026年12月1日星期二 10:30');
     // Every step was answered with exactly one message, as a reply to the customer's own event, never a push.
     const sends = line.accepted.all().filter((x) => x.to === u);
-    expect(sends.map((x) => [x.kind, x.messages.length])).toEqual(Array.from({ length: 12 }, () => ['reply', 1]));
+    expect(sends.map((x) => [x.kind, x.messages.length])).toEqual(Array.from({ length: 13 }, () => ['reply', 1]));
     expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
@@ -152,15 +155,18 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
     const note = await telegramSays(chat, { press: time!.callback_data });
     expect(note.text).toBe('有什麼需要告訴服務顧問的嗎？例如異音或故障燈。也可以略過。');
     await telegramSays(chat, { press: 'book:skip' });
-    const confirm = await telegramSays(chat, { press: 'book:no' });
+    // Telegram's own button shares the customer's number.
+    const phone = await telegramSays(chat, { press: 'book:no' });
+    expect(phone.reply_markup.keyboard[0][0]).toMatchObject({ text: '分享我的號碼', request_contact: true });
+    const confirm = await telegramSays(chat, { text: '0912345678' });
     expect(confirm.parse_mode).toBe('HTML');
-    expect(confirm.text).toBe('<b>請確認預約內容</b>\n據點: Test Motors (demo branch)\n服務項目: 車輛檢查\n車輛: XYZ 987\n時間: 2026年12月2日星期三 11:00');
+    expect(confirm.text).toBe('<b>請確認預約內容</b>\n姓名: Mei\n手機: +886912345678\n據點: Test Motors（示範據點）\n服務項目: 車輛檢查\n車輛: XYZ 987\n時間: 2026年12月2日星期三 11:00');
     const booked = await telegramSays(chat, { press: 'book:ok' });
     const [appointment] = await svc.db.store.db.selectFrom('appointments').selectAll().execute();
     expect(appointment).toMatchObject({ local_date: '2026-12-02', channel: 'telegram', status: 'booked' });
     expect(booked.text).toBe(`<b>預約成功</b>\n預約編號: ${appointment!.reference}\n服務項目: 車輛檢查\n時間: 2026年12月2日星期三 11:00\n\n我們會在前一天提醒您。如需更改或取消，請至「我的預約」。`);
-    // One message for each step but the empty calendar cell: 14 things said or pressed, 13 messages.
-    expect(telegram.sent(chat).map((r) => r.method)).toEqual(Array.from({ length: 13 }, () => 'sendMessage'));
+    // One message for each step but the empty calendar cell: 15 things said or pressed, 14 messages.
+    expect(telegram.sent(chat).map((r) => r.method)).toEqual(Array.from({ length: 14 }, () => 'sendMessage'));
     expect(telegram.requests.filter((r) => r.status >= 400)).toEqual([]);
     // Every button press was answered, once.
     expect(telegram.answeredCallbacks().map((r) => r.params.callback_query_id)).toEqual(pressed);

@@ -90,16 +90,22 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     expect(texts(times)).toContain('Free times on Tuesday, December 1, 2026');
     expect(ids(times)).toContain('book:t:2026-12-01:0930');
     expect(texts(await mei.say(mei.tap('book:t:2026-12-01:0930')))).toContain('service advisor should know');
-    expect(texts(await mei.say('Squeaking brakes'))).toContain('loaner car');
-    const card = await mei.say(mei.tap('book:yes'));
+    expect(texts(await mei.say('Squeaking brakes'))).toContain('loaner car while yours is in for Periodic maintenance');
+    // A web chat visitor is asked who they are, once.
+    expect(texts(await mei.say(mei.tap('book:yes')))).toContain('What name should the booking be under?');
+    expect(texts(await mei.say('Chen Mei-Ling'))).toContain('mobile number');
+    const card = await mei.say('0912-345-678');
     expect(card[0]!.type).toBe('card');
     expect(texts(card)).toContain('ABC 1234');
     expect(texts(card)).toContain('Squeaking brakes');
+    expect(texts(card)).toContain('Chen Mei-Ling');
+    expect(texts(card)).toContain('+886912345678');
     const booked = await mei.say(mei.tap('book:ok'));
     expect(texts(booked)).toContain('Your booking is confirmed');
     const [appointment] = await appointments();
     expect(appointment).toMatchObject({ local_date: '2026-12-01', status: 'booked', note: 'Squeaking brakes', loaner_requested: 1, channel: 'web' });
     expect(texts(booked)).toContain(appointment!.reference);
+    expect(await svc.db.store.db.selectFrom('customers').select(['display_name', 'phone']).executeTakeFirstOrThrow()).toEqual({ display_name: 'Chen Mei-Ling', phone: '+886912345678' });
     const vehicle = await svc.db.store.db.selectFrom('vehicles').selectAll().executeTakeFirstOrThrow();
     expect(vehicle).toMatchObject({ plate: 'ABC 1234', plate_normalized: 'ABC1234', make: 'Toyota', model: 'Corolla', year: null, mileage_km: 45000 });
     // The web chat gets an "add to calendar" link that really serves the booking.
@@ -128,6 +134,8 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     expect(ids(next)).toContain('book:skip');
     await c.say(c.tap('book:skip'));
     await c.say(c.tap('book:no'));
+    await c.say('Wang Da-Wei');
+    await c.say('0987654321');
     await c.say(c.tap('book:ok'));
     const [appointment] = await appointments();
     expect(appointment).toMatchObject({ local_date: date, status: 'booked' });
@@ -193,6 +201,8 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     await c.say(c.tap('book:t:2026-12-03:1400'));
     await c.say(c.tap('book:skip'));
     await c.say(c.tap('book:no'));
+    await c.say('Lin Yu-Ting');
+    await c.say('0911222333');
     await c.say(c.tap('book:ok'));
     const [booked] = await appointments();
 
@@ -224,12 +234,14 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     for (const c of racers) {
       await c.say(c.tap('i:book'));
       await c.say(c.tap('book:st:bodywork_claim'));
-      await c.say(`BODY-${racers.indexOf(c)}`);
+      await c.say(`BDY-${1000 + racers.indexOf(c)}`);
       for (let i = 0; i < 3; i++) await c.say(c.tap('book:skip'));
       await c.say(c.tap('book:d:2026-12-02'));
       await c.say(c.tap('book:t:2026-12-02:1000'));
       await c.say(c.tap('book:skip'));
       await c.say(c.tap('book:no'));
+      await c.say(`Racer ${racers.indexOf(c)}`);
+      await c.say(`091200000${racers.indexOf(c)}`);
     }
     // The body shop has one bay: one of them can have 10:00.
     const said = await Promise.all(racers.map((c) => c.say(c.tap('book:ok'))));

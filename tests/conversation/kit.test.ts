@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Input } from '../../src/channels/types';
-import { bookingButtons, defineButtons, intentButtons, intentOfChoice, languageButtons, myBookingsButtons } from '../../src/conversation/button-ids';
+import { bookingButtons, defineButtons, infoButtons, intentButtons, intentOfChoice, languageButtons, myBookingsButtons } from '../../src/conversation/button-ids';
 import { flowClock, type FlowContext } from '../../src/conversation/flow';
 import { defineFlow, isConfirm, isDone, isSkip, MAX_REASKS, pickOne, savedState, stepKit, yesNo, type Option } from '../../src/conversation/kit';
 import { createWords } from '../../src/conversation/words';
@@ -39,7 +39,7 @@ describe('button ids', () => {
   });
 
   it('is the only place in src that writes a button id', () => {
-    const prefixes = [intentButtons, bookingButtons, myBookingsButtons, languageButtons].map((b) => b.prefix);
+    const prefixes = [intentButtons, bookingButtons, myBookingsButtons, languageButtons, infoButtons].map((b) => b.prefix);
     const literal = new RegExp(`['"\`](${prefixes.join('|')}):`);
     const root = join(__dirname, '../../src');
     const offenders: string[] = [];
@@ -97,7 +97,7 @@ describe('the words customers answer with (locales/*/words.json)', () => {
     expect(isDone(words, tap('book:done'), buttons)).toBe(true);
   });
 
-  it.each(['skip', '不用', '沒有', 'なし', 'ไม่มี', '-'])('takes "%s" as skipping, not as an answer', (typed) => {
+  it.each(['skip', 'no thanks', 'nothing special', '不用', '不用啦', '沒有耶', '都沒有', '沒什麼', '不用了，謝謝', '没什么', 'なし', '特にないです', 'ไม่มี', 'ไม่มีค่ะ', '-'])('takes "%s" as skipping, not as an answer', (typed) => {
     expect(isSkip(words, text(typed), buttons)).toBe(true);
   });
 
@@ -150,7 +150,9 @@ describe('defineFlow', () => {
 
   it('saves each step’s state in an envelope and gives it back typed', async () => {
     const started = await flow.start(ctx, null);
-    expect(started.next).toEqual({ step: 'name', state: savedState({ tries: 0 }) });
+    expect(started.next).toMatchObject({ step: 'name', state: savedState({ tries: 0 }) });
+    // The question is kept with the state, to be asked again after an aside.
+    expect(flow.question?.('name', started.next!.state)).toEqual(started.replies);
     const answered = await flow.step(ctx, 'name', started.next!.state, text('Mei'));
     expect(answered).toMatchObject({ next: null, replies: [{ text: { raw: 'Hello Mei' } }] });
   });
@@ -181,7 +183,7 @@ describe('defineFlow', () => {
 
   it('restarts politely at a step it does not know or a state it did not save', async () => {
     const restarted = await flow.step(ctx, 'gone', savedState({}), text('hi'));
-    expect(restarted.next).toEqual({ step: 'name', state: savedState({ tries: 0 }) });
+    expect(restarted.next).toMatchObject({ step: 'name', state: savedState({ tries: 0 }) });
     expect((await flow.step(ctx, 'name', { tries: 3 }, text('hi'))).next?.step).toBe('name');
   });
 });

@@ -91,6 +91,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
     await s('maybe');
     await s(tap('book:yes'));
     await s('hmm');
+    await s('0912-345-678');
     await s(tap('book:ok'));
     // My bookings, cancel asked and kept, reschedule, then cancel.
     await s(tap('i:myBookings'));
@@ -110,6 +111,11 @@ describe('every message in every locale fits LINE and Telegram', () => {
     await s(tap(`mybk:c:${appointment!.id}`));
     await s(tap(`mybk:cy:${appointment!.id}`));
     await s(tap('i:myBookings'));
+    // Questions about the branch, typed as sentences and from the menu; a booking looked up by reference.
+    for (const question of ['when are you open?', 'where are you located?', 'what is your phone number', 'what services do you offer', 'hours and phone', 'thanks']) await s(question);
+    await s(tap('i:info'));
+    await s(tap('info:t:address'));
+    await s('BK-7K3QXM');
     // A button from an old conversation, and a conversation left idle.
     await s(tap('book:t:2026-12-02:1000'));
     await s(tap('i:book'));
@@ -121,7 +127,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
   it('walked every flow and collected its replies', () => {
     const all = [...collected.line, ...collected.telegram];
     const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : [])).map((t) => ('key' in t ? t.key : 'raw')));
-    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'handoff.requested', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'expired', 'staleButton']) {
+    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'handoff.requested', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton']) {
       expect(keys, key).toContain(key);
     }
     // Telegram got a month calendar of seven buttons a row.
@@ -141,11 +147,11 @@ describe('every message in every locale fits LINE and Telegram', () => {
       for (const reply of collected.telegram) {
         for (const request of toTelegramRequests(renderReplies(svc.translator, locale, [reply]), '42')) {
           if (request.method !== 'sendMessage') continue;
-          const params = request.params as { text: string; parse_mode?: string; reply_markup?: { inline_keyboard: { text: string; callback_data?: string }[][] } };
+          const params = request.params as { text: string; parse_mode?: string; reply_markup?: { inline_keyboard?: { text: string; callback_data?: string }[][] } };
           const visible = params.parse_mode === 'HTML' ? parseTelegramHtml(params.text) : params.text;
           expect(visible.length).toBeGreaterThan(0);
           expect(visible.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.textChars);
-          const buttons = params.reply_markup?.inline_keyboard.flat() ?? [];
+          const buttons = params.reply_markup?.inline_keyboard?.flat() ?? [];
           expect(buttons.length).toBeLessThanOrEqual(TELEGRAM_LIMITS.inlineButtons);
           for (const b of buttons) {
             expect(b.text.trim().length, JSON.stringify(b)).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import type { InlineKeyboardButton, InlineKeyboardMarkup, SendMessageParams, SendPhotoParams } from 'node-telegram-bot-api';
+import type { InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, SendMessageParams, SendPhotoParams } from 'node-telegram-bot-api';
 import { splitText, TELEGRAM_LIMITS, truncateChars, utf8Length } from '../limits';
 import type { RenderedChoice, RenderedMessage } from '../types';
 
@@ -51,6 +51,15 @@ export function inlineKeyboard(choices: RenderedChoice[], columns?: number): Inl
 }
 
 /**
+ * The reply keyboard with Telegram's "share my phone number" button: Telegram sends the customer's own,
+ * verified number back as a contact. It goes away once used.
+ */
+export function contactKeyboard(label: string | undefined): ReplyKeyboardMarkup | undefined {
+  if (!label?.trim()) return undefined;
+  return { keyboard: [[{ text: truncateChars(label, TELEGRAM_LIMITS.buttonTextChars), request_contact: true }]], one_time_keyboard: true, resize_keyboard: true };
+}
+
+/**
  * A card as one HTML message: bold title, `label: value` rows, footer after a blank line. Telegram
  * counts the 4,096 characters after parsing the markup, so the visible text is what gets cut when a
  * card is too long, and everything from a customer or a translation is escaped.
@@ -76,7 +85,8 @@ export function toTelegramRequests(messages: RenderedMessage[], chatId: string):
     switch (message.type) {
       case 'text': {
         if (!message.text.trim()) throw new Error('empty text message; Telegram refuses messages without text');
-        const keyboard = inlineKeyboard(message.choices, message.columns);
+        // A message has one keyboard: the inline buttons, else the reply keyboard that shares the phone number.
+        const keyboard = inlineKeyboard(message.choices, message.columns) ?? contactKeyboard(message.requestContact);
         const pieces = splitText(message.text, TELEGRAM_LIMITS.textChars);
         pieces.forEach((text, i) => {
           const last = i === pieces.length - 1;

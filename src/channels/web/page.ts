@@ -1,20 +1,33 @@
 import { html, raw } from 'hono/html';
 import type { Locale } from '../../i18n/locales';
 
+/** The page's own words (title, placeholder, buttons), in one language; sent again when the chat's language changes. */
+export function pageTexts(t: (key: string) => string, dealerName: string) {
+  return {
+    title: t('web.title').replace('{{dealer}}', dealerName),
+    placeholder: t('web.placeholder'),
+    send: t('web.send'),
+    offline: t('web.offline'),
+  };
+}
+
 /**
  * The web chat page: one HTML document with its own small script, no build step. It posts what the
- * visitor types or taps to /chat/api and polls /chat/api/messages for replies, rendering the same
- * buttons, date pickers and cards the other channels get natively.
+ * visitor types or taps to /chat/api, shows the latest page of the conversation at once (a reload never
+ * shows an old question with live buttons), then follows new messages on a server-sent event stream while
+ * the tab is visible and looks only now and then while it is in the background. It renders the same
+ * buttons, date pickers and cards the other channels get natively: a card's buttons stay usable (like
+ * LINE's), a question's quick buttons only until something newer arrives.
  */
 export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (key: string) => string }) {
-  const texts = JSON.stringify({ send: opts.t('web.send'), offline: opts.t('web.offline'), pick: opts.t('web.pick') });
-  const title = opts.t('web.title').replace('{{dealer}}', opts.dealerName);
+  const texts = pageTexts(opts.t, opts.dealerName);
+  const json = JSON.stringify({ ...texts, locale: opts.locale }).replace(/</g, '\\u003c');
   return html`<!doctype html>
 <html lang="${opts.locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
-<title>${title}</title>
+<title>${texts.title}</title>
 <style>
   :root { --brand: #0b5cad; --bg: #f3f5f8; --bubble: #fff; --mine: #0b5cad; --text: #1d2733; --muted: #6b7785; }
   * { box-sizing: border-box; }
@@ -32,6 +45,7 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
   .card dd { margin: 0; }
   .card .foot { margin-top: 6px; color: var(--muted); font-size: .9rem; }
   .choices { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 100%; }
+  .choices.card-actions { margin-top: -4px; }
   .choices button, .choices a, .picker button { font: inherit; border: 1px solid var(--brand); color: var(--brand); background: #fff; border-radius: 18px; padding: 6px 14px; cursor: pointer; text-decoration: none; }
   .choices button:disabled { opacity: .45; cursor: default; }
   .picker { display: flex; gap: 6px; align-items: center; }
@@ -44,25 +58,37 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
 </style>
 </head>
 <body>
-<header>${title}</header>
+<header id="title">${texts.title}</header>
 <main id="log" aria-live="polite"></main>
 <div id="status"></div>
 <form id="composer" autocomplete="off">
-  <input id="text" name="text" maxlength="2000" placeholder="${opts.t('web.placeholder')}" aria-label="${opts.t('web.placeholder')}">
-  <button id="send" type="submit">${opts.t('web.send')}</button>
+  <input id="text" name="text" maxlength="2000" placeholder="${texts.placeholder}" aria-label="${texts.placeholder}">
+  <button id="send" type="submit">${texts.send}</button>
 </form>
 <script>
 (() => {
-  const TEXTS = ${raw(texts.replace(/</g, '\\u003c'))};
+  let TEXTS = ${raw(json)};
   const log = document.getElementById('log');
   const statusLine = document.getElementById('status');
   const form = document.getElementById('composer');
   const input = document.getElementById('text');
   let cursor = 0;
-  let fastPolls = 0;
+  let stream = null;
+  let streamFailures = 0;
   let timer = null;
-  let polling = false;
+  let backgroundWait = 30000;
   const newId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2)).replace(/[^A-Za-z0-9_-]/g, '');
+
+  function applyTexts(texts, locale) {
+    if (!texts || !locale || locale === TEXTS.locale) return;
+    TEXTS = Object.assign({}, texts, { locale });
+    document.documentElement.lang = locale;
+    document.title = texts.title;
+    document.getElementById('title').textContent = texts.title;
+    document.getElementById('send').textContent = texts.send;
+    input.placeholder = texts.placeholder;
+    input.setAttribute('aria-label', texts.placeholder);
+  }
 
   async function post(path, body) {
     for (let attempt = 0; attempt < 4; attempt++) {
@@ -83,17 +109,23 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     return div;
   }
 
-  function disableOlderChoices() {
-    log.querySelectorAll('.choices button, .picker button').forEach((b) => { b.disabled = true; });
+  /** A question's quick buttons answer only the latest question: older ones are switched off. */
+  function refreshQuick() {
+    const bars = log.querySelectorAll('.choices.quick');
+    bars.forEach((bar) => {
+      const live = bar === log.lastElementChild;
+      bar.querySelectorAll('button').forEach((b) => { b.disabled = !live; });
+    });
   }
 
-  function choiceBar(choices) {
+  function choiceBar(choices, kind) {
     const bar = document.createElement('div');
-    bar.className = 'choices';
+    bar.className = 'choices ' + kind;
     for (const c of choices) {
       if (c.kind === 'url') {
         const a = document.createElement('a');
-        a.href = c.url; a.textContent = c.label; a.target = '_blank'; a.rel = 'noopener';
+        a.href = c.url; a.textContent = c.label;
+        if (!/^tel:/.test(c.url)) { a.target = '_blank'; a.rel = 'noopener'; }
         bar.append(a);
       } else if (c.kind === 'datetime') {
         const wrap = document.createElement('span');
@@ -106,21 +138,34 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
         field.setAttribute('aria-label', c.label);
         const ok = document.createElement('button');
         ok.type = 'button'; ok.textContent = c.label;
-        ok.onclick = () => { if (field.value) choose(c.id, c.label + ': ' + field.value, { [c.mode]: field.value }); };
+        ok.onclick = () => { if (field.value) choose(bar, c.id, { [c.mode]: field.value }); };
         wrap.append(field, ok);
         bar.append(wrap);
       } else {
         const b = document.createElement('button');
-        b.type = 'button'; b.textContent = c.label;
-        b.onclick = () => choose(c.id, c.label);
+        b.type = 'button'; b.textContent = c.label; b.dataset.id = c.id;
+        b.onclick = () => choose(bar, c.id);
         bar.append(b);
       }
     }
     log.append(bar);
   }
 
+  /** A date or time the visitor picked, written out in the page's language. */
+  function ownWords(text) {
+    const m = /^(\\d{4})-(\\d{2})-(\\d{2})(?: (\\d{2}):(\\d{2}))?$/.exec(text || '');
+    if (!m) return text || '';
+    try {
+      const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], m[4] ? +m[4] : 12, m[5] ? +m[5] : 0));
+      const opts = m[4] ? { timeZone: 'UTC', dateStyle: 'full', timeStyle: 'short' } : { timeZone: 'UTC', dateStyle: 'full' };
+      return new Intl.DateTimeFormat(document.documentElement.lang, opts).format(d);
+    } catch (e) { return text; }
+  }
+
   function show(m) {
-    if (m.direction === 'in') { bubble('in', m.text || ''); return; }
+    if (m.id <= cursor) return;
+    cursor = m.id;
+    if (m.direction === 'in') { bubble('in', ownWords(m.text)); return; }
     const msg = m.message || { type: 'text', text: m.text || '', choices: [] };
     const cls = 'out' + (m.sender === 'staff' ? ' staff' : '');
     if (msg.type === 'card') {
@@ -131,49 +176,84 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
       for (const row of msg.rows) { const dt = document.createElement('dt'); dt.textContent = row.label; const dd = document.createElement('dd'); dd.textContent = row.value; dl.append(dt, dd); }
       card.append(dl);
       if (msg.footer) { const f = document.createElement('div'); f.className = 'foot'; f.textContent = msg.footer; card.append(f); }
-      bubble(cls, card);
+      bubble(cls + ' card-msg', card);
+      if (msg.choices && msg.choices.length) choiceBar(msg.choices, 'card-actions');
     } else if (msg.type === 'image') {
       const img = document.createElement('img'); img.className = 'photo'; img.src = msg.url; img.alt = '';
       bubble(cls, img);
     } else {
       bubble(cls, msg.text);
+      if (msg.choices && msg.choices.length) choiceBar(msg.choices, 'quick');
     }
-    if (msg.choices && msg.choices.length) { disableOlderChoices(); choiceBar(msg.choices); }
   }
 
-  async function poll() {
-    if (polling) return;
-    polling = true;
+  function receive(data) {
+    if (!data) return;
+    applyTexts(data.texts, data.locale);
+    const before = cursor;
+    for (const m of data.messages) show(m);
+    if (data.cursor > cursor) cursor = data.cursor;
+    if (cursor !== before) { refreshQuick(); log.scrollTop = log.scrollHeight; }
+    statusLine.textContent = '';
+  }
+
+  async function fetchMessages(query) {
     try {
-      const res = await fetch('/chat/api/messages?after=' + cursor, { credentials: 'same-origin' });
-      if (res.ok) {
-        const data = await res.json();
-        for (const m of data.messages) show(m);
-        if (data.messages.length) log.scrollTop = log.scrollHeight;
-        cursor = data.cursor;
-        if (data.locale) document.documentElement.lang = data.locale;
-        statusLine.textContent = '';
-        return data;
-      }
+      const res = await fetch('/chat/api/messages?' + query, { credentials: 'same-origin' });
+      if (res.ok) { const data = await res.json(); receive(data); return data; }
     } catch (e) {
       statusLine.textContent = TEXTS.offline;
-    } finally {
-      polling = false;
-      schedule();
+    }
+    return null;
+  }
+
+  const catchUp = () => fetchMessages('after=' + cursor);
+
+  // While visible: one stream. When it cannot be kept (an old browser, a proxy that refuses it), a look every few seconds.
+  function openStream() {
+    closeStream();
+    if (!window.EventSource || streamFailures >= 3) { schedule(3000); return; }
+    stream = new EventSource('/chat/api/stream?after=' + cursor, { withCredentials: true });
+    stream.addEventListener('messages', (e) => { streamFailures = 0; try { receive(JSON.parse(e.data)); } catch (err) { /* a broken event is skipped; the next one carries the cursor */ } });
+    stream.addEventListener('ready', () => { statusLine.textContent = ''; });
+    stream.onerror = () => {
+      // The browser reconnects on its own; a stream that keeps failing is given up for polling.
+      if (stream && stream.readyState === EventSource.CLOSED) { streamFailures++; setTimeout(openStream, 1000 * streamFailures); }
+    };
+  }
+
+  function closeStream() {
+    if (stream) { stream.close(); stream = null; }
+    clearTimeout(timer);
+  }
+
+  function schedule(wait) {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      await catchUp();
+      if (document.hidden) { backgroundWait = Math.min(backgroundWait * 2, 300000); schedule(backgroundWait); }
+      else if (!stream) schedule(3000);
+    }, wait);
+  }
+
+  // In the background: no stream, and a look that grows rarer (30 s up to 5 min), so a reminder still shows.
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) { closeStream(); backgroundWait = 30000; schedule(backgroundWait); }
+    else { clearTimeout(timer); catchUp().then(openStream); }
+  });
+
+  /** After the visitor acts, look a few times quickly: the reply is usually there within a second. */
+  async function soon() {
+    for (const wait of [150, 300, 600]) {
+      await new Promise((r) => setTimeout(r, wait));
+      const before = cursor;
+      await catchUp();
+      if (cursor !== before && log.lastElementChild && !log.lastElementChild.classList.contains('in')) return;
     }
   }
 
-  function schedule() {
-    clearTimeout(timer);
-    const wait = fastPolls > 0 ? 250 : 3000;
-    if (fastPolls > 0) fastPolls--;
-    timer = setTimeout(poll, wait);
-  }
-
-  function soon() { fastPolls = 12; schedule(); }
-
-  async function choose(id, label, params) {
-    disableOlderChoices();
+  async function choose(bar, id, params) {
+    if (bar.classList.contains('quick')) bar.querySelectorAll('button').forEach((b) => { b.disabled = true; });
     await post('messages', params ? { id: newId(), choice: id, params } : { id: newId(), choice: id });
     soon();
   }
@@ -188,11 +268,12 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
   });
 
   (async () => {
-    const first = await poll();
+    const first = await fetchMessages('latest=1');
     if (first && first.messages.length === 0 && cursor === 0) {
       await post('start', { id: newId(), language: navigator.language });
-      soon();
+      await soon();
     }
+    if (document.hidden) schedule(backgroundWait); else openStream();
     input.focus();
   })();
 })();

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import type { Engine } from '../../conversation/engine';
@@ -8,9 +9,9 @@ import type { Translator } from '../../i18n';
 import { isLocale, localeFromAcceptLanguage, resolveLocale, type Locale } from '../../i18n/locales';
 import type { Clock } from '../../ops/clock';
 import type { Store } from '../../store/store';
-import { messagesAfter } from '../../store/transcript';
+import type { MessageRow } from '../../store/schema';
 import type { InboundEvent, Input } from '../types';
-import { renderChatPage } from './page';
+import { pageTexts, renderChatPage } from './page';
 import { signVisitor, verifyVisitor, VISITOR_COOKIE } from './visitor-cookie';
 
 export interface WebChatDeps {
@@ -20,7 +21,14 @@ export interface WebChatDeps {
   translator: Translator;
   clock: Clock;
   secret: string;
+  /** How often an open stream looks for new messages; tests shorten it. */
+  streamPollMs?: number;
+  /** How long one stream stays open before the page reconnects (Workers and proxies end long requests). */
+  streamMaxMs?: number;
 }
+
+/** Messages a page asks for at once; a reload shows the latest this many. */
+const PAGE_SIZE = 60;
 
 /** Client-made ids for each thing the visitor does; a retried POST carries the same id and is dropped. */
 const clientId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'expected 8–64 characters of A-Z, a-z, 0-9, _ and -');
@@ -92,6 +100,62 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     return c.json({ ok: true, duplicate: result === 'duplicate' });
   }
 
+  /** The visitor's customer and language, or null before their first message. */
+  async function customerOf(visitorId: string): Promise<{ customerId: string; locale: Locale | null } | null> {
+    const identity = await deps.store.db
+      .selectFrom('channel_identities')
+      .innerJoin('customers', 'customers.id', 'channel_identities.customer_id')
+      .select(['channel_identities.customer_id', 'customers.locale'])
+      .where('channel', '=', 'web')
+      .where('external_id', '=', visitorId)
+      .executeTakeFirst();
+    return identity ? { customerId: identity.customer_id, locale: isLocale(identity.locale) ? identity.locale : null } : null;
+  }
+
+  /** The page's view of transcript rows: what went out on the web and everything the customer wrote here. */
+  function shown(rows: MessageRow[]) {
+    return rows
+      .filter((r) => r.channel === 'web' && !(r.direction === 'in' && (r.kind === 'start' || r.kind === 'stop')))
+      .map((r) => {
+        let message: unknown = null;
+        if (r.direction === 'out' && r.payload) {
+          try {
+            message = (JSON.parse(r.payload) as { message?: unknown }).message ?? null;
+          } catch {
+            message = null;
+          }
+        }
+        return { id: r.id, direction: r.direction, sender: r.sender, kind: r.kind, text: r.text, message, createdAt: r.created_at };
+      });
+  }
+
+  /** Web messages after `after`, oldest first; or, with `latest`, the newest page of them. */
+  async function messagesOf(customerId: string, after: number, latest: boolean): Promise<{ rows: MessageRow[]; cursor: number }> {
+    let query = deps.store.db.selectFrom('messages').selectAll().where('customer_id', '=', customerId).where('channel', '=', 'web').where('id', '>', after);
+    if (latest) {
+      const rows = (await query.orderBy('id', 'desc').limit(PAGE_SIZE).execute()).reverse();
+      return { rows, cursor: rows.at(-1)?.id ?? after };
+    }
+    query = query.orderBy('id', 'asc').limit(PAGE_SIZE * 2);
+    const rows = await query.execute();
+    return { rows, cursor: rows.at(-1)?.id ?? after };
+  }
+
+  async function batch(visitorId: string, after: number, latest: boolean) {
+    const customer = await customerOf(visitorId);
+    if (!customer) return { messages: [], cursor: after, locale: null, texts: null };
+    const { rows, cursor } = await messagesOf(customer.customerId, after, latest);
+    // The page's own words follow the language chosen in the chat, also after a reload.
+    const texts = customer.locale ? pageTexts((key) => deps.translator.t(customer.locale!, key), deps.config.dealer.name) : null;
+    return { messages: shown(rows), cursor, locale: customer.locale, texts };
+  }
+
+  function cursorOf(value: string | undefined): number {
+    const after = Number(value ?? 0);
+    if (!Number.isInteger(after) || after < 0) throw new AppError('bad_request', 'after must be a whole number');
+    return after;
+  }
+
   app.get('/', async (c) => {
     let visitorId = await verifyVisitor(deps.secret, getCookie(c, VISITOR_COOKIE));
     if (!visitorId) {
@@ -104,7 +168,8 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
         maxAge: 60 * 60 * 24 * 365,
       });
     }
-    const locale: Locale = localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
+    const chosen = (await customerOf(visitorId))?.locale ?? null;
+    const locale: Locale = chosen ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
     c.header('Cache-Control', 'no-store');
     c.header('Content-Security-Policy', "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' https: data:");
     return c.html(renderChatPage({ locale, dealerName: deps.config.dealer.name, t: (key) => deps.translator.t(locale, key) }));
@@ -125,33 +190,46 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
 
   app.get('/api/messages', async (c) => {
     const visitorId = await visitorOf(c);
-    const after = Number(c.req.query('after') ?? 0);
-    if (!Number.isInteger(after) || after < 0) throw new AppError('bad_request', 'after must be a whole number');
-    const identity = await deps.store.db
-      .selectFrom('channel_identities')
-      .innerJoin('customers', 'customers.id', 'channel_identities.customer_id')
-      .select(['channel_identities.customer_id', 'customers.locale'])
-      .where('channel', '=', 'web')
-      .where('external_id', '=', visitorId)
-      .executeTakeFirst();
-    if (!identity) return c.json({ messages: [], cursor: after, locale: null });
-    const rows = await messagesAfter(deps.store.db, identity.customer_id, after);
-    const messages = rows
-      // The page shows what went out on the web and everything the customer wrote here.
-      .filter((r) => r.channel === 'web' && !(r.direction === 'in' && (r.kind === 'start' || r.kind === 'stop')))
-      .map((r) => {
-        let message: unknown = null;
-        if (r.direction === 'out' && r.payload) {
-          try {
-            message = (JSON.parse(r.payload) as { message?: unknown }).message ?? null;
-          } catch {
-            message = null;
-          }
-        }
-        return { id: r.id, direction: r.direction, sender: r.sender, kind: r.kind, text: r.text, message, createdAt: r.created_at };
-      });
+    const latest = c.req.query('latest') !== undefined;
+    const data = await batch(visitorId, latest ? 0 : cursorOf(c.req.query('after')), latest);
     c.header('Cache-Control', 'no-store');
-    return c.json({ messages, cursor: rows.at(-1)?.id ?? after, locale: isLocale(identity.locale) ? identity.locale : null });
+    return c.json(data);
+  });
+
+  /**
+   * New messages as server-sent events while the page is open: an event whenever something arrives, its id
+   * the cursor, so the browser's automatic reconnect (Last-Event-ID) carries on where it left off. A stream
+   * ends after `streamMaxMs`; the page hides it while in the background.
+   */
+  app.get('/api/stream', async (c) => {
+    const visitorId = await visitorOf(c);
+    let after = cursorOf(c.req.header('last-event-id') ?? c.req.query('after'));
+    const pollMs = deps.streamPollMs ?? 700;
+    const maxMs = deps.streamMaxMs ?? 25_000;
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Accel-Buffering', 'no');
+    return streamSSE(c, async (stream) => {
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+      });
+      await stream.writeSSE({ event: 'ready', data: '', retry: 1000 });
+      const started = Date.now();
+      let quiet = 0;
+      while (open && Date.now() - started < maxMs) {
+        const data = await batch(visitorId, after, false);
+        if (data.messages.length > 0 || data.cursor > after) {
+          after = data.cursor;
+          await stream.writeSSE({ event: 'messages', id: String(after), data: JSON.stringify(data) });
+          quiet = 0;
+        } else if ((quiet += pollMs) >= 15_000) {
+          // A comment now and then keeps proxies from closing an idle connection.
+          await stream.write(': keep-alive\n\n');
+          quiet = 0;
+        }
+        await stream.sleep(pollMs);
+      }
+    });
   });
 
   return app;

@@ -1,24 +1,35 @@
-import { availabilityForDate, availabilitySummary, bookableBranches, bookAppointment, rescheduleAppointment, type BookRefusal } from '../../booking/booking';
+import { availabilityForDate, availabilitySummary, bookAppointment, rescheduleAppointment, type BookRefusal } from '../../booking/booking';
+import { branchNameIn, branchProfile, branchProfiles } from '../../booking/branch-profile';
 import { findAppointment, type Appointment } from '../../booking/appointments';
 import { loadBranchCapacity, type BranchCapacity } from '../../booking/capacity';
 import type { Choice, Input, Reply, TextRef } from '../../channels/types';
 import type { Slot } from '../../domain/availability';
 import { parseWhen, type WhenAsked } from '../../domain/free-text-date';
 import { addDays } from '../../domain/local-time';
-import { isValidPlate, normalizePlate } from '../../domain/vehicle-identifiers';
+import { isPlateOf, mobileExample, plateExample, readMobileNumber } from '../../domain/countries';
+import { readQuantity } from '../../domain/numbers';
+import { reminderDueTimes } from '../../domain/reminder-times';
+import { normalizePlate } from '../../domain/vehicle-identifiers';
+import { foldText } from '../../domain/segment';
+import { updateCustomer } from '../../store/customers';
+import { continueChoices } from '../channel-link';
+import { isPlainRequest } from '../understanding';
 import { formatDayLong, formatDayShort, formatMonth, weekdayInitials } from '../../i18n/format';
 import type { Locale } from '../../i18n/locales';
 import { addVehicle, vehicleOf, vehiclesOf } from '../../store/vehicles';
 import { bookingButtons as buttons, intentButtons } from '../button-ids';
+import { withinChangeCutoff } from '../../domain/booking-rules';
 import type { FlowClock, FlowContext } from '../flow';
-import { defineFlow, endings, freeText, isConfirm, isSkip, optionChoices, pickOne, skipChoice, stepKit, yesNo, yesNoChoices, type Handover, type Option, type Outcome } from '../kit';
+import { defineFlow, endings, freeText, isConfirm, isSkip, optionChoices, pickOne, skipChoice, stepKit, typedText, yesNo, yesNoChoices, type Handover, type Option, type Outcome } from '../kit';
 import { bookingCard, serviceName, vehicleLabel } from './booking-view';
 
 /*
  * Booking a service visit: branch (when there is more than one), service type, car, day, a free time that
- * day, an optional note, a loaner car when one is free, then a confirmation card. Every step takes a button
- * or typed words; the day can be typed freely ("下週二 3點", "next Tuesday 3pm") and is read in the branch's
- * time zone. The same flow moves an existing booking (reschedule), starting at the day.
+ * day, an optional note, a loaner car when one is free, the customer's name and mobile number when we do
+ * not have them yet, then a confirmation card. Every step takes a button or typed words; the day can be
+ * typed freely ("下週二 3點", "next Tuesday 3pm") and is read in the branch's time zone, a plate and a mobile
+ * number in the dealership's country formats (DEALER_COUNTRY), a mileage as people say it (「三萬公里」).
+ * The same flow moves an existing booking (reschedule), starting at the day.
  */
 
 /** LINE shows at most 13 quick replies: times per page leave room for "later times" and "another day". */
@@ -30,6 +41,8 @@ interface Reschedule {
   appointmentId: string;
   version: number;
   reference: string;
+  /** When it is now, to say it still stands if the customer stops midway. */
+  from?: { date: string; time: string };
 }
 interface NewVehicle {
   plate: string;
@@ -73,6 +86,9 @@ interface NoteGiven extends TimeChosen {
 }
 interface ReadyToConfirm extends NoteGiven {
   loaner: boolean;
+  /** The name and mobile number given in this conversation (the customer's record has them from the next message). */
+  name?: string;
+  phone?: string;
 }
 
 type Steps = {
@@ -87,13 +103,15 @@ type Steps = {
   time: TimeAsked;
   note: TimeChosen;
   loaner: NoteGiven;
+  name: ReadyToConfirm;
+  phone: ReadyToConfirm;
   confirm: ReadyToConfirm;
 };
 type Result = Outcome<Steps>;
 const { ask, reask, done, handTo } = stepKit<Steps>();
 
 /** The steps in the order they are asked: a step's state has everything the steps before it chose. */
-const ORDER: (keyof Steps)[] = ['branch', 'service', 'vehicle', 'plate', 'makeModel', 'year', 'mileage', 'date', 'time', 'note', 'loaner', 'confirm'];
+const ORDER: (keyof Steps)[] = ['branch', 'service', 'vehicle', 'plate', 'makeModel', 'year', 'mileage', 'date', 'time', 'note', 'loaner', 'name', 'phone', 'confirm'];
 const isPast = (step: keyof Steps, than: keyof Steps) => ORDER.indexOf(step) > ORDER.indexOf(than);
 
 const text = (key: string, params?: Record<string, string | number>): TextRef => ({ key: `booking:${key}`, params });
@@ -110,7 +128,7 @@ const branchClock = (ctx: FlowContext, capacity: BranchCapacity): FlowClock => c
 // ——— branch and service ———
 
 async function branchOptions(ctx: FlowContext): Promise<Option<string>[]> {
-  return (await bookableBranches(ctx.tx)).map((b) => ({ id: buttons.id('branch', b.id), label: { raw: b.name }, names: [b.name], value: b.id }));
+  return (await branchProfiles(ctx.tx)).map((b) => ({ id: buttons.id('branch', b.id), label: { raw: branchNameIn(b, ctx.locale) }, names: [b.name, ...Object.values(b.names)], value: b.id }));
 }
 
 async function askBranch(ctx: FlowContext): Promise<Result> {
@@ -150,12 +168,15 @@ async function answerService(ctx: FlowContext, state: AtBranch, input: Input): P
 
 // ——— the car ———
 
-const askPlate = (state: ForService, again = false): Result => (again ? reask('plate', state, say('plateInvalid')) : ask('plate', state, say('askPlate')));
+const askPlate = (ctx: FlowContext, state: ForService, again = false): Result => {
+  const example = { example: plateExample(ctx.dealer.countries) };
+  return again ? reask('plate', state, say('plateInvalid', example)) : ask('plate', state, say('askPlate', example));
+};
 const askMakeModel = (state: NewCar, again = false): Result => (again ? reask : ask)('makeModel', state, say('askMakeModel', undefined, [skip()]));
 
 async function askVehicle(ctx: FlowContext, state: ForService, again = false): Promise<Result> {
   const vehicles = await vehiclesOf(ctx.tx, ctx.customer.id);
-  if (vehicles.length === 0) return askPlate(state);
+  if (vehicles.length === 0) return askPlate(ctx, state);
   const choices: Choice[] = [
     ...vehicles.slice(0, 12).map((v): Choice => ({ kind: 'postback', id: buttons.id('vehicle', v.id), label: { raw: vehicleLabel(v) } })),
     { kind: 'postback', id: buttons.id('newVehicle'), label: text('otherVehicle') },
@@ -168,26 +189,27 @@ function displayPlate(typed: string): string {
   return typed.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
 }
 
-const readPlate = (input: Input): string | null => freeText(input, (typed) => (isValidPlate(normalizePlate(typed)) ? displayPlate(typed) : null), 20);
+/** A plate in one of the dealership's countries' formats ("hello" is not one, and is asked about again). */
+const readPlate = (ctx: FlowContext, input: Input): string | null => freeText(input, (typed) => (isPlateOf(ctx.dealer.countries, typed) ? displayPlate(typed) : null), 30);
 
 const withNewCar = (state: ForService, plate: string): NewCar => ({ branchId: state.branchId, serviceTypeCode: state.serviceTypeCode, newVehicle: { plate, make: null, model: null, year: null } });
 
 async function answerVehicle(ctx: FlowContext, state: ForService, input: Input): Promise<Result> {
-  if (input.type === 'choice' && buttons.is(input.id, 'newVehicle')) return askPlate(state);
+  if (input.type === 'choice' && buttons.is(input.id, 'newVehicle')) return askPlate(ctx, state);
   const vehicles = await vehiclesOf(ctx.tx, ctx.customer.id);
   const chosen = input.type === 'choice' ? buttons.argsOf(input.id, 'vehicle')?.vehicleId : null;
   const typedPlate = input.type === 'text' ? normalizePlate(input.text) : null;
   const known = vehicles.find((v) => v.id === chosen || v.plate_normalized === typedPlate);
   if (known) return askDate(ctx, { ...state, vehicleId: known.id });
   // A plate they have not registered yet: take it as the new car's plate.
-  const plate = readPlate(input);
+  const plate = readPlate(ctx, input);
   if (plate) return askMakeModel(withNewCar(state, plate));
   return askVehicle(ctx, state, true);
 }
 
-function answerPlate(_ctx: FlowContext, state: ForService, input: Input): Result {
-  const plate = readPlate(input);
-  if (!plate) return askPlate(state, true);
+function answerPlate(ctx: FlowContext, state: ForService, input: Input): Result {
+  const plate = readPlate(ctx, input);
+  if (!plate) return askPlate(ctx, state, true);
   return askMakeModel(withNewCar(state, plate));
 }
 
@@ -212,13 +234,30 @@ function answerYear(ctx: FlowContext, state: NewCar, input: Input): Result {
   return next({ ...state, newVehicle: { ...state.newVehicle, year } });
 }
 
-/** Kilometres from "45,000", "45000 km", "45000公里". */
+/** The most kilometres a car on the road is taken to have done; more is a typing slip. */
+const MAX_MILEAGE_KM = 2_000_000;
+
+/**
+ * Kilometres as people say them: "45,000", "45000 km", "45k", 「三萬公里」, 「3萬」, 「約3万キロ」, "4 หมื่น กม.".
+ * Besides the number only a unit and words like "about" may be there.
+ */
 function readMileage(ctx: FlowContext, input: Input): number | null {
-  const units = [...ctx.words.all('booking.mileageUnits')].sort((a, b) => b.length - a.length);
+  const allowed = [...ctx.words.all('booking.mileageUnits'), ...ctx.words.all('booking.approximately')].map((w) => w.replace(/\s/g, '')).sort((a, b) => b.length - a.length);
   return freeText(input, (typed) => {
-    let digits = typed.normalize('NFKC').toLowerCase().replace(/[,\s]/g, '');
-    for (const unit of units) if (digits.endsWith(unit.replace(/\s/g, ''))) digits = digits.slice(0, -unit.replace(/\s/g, '').length);
-    return /^\d{1,7}$/.test(digits) ? Number(digits) : null;
+    const quantity = readQuantity(typed);
+    if (!quantity || quantity.value > MAX_MILEAGE_KM) return null;
+    let rest = foldText(quantity.rest).replace(/[\s\p{P}]/gu, '');
+    for (let changed = true; changed && rest; ) {
+      changed = false;
+      for (const word of allowed) {
+        if (word && rest.startsWith(word)) {
+          rest = rest.slice(word.length);
+          changed = true;
+          break;
+        }
+      }
+    }
+    return rest === '' ? quantity.value : null;
   });
 }
 
@@ -302,7 +341,8 @@ async function answerDate(ctx: FlowContext, state: DayAsked, input: Input): Prom
   let chosen: string | undefined;
   let when: WhenAsked | null = null;
   if (input.type === 'choice') chosen = buttons.argsOf(input.id, 'day')?.date ?? (buttons.is(input.id, 'pickDay') ? (input.params?.date ?? input.params?.datetime?.slice(0, 10)) : undefined);
-  if (input.type === 'text') {
+  // "What time do you close today?" names a day, but asks a question: the engine answers it on the side.
+  if (input.type === 'text' && !isPlainRequest(input.text)) {
     const clock = branchClock(ctx, capacity);
     when = parseWhen(input.text, ctx.locale, clock.now, clock.timeZone);
     chosen = when?.date;
@@ -394,7 +434,7 @@ async function answerTime(ctx: FlowContext, state: TimeAsked, input: Input): Pro
     date = pressed.date;
     time = /^\d{4}$/.test(pressed.hhmm) ? `${pressed.hhmm.slice(0, 2)}:${pressed.hhmm.slice(2)}` : null;
   }
-  if (input.type === 'text') {
+  if (input.type === 'text' && !isPlainRequest(input.text)) {
     time = readTime(input.text);
     // A new day instead of a time ("actually, Friday").
     const clock = branchClock(ctx, capacity);
@@ -419,21 +459,80 @@ const loanerChoices = () => yesNoChoices(buttons, { yes: text('loanerYes'), no: 
 async function answerNote(ctx: FlowContext, state: TimeChosen, input: Input): Promise<Result> {
   let note: string | null = null;
   if (!isSkip(ctx.words, input, buttons)) {
-    note = freeText(input, (t) => t, 500);
+    // A note takes anything: "a noise when I cancel cruise control" is a note, not a request.
+    note = freeText(input, (t) => t, 500, { requests: 'accept' });
     if (note === null) return reask('note', state, say('askNote', undefined, [skip()]));
   }
   const next: NoteGiven = { ...state, note };
   const capacity = await capacityOf(ctx, state.branchId);
   if (!capacity) return endings.notAvailable(ctx);
   const day = await availabilityForDate(ctx.tx, capacity, { serviceTypeCode: state.serviceTypeCode, loaner: true, date: state.date }, ctx.clock.now);
-  if (day.ok && day.day.slots.some((s) => s.startsAt === state.startsAt)) return ask('loaner', next, say('askLoaner', undefined, loanerChoices()));
-  return askConfirm(ctx, { ...next, loaner: false });
+  const type = capacity.serviceTypes.find((t) => t.code === state.serviceTypeCode);
+  // The question names what the car comes in for: a loaner during a recall check is not "during maintenance".
+  const service = serviceName(type?.names ?? {}, ctx.locale, state.serviceTypeCode);
+  if (day.ok && day.day.slots.some((s) => s.startsAt === state.startsAt)) return ask('loaner', next, say('askLoaner', { service }, loanerChoices()));
+  return beforeConfirm(ctx, { ...next, loaner: false });
 }
 
 function answerLoaner(ctx: FlowContext, state: NoteGiven, input: Input): Promise<Result> | Result {
   const answer = yesNo(ctx.words, input, buttons, { yes: 'booking.loanerYes', no: 'booking.loanerNo' });
   if (answer === null) return reask('loaner', state, say('yesNoReask', undefined, loanerChoices()));
-  return askConfirm(ctx, { ...state, loaner: answer });
+  return beforeConfirm(ctx, { ...state, loaner: answer });
+}
+
+// ——— who is coming ———
+
+/**
+ * The workshop needs a name and a mobile number for every booking: asked once when the customer's record
+ * has none (a web chat visitor; LINE and Telegram give a name with the profile), and kept on the record.
+ */
+function beforeConfirm(ctx: FlowContext, state: ReadyToConfirm): Promise<Result> | Result {
+  if (state.reschedule) return askConfirm(ctx, state);
+  if (!ctx.customer.display_name && !state.name) return askName(state);
+  if (!ctx.customer.phone && !state.phone) return askPhone(ctx, state);
+  return askConfirm(ctx, state);
+}
+
+const askName = (state: ReadyToConfirm, again = false): Result => (again ? reask : ask)('name', state, say(again ? 'nameInvalid' : 'askName'));
+
+function askPhone(ctx: FlowContext, state: ReadyToConfirm, again = false): Result {
+  const question: Reply = {
+    type: 'text',
+    text: text(again ? 'phoneInvalid' : ctx.channel === 'telegram' ? 'askPhoneShare' : 'askPhone', { example: mobileExample(ctx.dealer.countries) }),
+    // Telegram shares the customer's own number with one tap, checked by Telegram.
+    ...(ctx.channel === 'telegram' ? { requestContact: text('sharePhone') } : {}),
+  };
+  return (again ? reask : ask)('phone', state, question);
+}
+
+async function answerName(ctx: FlowContext, state: ReadyToConfirm, input: Input): Promise<Result> {
+  const name = freeText(
+    input,
+    (typed) => {
+      const tidy = typed.replace(/\s+/g, ' ').trim();
+      // A name has letters, is not a number, and is not an answer word ("skip", 「不用」).
+      if (!/\p{L}/u.test(tidy) || /\d{4,}/.test(tidy) || ctx.words.is('skip', tidy) || ctx.words.is('no', tidy) || ctx.words.is('yes', tidy)) return null;
+      return tidy;
+    },
+    60,
+  );
+  if (!name) return askName(state, true);
+  await updateCustomer(ctx.tx, ctx.customer.id, { display_name: name }, ctx.clock.now.toISOString());
+  return beforeConfirm(ctx, { ...state, name });
+}
+
+async function answerPhone(ctx: FlowContext, state: ReadyToConfirm, input: Input): Promise<Result> {
+  let phone: string | null = null;
+  if (input.type === 'contact') {
+    // Telegram's own check of the number is enough; it may come without the '+'.
+    const shared = input.phone.trim();
+    phone = readMobileNumber(ctx.dealer.countries, shared.startsWith('+') ? shared : `+${shared}`) ?? (shared.startsWith('+') ? shared : `+${shared.replace(/\D/g, '')}`);
+  } else {
+    phone = freeText(input, (typed) => readMobileNumber(ctx.dealer.countries, typed), 40);
+  }
+  if (!phone) return askPhone(ctx, state, true);
+  await updateCustomer(ctx.tx, ctx.customer.id, { phone }, ctx.clock.now.toISOString());
+  return askConfirm(ctx, { ...state, phone });
 }
 
 const confirmChoices = (): Choice[] => [
@@ -446,9 +545,11 @@ async function askConfirm(ctx: FlowContext, state: ReadyToConfirm): Promise<Resu
   if (!capacity) return endings.notAvailable(ctx);
   const type = capacity.serviceTypes.find((t) => t.code === state.serviceTypeCode);
   const vehicle = state.vehicleId ? await vehicleOf(ctx.tx, ctx.customer.id, state.vehicleId) : null;
+  const branch = await branchProfile(ctx.tx, state.branchId);
   const card = bookingCard(ctx.locale, {
     title: text('confirmTitle'),
-    branchName: capacity.branchName,
+    branchName: branch ? branchNameIn(branch, ctx.locale) : capacity.branchName,
+    customer: state.reschedule ? null : { name: state.name ?? ctx.customer.display_name, phone: state.phone ?? ctx.customer.phone },
     service: serviceName(type?.names ?? {}, ctx.locale, state.serviceTypeCode),
     vehicle: vehicle ? vehicleLabel(vehicle) : null,
     date: state.date,
@@ -457,7 +558,7 @@ async function askConfirm(ctx: FlowContext, state: ReadyToConfirm): Promise<Resu
     note: state.note,
     reference: state.reschedule?.reference ?? null,
     footer: null,
-    choices: [...confirmChoices(), { kind: 'postback', id: intentButtons.id('cancel'), label: { key: 'labels.cancel' } }],
+    choices: [...confirmChoices(), { kind: 'postback', id: intentButtons.id('cancel'), label: state.reschedule ? text('keepAsIs') : { key: 'labels.cancel' } }],
   });
   return ask('confirm', state, card);
 }
@@ -485,7 +586,7 @@ async function answerConfirm(ctx: FlowContext, state: ReadyToConfirm, input: Inp
         },
         now,
       );
-  if (result.ok) return booked(ctx, result.appointment, state.reschedule ? 'rescheduledTitle' : 'bookedTitle', await ctx.calendarLink(result.appointment.reference));
+  if (result.ok) return booked(ctx, result.appointment, state.reschedule ? 'rescheduledTitle' : 'bookedTitle');
   if ('alternatives' in result) return offerAlternatives(ctx, state, result);
   if (result.reason === 'past_cutoff') {
     const capacity = await capacityOf(ctx, state.branchId);
@@ -504,11 +605,30 @@ function offerAlternatives(ctx: FlowContext, state: ReadyToConfirm, refusal: Ext
   return ask('time', { ...forCar(state), date: state.date, page: 0, partOfDay: null, preferTime: null }, say('slotTaken', undefined, choices));
 }
 
-function booked(ctx: FlowContext, appointment: Appointment, title: 'bookedTitle' | 'rescheduledTitle', calendarUrl: string | null): Result {
+/**
+ * What the confirmation promises: a reminder only when one will really come (not "the day before" for a
+ * visit later today), and changes in the chat only while the visit is outside the change cutoff.
+ */
+function bookedFooter(ctx: FlowContext, appointment: Appointment, capacity: BranchCapacity | null): TextRef {
+  if (!capacity) return text('bookedFooterNoReminder');
+  const settings = capacity.rules.settings;
+  if (withinChangeCutoff(appointment.startsAt, settings.changeCutoffHours, ctx.clock.now)) return text('bookedFooterLocked', { hours: settings.changeCutoffHours });
+  const due = reminderDueTimes({ startsAt: Date.parse(appointment.startsAt), localDate: appointment.localDate, createdAt: ctx.clock.now.getTime(), timeZone: capacity.rules.timeZone, settings });
+  if (due.day_before !== null) return text('bookedFooter');
+  if (due.hours_before !== null) return text('bookedFooterHours', { hours: settings.reminderHoursBefore ?? 0 });
+  return text('bookedFooterNoReminder');
+}
+
+async function booked(ctx: FlowContext, appointment: Appointment, title: 'bookedTitle' | 'rescheduledTitle'): Promise<Result> {
+  const calendarUrl = await ctx.calendarLink(appointment.reference);
+  const capacity = await capacityOf(ctx, appointment.branchId);
+  // A web chat customer is reached only while the tab is open: offer a channel that reaches them later.
+  const elsewhere = await continueChoices(ctx.tx, { customerId: ctx.customer.id, channel: ctx.channel, continueOn: ctx.dealer.continueOn, now: ctx.clock.now, lineIntro: ctx.t('link.lineMessage') });
   return done(
     bookingCard(ctx.locale, {
       title: text(title),
       branchName: null,
+      customer: null,
       service: serviceName(appointment.serviceTypeNames, ctx.locale, appointment.serviceTypeCode),
       vehicle: null,
       date: appointment.localDate,
@@ -516,9 +636,10 @@ function booked(ctx: FlowContext, appointment: Appointment, title: 'bookedTitle'
       loaner: appointment.loanerRequested,
       note: null,
       reference: appointment.reference,
-      footer: text('bookedFooter'),
+      footer: elsewhere.length > 0 ? [bookedFooter(ctx, appointment, capacity), { key: 'link.offer' }] : bookedFooter(ctx, appointment, capacity),
       choices: [
         ...(calendarUrl ? [{ kind: 'url' as const, url: calendarUrl, label: text('addToCalendar') }] : []),
+        ...elsewhere,
         { kind: 'postback', id: intentButtons.id('myBookings'), label: { key: 'menu.myBookings' } },
         { kind: 'postback', id: intentButtons.id('menu'), label: { key: 'labels.menu' } },
       ],
@@ -534,7 +655,14 @@ export async function startReschedule(ctx: FlowContext, appointmentId: string): 
     branchId: appointment.branchId,
     serviceTypeCode: appointment.serviceTypeCode,
     vehicleId: appointment.vehicleId,
-    reschedule: { appointmentId: appointment.id, version: appointment.version, reference: appointment.reference, note: appointment.note, loaner: appointment.loanerRequested },
+    reschedule: {
+      appointmentId: appointment.id,
+      version: appointment.version,
+      reference: appointment.reference,
+      from: { date: appointment.localDate, time: appointment.localStart },
+      note: appointment.note,
+      loaner: appointment.loanerRequested,
+    },
   };
   const result = await askDate(ctx, state);
   if (!result.next) return { replies: result.replies, next: null };
@@ -570,7 +698,17 @@ export const bookingFlow = defineFlow<Steps>({
     time: answerTime,
     note: answerNote,
     loaner: answerLoaner,
+    name: answerName,
+    phone: answerPhone,
     confirm: answerConfirm,
+  },
+  // Stopping while moving a booking leaves the booking as it was: say so.
+  stopped(ctx, _step, state) {
+    const moving = (state as Partial<ForCar>).reschedule;
+    if (!moving) return null;
+    return moving.from
+      ? text('rescheduleStopped', { reference: moving.reference, when: `${formatDayLong(ctx.locale, moving.from.date)} ${moving.from.time}` })
+      : text('rescheduleStoppedNoTime', { reference: moving.reference });
   },
   // A button of an earlier question in this same conversation: go back to that question's answer. A step's
   // state holds everything chosen before it, so an earlier question's answer can be read from it.

@@ -1,3 +1,4 @@
+import { noticeStaffChange } from '../../booking/notices';
 import type { Kysely, Transaction } from 'kysely';
 import { findAppointment, type Appointment } from '../../booking/appointments';
 import {
@@ -211,7 +212,10 @@ export function createStaffBooking(deps: StaffBookingDeps) {
         await tx.updateTable('appointments').set({ advisor_id: args.advisorId, version: a.version + 1, updated_at: nowIso }).where('id', '=', a.id).execute();
         if (ro) await setRepairOrderAdvisor(tx, ro, args.advisorId, nowIso);
         await recordAudit(tx, { actor: req.actor, action: 'appointment.assign_advisor', entity: 'appointment', entityId: a.id, before: { advisorId: a.advisorId }, after: { advisorId: args.advisorId }, ip: req.ip, now: nowIso });
-        return { ok: true, appointment: { ...a, advisorId: args.advisorId, version: a.version + 1, updatedAt: nowIso } };
+        const updated = { ...a, advisorId: args.advisorId, version: a.version + 1, updatedAt: nowIso };
+        // The customer hears who will look after their car, in their chat, after quiet hours.
+        await noticeStaffChange(tx, { kind: 'advisor_assigned', appointment: updated, advisorId: args.advisorId }, now);
+        return { ok: true, appointment: updated };
       }, changed);
     },
   };

@@ -66,6 +66,64 @@ describe.each(dialects)('web chat on $name', (dialect) => {
     expect(changed.at(-1)!.message!.text).toContain('繁體中文');
   });
 
+  it('keeps the page in the language chosen in the chat after a reload, whatever the browser says', async () => {
+    const v = await visitor('en-US,en;q=0.9');
+    await v.post('start', { id: 'start-0003' });
+    await v.post('messages', { id: 'lang-00001', choice: 'i:language' });
+    await v.post('messages', { id: 'lang-00002', choice: 'lang:zh-TW' });
+    await v.poll();
+    const reloaded = await svc.app.request('/chat', { headers: { cookie: v.cookie, 'accept-language': 'en-US,en;q=0.9' } });
+    const html = await reloaded.text();
+    expect(html).toContain('<html lang="zh-TW">');
+    expect(html).toContain('placeholder="輸入訊息…"');
+    const latest = (await (await svc.app.request('/chat/api/messages?latest=1', { headers: { cookie: v.cookie } })).json()) as { locale: string; texts: { send: string } };
+    expect(latest).toMatchObject({ locale: 'zh-TW', texts: { send: '送出' } });
+  });
+
+  it('gives a reloaded page the latest messages at once, not the oldest', async () => {
+    const v = await visitor();
+    await v.post('start', { id: 'start-0004' });
+    await svc.flush();
+    for (let i = 0; i < 40; i++) {
+      await v.post('messages', { id: `menu-${String(i).padStart(5, '0')}`, text: 'menu' });
+      await svc.flush();
+    }
+    const res = await svc.app.request('/chat/api/messages?latest=1', { headers: { cookie: v.cookie } });
+    const data = (await res.json()) as { messages: ChatMessage[]; cursor: number };
+    const last = await svc.db.store.db.selectFrom('messages').select(({ fn }) => fn.max('id').as('id')).executeTakeFirstOrThrow();
+    expect(data.cursor).toBe(Number(last.id));
+    expect(data.messages.at(-1)!.id).toBe(Number(last.id));
+    // The newest page only: the greeting of 80 messages ago is not in it.
+    expect(data.messages.length).toBeLessThanOrEqual(60);
+    expect(data.messages.some((m) => m.message?.text?.includes('Welcome'))).toBe(false);
+  });
+
+  it('streams new messages as server-sent events, and carries on from the last event after a reconnect', async () => {
+    const v = await visitor();
+    await v.post('start', { id: 'start-0005' });
+    await v.poll();
+    const cursor = Number(((await (await svc.app.request('/chat/api/messages?latest=1', { headers: { cookie: v.cookie } })).json()) as { cursor: number }).cursor);
+    const res = await svc.app.request(`/chat/api/stream?after=${cursor}`, { headers: { cookie: v.cookie } });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    await v.post('messages', { id: 'stream-001', text: 'when are you open?' });
+    await svc.flush();
+    const reader = res.body!.getReader();
+    let received = '';
+    while (!received.includes('event: messages')) received += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const data = JSON.parse(/data: (.*)/.exec(received.slice(received.indexOf('event: messages')))![1]!) as { messages: ChatMessage[]; cursor: number };
+    expect(data.messages.map((m) => m.direction)).toEqual(['in', 'out']);
+    expect(data.messages[1]!.message!.text).toContain('Opening hours');
+    expect(received).toContain(`id: ${data.cursor}`);
+    // A reconnect with Last-Event-ID starts after it: nothing is sent twice.
+    const again = await svc.app.request('/chat/api/stream?after=0', { headers: { cookie: v.cookie, 'last-event-id': String(data.cursor) } });
+    const r2 = again.body!.getReader();
+    const first = new TextDecoder().decode((await r2.read()).value);
+    await r2.cancel();
+    expect(first).toContain('event: ready');
+    expect(first).not.toContain('event: messages');
+  });
+
   it('refuses a forged or missing cookie, malformed JSON and bodies without the expected fields', async () => {
     const forged = `dealer_chat_visitor=${await signVisitor('some-other-secret-0123456789abcdefghij', crypto.randomUUID())}`;
     const noCookie = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
