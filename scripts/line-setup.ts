@@ -3,16 +3,25 @@
  * DEFAULT_LOCALE, uploads its picture from assets/rich-menu/<locale>.png and makes it the default.
  * Needs LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN in the environment.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import process from 'node:process';
 import { LineSetupError, setupLineRichMenu } from '../src/channels/line/rich-menu';
 import { ConfigError, parseConfig } from '../src/config';
 import { createTranslator } from '../src/i18n';
 
+/** A file of the project, found from here whether this runs as scripts/line-setup.ts or compiled in dist/scripts/. */
+function projectFile(path: string): URL {
+  for (let dir = new URL('./', import.meta.url); dir.pathname !== '/'; dir = new URL('../', dir)) {
+    if (existsSync(new URL('package.json', dir))) return new URL(path, dir);
+  }
+  throw new Error(`no package.json above ${import.meta.url}`);
+}
+
 try {
   const config = parseConfig(process.env);
   if (!config.line) throw new LineSetupError([config.disabledChannels.line ?? 'LINE is not configured']);
-  const imageUrl = new URL(`../assets/rich-menu/${config.dealer.defaultLocale}.png`, import.meta.url);
+  const imageUrl = projectFile(`assets/rich-menu/${config.dealer.defaultLocale}.png`);
   const image = await readFile(imageUrl);
   const result = await setupLineRichMenu(config, { translator: createTranslator('en'), image, imageType: 'image/png' });
   console.log(`Rich menu created: ${result.richMenuId} (${result.locale}, picture ${imageUrl.pathname})`);

@@ -1,0 +1,170 @@
+/*
+ * npm run build — compiles the Node service and the operator commands to dist/ with esbuild:
+ *
+ *   dist/entry/node.js        the service (what `npm start` and a supervisor run)
+ *   dist/scripts/<name>.js    every scripts/<name>.ts (staff:create, backup, restore, …)
+ *   dist/chunks/*.js          code they share
+ *
+ * Each is one ES module with its dependencies bundled in (locales and migrations are imported, so they are
+ * inside too); only better-sqlite3, a native addon, is loaded from node_modules at run time. Bundling is
+ * what makes the compiled start small: Node keeps every loaded module's source text, and a few hundred
+ * package files cost about 15 MB more than the same code in one file (BENCHMARKS.md). Source maps sit beside
+ * each file (`node --enable-source-maps` maps stack traces back to the TypeScript).
+ *
+ * `node scripts/build.mjs --if-stale` builds only when dist/ is missing or older than anything it was built
+ * from (every source and package file the last build read, this script, the list of scripts). `npm start`
+ * runs it first, so `npm install && npm start` works on a fresh clone and after every change.
+ *
+ * This file is plain JavaScript so it runs before anything is compiled, with Node alone.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+const INFO = join(DIST, 'build-info.json');
+const LOCK = join(DIST, '.build-lock');
+
+/** Packages left out of the bundle: native addons, and pg's optional native binding, which is never installed. */
+const EXTERNAL = ['better-sqlite3', 'pg-native'];
+
+/** The entry points: the service, and every operator command in scripts/ (helpers live in scripts/lib/). */
+function entryPoints() {
+  const entries = { 'entry/node': 'src/entry/node.ts' };
+  for (const file of readdirSync(join(ROOT, 'scripts')).sort()) {
+    if (file.endsWith('.ts') && !file.endsWith('.d.ts')) entries[`scripts/${file.slice(0, -3)}`] = `scripts/${file}`;
+  }
+  return entries;
+}
+
+/** Why dist/ must be built again, or null when it is up to date. */
+export function staleReason() {
+  // A deployment that carries dist/ without the sources (the Docker image) has nothing to build from.
+  if (!existsSync(join(ROOT, 'src/entry/node.ts'))) return existsSync(INFO) ? null : 'neither dist/ nor the sources are here';
+  if (!existsSync(INFO)) return 'dist/ has not been built';
+  let info;
+  try {
+    info = JSON.parse(readFileSync(INFO, 'utf8'));
+  } catch {
+    return 'dist/build-info.json is unreadable';
+  }
+  if (JSON.stringify(info.entries) !== JSON.stringify(entryPoints())) return 'the list of entry points changed';
+  for (const output of Object.keys(info.entries)) {
+    if (!existsSync(join(DIST, `${output}.js`))) return `dist/${output}.js is missing`;
+  }
+  for (const input of [...info.inputs, 'scripts/build.mjs', 'package.json']) {
+    let mtime;
+    try {
+      mtime = statSync(join(ROOT, input)).mtimeMs;
+    } catch {
+      // A file no longer there was imported by one that changed since, which is caught as that change.
+      continue;
+    }
+    if (mtime > info.startedAt) return `${input} changed`;
+  }
+  return null;
+}
+
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code === 'EPERM';
+  }
+}
+
+/** One build at a time (tests and `npm start` may race): a lock directory naming its holder's pid. */
+async function withLock(fn) {
+  mkdirSync(DIST, { recursive: true });
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      let holder = NaN;
+      try {
+        holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
+      } catch {
+        // Written a moment after the directory; look again below.
+      }
+      if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) rmSync(LOCK, { recursive: true, force: true });
+      if (Date.now() > until) throw new Error(`another build holds ${relative(ROOT, LOCK)}; remove it if no build is running`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+/** Writes a file whole or not at all, so a process starting during a build never loads half a module. */
+function writeAtomically(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
+
+export async function build() {
+  const { build: esbuild } = await import('esbuild');
+  const startedAt = Date.now();
+  const entries = entryPoints();
+  const result = await esbuild({
+    absWorkingDir: ROOT,
+    entryPoints: entries,
+    outdir: DIST,
+    bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20.19',
+    external: EXTERNAL,
+    sourcemap: 'linked',
+    // The maps point at the TypeScript files by path; stack traces need lines, not the sources themselves.
+    sourcesContent: false,
+    // Packages written as CommonJS call require(); an ES module has none of its own.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  // Chunks first and entries last: an entry only ever names chunks already on disk.
+  const isEntry = (path) => /\/(entry|scripts)\/[^/]+\.js$/.test(path);
+  const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)));
+  for (const file of files) writeAtomically(file.path, file.contents);
+  const written = new Set(files.map((f) => f.path));
+  for (const folder of ['chunks', 'scripts', 'entry']) {
+    const dir = join(DIST, folder);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) if (!written.has(join(dir, name))) rmSync(join(dir, name), { force: true });
+  }
+  const externals = new Set();
+  for (const output of Object.values(result.metafile.outputs)) for (const imp of output.imports) if (imp.external) externals.add(imp.path);
+  writeAtomically(
+    INFO,
+    JSON.stringify({ startedAt, entries, inputs: Object.keys(result.metafile.inputs).sort(), externals: [...externals].sort() }, null, 1),
+  );
+  return { entries, files: files.length, ms: Date.now() - startedAt };
+}
+
+/** Builds when dist/ is stale (or always, with `force`); says so on stderr, which stays free for the program's output. */
+export async function ensureBuilt({ force = false } = {}) {
+  // The cheap look first, without the lock: a start with dist/ up to date takes a few milliseconds here.
+  if (!force && staleReason() === null) return;
+  await withLock(async () => {
+    const reason = staleReason();
+    if (!force && reason === null) return;
+    const built = await build();
+    console.error(`built dist/ (${reason ?? 'asked for'}): ${Object.keys(built.entries).length} entry points in ${built.ms} ms`);
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await ensureBuilt({ force: !process.argv.includes('--if-stale') });
