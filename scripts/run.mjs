@@ -4,7 +4,7 @@
  * (`npm run staff:create`, `npm run backup`, …) go through here; where dist/ is deployed on its own,
  * `node --enable-source-maps dist/scripts/<command>.js` is the same thing.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ensureBuilt } from './build.mjs';
@@ -17,7 +17,8 @@ if (!command || command.includes('/')) {
 }
 await ensureBuilt();
 if (!existsSync(compiled)) {
-  console.error(`no command "${command}": there is no scripts/${command}.ts`);
+  const commands = readdirSync(dirname(compiled)).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+  console.error(`no command "${command}"; there are: ${commands.join(', ')}`);
   process.exit(2);
 }
 // The command reads its own arguments from process.argv, as if it had been started directly.
