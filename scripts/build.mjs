@@ -15,10 +15,16 @@
  * from (every source and package file the last build read, this script, the list of scripts). `npm start`
  * runs it first, so `npm install && npm start` works on a fresh clone and after every change.
  *
+ * `node scripts/build.mjs --release <folder>` also writes a folder that runs on its own, without the sources
+ * or the development packages: dist/, the few packages left out of the bundle (and theirs), package.json,
+ * the command runner and the rich menu pictures. The Dockerfile's last stage is that folder; a systemd
+ * machine can take it as it is (deploy/README.md).
+ *
  * This file is plain JavaScript so it runs before anything is compiled, with Node alone.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +34,8 @@ const LOCK = join(DIST, '.build-lock');
 
 /** Packages left out of the bundle: native addons, and pg's optional native binding, which is never installed. */
 const EXTERNAL = ['better-sqlite3', 'pg-native'];
+/** Dependencies of those packages that only their installation uses (better-sqlite3 fetches its addon with it). */
+const INSTALL_ONLY = new Set(['prebuild-install']);
 
 /** The entry points: the service, and every operator command in scripts/ (helpers live in scripts/lib/). */
 function entryPoints() {
@@ -146,6 +154,8 @@ export async function build() {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) if (!written.has(join(dir, name))) rmSync(join(dir, name), { force: true });
   }
+  // The output is ES modules wherever dist/ is copied, whatever package.json sits above it there.
+  writeAtomically(join(DIST, 'package.json'), `${JSON.stringify({ type: 'module' })}\n`);
   const externals = new Set();
   for (const output of Object.values(result.metafile.outputs)) for (const imp of output.imports) if (imp.external) externals.add(imp.path);
   writeAtomically(
@@ -153,6 +163,68 @@ export async function build() {
     JSON.stringify({ startedAt, entries, inputs: Object.keys(result.metafile.inputs).sort(), externals: [...externals].sort() }, null, 1),
   );
   return { entries, files: files.length, ms: Date.now() - startedAt };
+}
+
+/** The packages dist/ loads at run time and what they depend on, as folders under node_modules/. */
+function runtimePackages() {
+  const { externals } = JSON.parse(readFileSync(INFO, 'utf8'));
+  const found = new Map();
+  const visit = (name, from) => {
+    if (found.has(name) || INSTALL_ONLY.has(name)) return;
+    // Node's own lookup: the package's own node_modules first, then each folder above it.
+    let folder = null;
+    for (let dir = from; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) {
+        folder = candidate;
+        break;
+      }
+      if (dir === ROOT || dirname(dir) === dir) break;
+    }
+    if (!folder) return; // an optional package that is not installed (pg-native): its user copes without it
+    found.set(name, folder);
+    const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
+    for (const dep of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) visit(dep, folder);
+  };
+  for (const specifier of externals) {
+    if (isBuiltin(specifier)) continue;
+    visit(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0], ROOT);
+  }
+  return found;
+}
+
+/** A native package needs its JavaScript and its compiled addon, not the C sources and build leftovers beside them. */
+function copyPackage(folder, to) {
+  if (!existsSync(join(folder, 'binding.gyp'))) {
+    cpSync(folder, to, { recursive: true });
+    return;
+  }
+  cpSync(folder, to, {
+    recursive: true,
+    filter: (path) => {
+      const inside = relative(folder, path);
+      if (inside === '' || inside === 'package.json' || inside === 'lib' || inside.startsWith(`lib/`)) return true;
+      if (inside === 'build' || inside === 'build/Release') return true;
+      return /^build\/Release\/[^/]+\.node$/.test(inside) && !inside.endsWith('test_extension.node');
+    },
+  });
+}
+
+/** Writes the folder that runs without the sources (see the top of this file). */
+export async function writeRelease(folder) {
+  await ensureBuilt();
+  const target = resolve(folder);
+  if (existsSync(target) && readdirSync(target).length > 0 && !existsSync(join(target, 'dist', 'build-info.json'))) {
+    throw new Error(`${target} is not empty and holds no earlier release; give an empty or new folder`);
+  }
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  cpSync(DIST, join(target, 'dist'), { recursive: true, filter: (path) => !path.includes('.build-lock') });
+  for (const file of ['package.json', 'scripts/build.mjs', 'scripts/run.mjs']) cpSync(join(ROOT, file), join(target, file));
+  cpSync(join(ROOT, 'assets', 'rich-menu'), join(target, 'assets', 'rich-menu'), { recursive: true, filter: (path) => !/\.(ts|html)$/.test(path) });
+  const packages = runtimePackages();
+  for (const [name, from] of packages) copyPackage(from, join(target, 'node_modules', name));
+  return { folder: target, packages: [...packages.keys()].sort() };
 }
 
 /** Builds when dist/ is stale (or always, with `force`); says so on stderr, which stays free for the program's output. */
@@ -167,4 +239,14 @@ export async function ensureBuilt({ force = false } = {}) {
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await ensureBuilt({ force: !process.argv.includes('--if-stale') });
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const releaseAt = process.argv.indexOf('--release');
+  if (releaseAt > 0) {
+    const folder = process.argv[releaseAt + 1];
+    if (!folder) throw new Error('usage: node scripts/build.mjs --release <folder>');
+    const release = await writeRelease(folder);
+    console.error(`release written to ${release.folder} (packages: ${release.packages.join(', ')})`);
+  } else {
+    await ensureBuilt({ force: !process.argv.includes('--if-stale') });
+  }
+}
