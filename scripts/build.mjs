@@ -18,7 +18,7 @@
  * `node scripts/build.mjs --release <folder>` also writes a folder that runs on its own, without the sources
  * or the development packages: dist/, the few packages left out of the bundle (and theirs), package.json,
  * the command runner and the rich menu pictures. The Dockerfile's last stage is that folder; a systemd
- * machine can take it as it is (deploy/README.md).
+ * machine can take it as it is (README, "Running it in production").
  *
  * This file is plain JavaScript so it runs before anything is compiled, with Node alone.
  */

@@ -13,9 +13,9 @@ import { createTranslator } from '../src/i18n';
 /** A file of the project, found from here whether this runs as scripts/line-setup.ts or compiled in dist/scripts/. */
 function projectFile(path: string): URL {
   for (let dir = new URL('./', import.meta.url); dir.pathname !== '/'; dir = new URL('../', dir)) {
-    if (existsSync(new URL('package.json', dir))) return new URL(path, dir);
+    if (existsSync(new URL(path, dir))) return new URL(path, dir);
   }
-  throw new Error(`no package.json above ${import.meta.url}`);
+  throw new LineSetupError([`${path} is not in any folder above ${new URL('./', import.meta.url).pathname}`]);
 }
 
 try {

@@ -15,16 +15,23 @@ export function ensureBuilt(): void {
 }
 
 /**
- * The command `npm start` ends in (`… && exec node --enable-source-maps dist/entry/node.js`), read from
- * package.json so these tests follow the start script wherever it goes.
+ * The command `npm start` ends in (`… && MALLOC_ARENA_MAX=2 exec node --enable-source-maps … dist/entry/node.js`)
+ * and the variables it sets for it, read from package.json so these tests follow the start script wherever
+ * it goes.
  */
-export function startCommand(): string[] {
+export function startScript(): { env: Record<string, string>; command: string[] } {
   const script = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts.start!;
-  const execed = /(?:^|&&\s*)exec\s+(.+)$/.exec(script);
+  const execed = /(?:^|&&\s*)((?:[A-Z_]+=\S+\s+)*)exec\s+(.+)$/.exec(script);
   if (!execed) throw new Error(`the start script does not exec the service: ${script}`);
-  const [node, ...args] = execed[1]!.trim().split(/\s+/);
+  const env = Object.fromEntries(execed[1]!.trim().split(/\s+/).filter(Boolean).map((a) => a.split('=') as [string, string]));
+  const [node, ...args] = execed[2]!.trim().split(/\s+/);
   if (node !== 'node') throw new Error(`the start script runs ${node}, not node`);
-  return [process.execPath, ...args];
+  return { env, command: [process.execPath, ...args] };
+}
+
+/** The service's command line, as the start script execs it. */
+export function startCommand(): string[] {
+  return startScript().command;
 }
 
 export function freePort(): Promise<number> {
@@ -55,7 +62,8 @@ export function run(command: string[], env: Record<string, string | undefined>, 
 
 /** The service as `npm start` runs it, after the build. */
 export function startService(env: Record<string, string | undefined>): Running {
-  return run(startCommand(), env);
+  const { env: scriptEnv, command } = startScript();
+  return run(command, { ...scriptEnv, ...env });
 }
 
 /** An operator command from its compiled form, as `npm run <command>` runs it (scripts/run.mjs). */

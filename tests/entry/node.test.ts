@@ -10,7 +10,7 @@ import { migrationProvider, migrations } from '../../migrations';
 import { startFakeLineApi } from '../fakes/line-api';
 import { TEST_LINE_SECRET, TEST_LINE_TOKEN } from '../helpers/config';
 import { seeds } from '../store/migrations-seeds';
-import { ensureBuilt, freePort, healthy, ROOT, run, startCommand, startService, waitFor, type Running } from './compiled';
+import { ensureBuilt, freePort, healthy, ROOT, run, startScript, startService, waitFor, type Running } from './compiled';
 
 /*
  * The Node entry as `npm start` runs it: compiled into dist/, started with the command the start script
@@ -40,7 +40,8 @@ describe('the Node entry (npm start)', () => {
   }
 
   it('runs the compiled service, not the TypeScript', () => {
-    expect(startCommand().slice(1)).toEqual(['--enable-source-maps', 'dist/entry/node.js']);
+    expect(startScript().command.slice(1)).toEqual(['--enable-source-maps', '--optimize-for-size', 'dist/entry/node.js']);
+    expect(startScript().env).toEqual({ MALLOC_ARENA_MAX: '2' });
     expect(existsSync(join(ROOT, 'dist/entry/node.js.map'))).toBe(true);
   });
 
@@ -199,7 +200,9 @@ describe('the Node entry (npm start)', () => {
 
     // npm's child is the service itself: the start script execs node, so no shell sits between them.
     const children = execFileSync('ps', ['-o', 'args=', '--ppid', String(npm.child.pid)], { encoding: 'utf8' }).trim().split('\n');
-    expect(children).toEqual([expect.stringMatching(/^node --enable-source-maps dist\/entry\/node\.js$/)]);
+    expect(children).toEqual([`node ${startScript().command.slice(1).join(' ')}`]);
+    const servicePid = execFileSync('ps', ['-o', 'pid=', '--ppid', String(npm.child.pid)], { encoding: 'utf8' }).trim();
+    expect(readFileSync(`/proc/${servicePid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
 
     npm.child.kill('SIGTERM');
     expect(await npm.exited).toBe(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ensureBuilt, freePort, healthy, ROOT, run, startCommand, waitFor, type Running } from '../entry/compiled';
+import { ensureBuilt, freePort, healthy, ROOT, run, startCommand, startScript, waitFor, type Running } from '../entry/compiled';
 
 /*
  * The supervision examples, checked as far as this machine can: the systemd unit by systemd-analyze, the
@@ -28,6 +28,7 @@ describe('the systemd unit', () => {
     expect(settings('RestartPreventExitStatus')[0]!.split(' ').sort()).toEqual(['65', '78']);
     expect(settings('StateDirectory')).toEqual(['dealer-chat']);
     expect(settings('Environment')).toContain('DATABASE_URL=file:/var/lib/dealer-chat/dealer-chat.sqlite');
+    for (const [name, value] of Object.entries(startScript().env)) expect(settings('Environment')).toContain(`${name}=${value}`);
     expect(settings('KillSignal')).toEqual(['SIGTERM']);
   });
 
@@ -65,7 +66,9 @@ describe('the Dockerfile', () => {
     expect(JSON.parse(lastStage.find((i) => i.word === 'CMD')!.args)).toEqual(['node', ...serviceArgs()]);
     expect(lastStage.find((i) => i.word === 'COPY')!.args).toBe('--from=build /release ./');
     expect(lastStage.find((i) => i.word === 'HEALTHCHECK')!.args).toContain('/healthz');
-    expect(lastStage.filter((i) => i.word === 'ENV').map((i) => i.args).join(' ')).toContain('DATABASE_URL=file:/data/dealer-chat.sqlite');
+    const env = lastStage.filter((i) => i.word === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toContain('DATABASE_URL=file:/data/dealer-chat.sqlite');
+    for (const [name, value] of Object.entries(startScript().env)) expect(env).toContain(`${name}=${value}`);
   });
 
   it('copies only what is in the repository and not left out of the build context', () => {
@@ -104,7 +107,7 @@ describe('the release folder the image runs', () => {
 
     const env = { DATABASE_URL: `file:${join(dir, 'data', 'dealer-chat.sqlite')}`, NODE_PATH: undefined };
     const port = await freePort();
-    const service = run(startCommand(), { ...env, PORT: String(port) }, { cwd: app });
+    const service = run(startCommand(), { ...startScript().env, ...env, PORT: String(port) }, { cwd: app });
     running.push(service);
     await waitFor(() => healthy(port));
     const page = await fetch(`http://127.0.0.1:${port}/chat`, { headers: { 'accept-language': 'th' } });
