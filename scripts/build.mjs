@@ -8,8 +8,10 @@
  * Each is one ES module with its dependencies bundled in (locales and migrations are imported, so they are
  * inside too); only better-sqlite3, a native addon, is loaded from node_modules at run time. Bundling is
  * what makes the compiled start small: Node keeps every loaded module's source text, and a few hundred
- * package files cost about 15 MB more than the same code in one file (BENCHMARKS.md). Source maps sit beside
- * each file (`node --enable-source-maps` maps stack traces back to the TypeScript).
+ * package files cost about 15 MB more than the same code in one file (BENCHMARKS.md). For the same reason
+ * the output is minified (names kept, so stack traces still read) and pure ASCII: V8 holds a source with a
+ * single character beyond ASCII (chrono-node's Japanese and Thai patterns) at two bytes a character. Source
+ * maps sit beside each file (`node --enable-source-maps` maps stack traces back to the TypeScript).
  *
  * `node scripts/build.mjs --if-stale` builds only when dist/ is missing or older than anything it was built
  * from (every source and package file the last build read, this script, the list of scripts). `npm start`
@@ -120,6 +122,15 @@ function writeAtomically(path, contents) {
   renameSync(tmp, path);
 }
 
+/**
+ * esbuild escapes what lies beyond ASCII in strings, but leaves it in regular expression literals. The same
+ * `\uXXXX` escape means the same there (a character beyond the BMP is two escapes, which a pattern reads
+ * as one character with the `u` flag and as two code units without it, just as it read the original).
+ */
+function asciiOnly(code) {
+  return code.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export async function build() {
   const { build: esbuild } = await import('esbuild');
   const startedAt = Date.now();
@@ -138,6 +149,8 @@ export async function build() {
     sourcemap: 'linked',
     // The maps point at the TypeScript files by path; stack traces need lines, not the sources themselves.
     sourcesContent: false,
+    minifyWhitespace: true,
+    minifySyntax: true,
     // Packages written as CommonJS call require(); an ES module has none of its own.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     metafile: true,
@@ -147,7 +160,7 @@ export async function build() {
   // Chunks first and entries last: an entry only ever names chunks already on disk.
   const isEntry = (path) => /\/(entry|scripts)\/[^/]+\.js$/.test(path);
   const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a.path)) - Number(isEntry(b.path)));
-  for (const file of files) writeAtomically(file.path, file.contents);
+  for (const file of files) writeAtomically(file.path, file.path.endsWith('.js') ? asciiOnly(file.text) : file.contents);
   const written = new Set(files.map((f) => f.path));
   for (const folder of ['chunks', 'scripts', 'entry']) {
     const dir = join(DIST, folder);
