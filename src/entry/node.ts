@@ -7,14 +7,14 @@ import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
+import { NewerDatabaseError } from '../store/store';
 import { nodeLineSignature } from './node-line-signature';
 import { backupsFolder, claimSqliteFile, openNodeStore, SqliteFileInUse, type SqliteClaim } from './node-store';
-import { NewerDatabaseError } from '../store/store';
 import { createWorkLoop } from '../util/work-loop';
 
 const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
 
-/** Exit codes a supervisor should not restart on (the systemd unit lists them in RestartPreventExitStatus). */
+/** Exit codes that tell a supervisor whether a restart can help (the systemd unit does not restart on 65 and 78). */
 const EXIT_CONFIG = 78; // EX_CONFIG: a setting is wrong
 const EXIT_DATA = 65; // EX_DATAERR: the database belongs to a newer version
 const EXIT_IN_USE = 75; // EX_TEMPFAIL: another service (or a restore) has the SQLite file
