@@ -6,12 +6,24 @@ import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
+import { NewerDatabaseError } from '../store/store';
 import { serveNode } from './node-http';
 import { nodeLineSignature } from './node-line-signature';
-import { openNodeStore } from './node-store';
+import { backupsFolder, claimSqliteFile, openNodeStore, SqliteFileInUse, type SqliteClaim } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
 
 const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
+
+/** Exit codes that tell a supervisor whether a restart can help (the systemd unit does not restart on 65 and 78). */
+const EXIT_CONFIG = 78; // EX_CONFIG: a setting is wrong
+const EXIT_DATA = 65; // EX_DATAERR: the database belongs to a newer version
+const EXIT_IN_USE = 75; // EX_TEMPFAIL: another service (or a restore) has the SQLite file
+
+/** Refusals the operator must act on: said in one clear line, without a stack trace. */
+function refuse(code: number, message: string): never {
+  console.error(message);
+  process.exit(code);
+}
 
 async function main(): Promise<void> {
   let config;
@@ -19,8 +31,7 @@ async function main(): Promise<void> {
     config = parseConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(78); // EX_CONFIG
+      refuse(EXIT_CONFIG, err.message);
     }
     throw err;
   }
@@ -32,7 +43,32 @@ async function main(): Promise<void> {
     serializers: { err: pino.stdSerializers.err },
   }) as unknown as Logger;
 
-  const store = await openNodeStore(config.database);
+  // One service per SQLite file: a second one (or a restore) would be refused by the lock this holds while running.
+  const database = config.database;
+  let claim: SqliteClaim | null = null;
+  if (database.kind === 'sqlite' && database.path !== ':memory:') {
+    try {
+      claim = await claimSqliteFile(database.path);
+    } catch (err) {
+      if (err instanceof SqliteFileInUse) refuse(EXIT_IN_USE, `Not starting: ${err.message}. One service runs per SQLite file; stop the other one first (or use Postgres for several instances).`);
+      throw err;
+    }
+  }
+  let store;
+  try {
+    store = await openNodeStore(database, {
+      report: (event) =>
+        event.kind === 'upgrade-copy'
+          ? logger.info({ copy: event.path, pending: event.pending }, 'database copied before migrating')
+          : logger.info({ migrations: event.migrations }, 'migrations applied'),
+    });
+  } catch (err) {
+    if (err instanceof NewerDatabaseError) {
+      const hint = database.kind === 'sqlite' ? ` Copies kept before each upgrade are in ${backupsFolder(database.path)}/ (npm run restore -- <file>).` : '';
+      refuse(EXIT_DATA, `Not starting: ${err.message}${hint}`);
+    }
+    throw err;
+  }
   if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
 
   const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature });
@@ -85,6 +121,7 @@ async function main(): Promise<void> {
     await service.engine.idle();
     await service.outbox.stop();
     await store.close();
+    claim?.release();
     logger.info({}, 'stopped; waiting events and unsent messages stay queued for the next start');
     process.exit(0);
   };
