@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, parseConfig } from '../config';
 import { systemClock } from '../ops/clock';
@@ -8,6 +9,7 @@ import { pruneInbox } from '../store/inbox';
 import { seedFreshDatabase } from '../store/seed';
 import { serveNode } from './node-http';
 import { nodeLineSignature } from './node-line-signature';
+import { diskBlobStore } from './node-blobs';
 import { openNodeStore } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
 
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
   const store = await openNodeStore(config.database);
   if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
 
-  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature });
+  // Photos live beside the SQLite file unless BLOB_DIR says otherwise (instances sharing Postgres share a BLOB_DIR).
+  const blobDir = config.blobDir ?? (config.database.kind === 'sqlite' && config.database.path !== ':memory:' ? join(dirname(config.database.path), 'blobs') : './data/blobs');
+  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature, blobs: diskBlobStore(blobDir) });
   service.engine.start();
   service.outbox.start();
   // Scheduled work is due on the minute at the finest; one pass a minute (and one at start) is enough.

@@ -37,7 +37,10 @@ const DocumentSchema = z.record(z.string(), z.unknown()).openapi({ description: 
  * the console calls.
  */
 export function createApi(apiDeps: ApiDeps): ApiApp {
-  const deps: ApiContext = { ...apiDeps, services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale }) };
+  const deps: ApiContext = {
+    ...apiDeps,
+    services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale, menuChoices: apiDeps.menuChoices, blobs: apiDeps.blobs, mediaLinks: apiDeps.mediaLinks }),
+  };
   const api = newApiApp(deps);
   api.use('/api/*', limitBody({ maxBytes: BODY_LIMITS.api }));
   api.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {

@@ -67,7 +67,15 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const { registry } = deps;
   const ctx: ConsoleContext = {
     ...deps,
-    services: createStaffServices({ store: deps.store, clock: deps.clock, defaultLocale: deps.config.dealer.defaultLocale, passwordIterations: deps.passwordIterations, menuChoices: deps.menuChoices }),
+    services: createStaffServices({
+      store: deps.store,
+      clock: deps.clock,
+      defaultLocale: deps.config.dealer.defaultLocale,
+      passwordIterations: deps.passwordIterations,
+      menuChoices: deps.menuChoices,
+      blobs: deps.blobs,
+      mediaLinks: deps.mediaLinks,
+    }),
   };
   const { sessions } = ctx.services;
   const loginTexts = (c: Context) => {
