@@ -183,7 +183,7 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
     expect((await complaints.reply(care.ctx(clock), ticket!.id, 'Hello, I am looking at it now.')).ok).toBe(true);
     await svc.flush();
     const heard = await c.heard();
-    expect(texts(heard)).toBe('Mei Lin from our customer care team is answering you now.\nHello, I am looking at it now.');
+    expect(texts(heard)).toBe('Mei Lin from our customer care team is answering you now.\n\nHello, I am looking at it now.');
     expect(await c.say('Thank you!')).toEqual([]);
     const timeline = await eventsOf(ticket!.id);
     expect(timeline.filter((e) => e.kind === 'staff_message' || e.kind === 'customer_message').map((e) => [e.kind, e.text])).toEqual([

@@ -120,6 +120,14 @@ export function joinedNotice(actor: ActionContext['actor']): Reply {
   return { type: 'text', text: { key: 'complaint:handoff.joinedRole' } };
 }
 
+/** The notice of who answers, in the same message as a text reply (one message, one request), or before a photo. */
+function withJoinedNotice(actor: ActionContext['actor'], replies: Reply[]): Reply[] {
+  const [first, ...rest] = replies;
+  const notice = joinedNotice(actor);
+  if (first?.type !== 'text' || notice.type !== 'text' || first.choices?.length) return [notice, ...replies];
+  return [{ ...first, text: [...(Array.isArray(notice.text) ? notice.text : [notice.text]), ...(Array.isArray(first.text) ? first.text : [first.text])] }, ...rest];
+}
+
 /**
  * A person takes the conversation over: until someone hands it back, the bot stays quiet and what the
  * customer writes next is for staff (and the ticket), not answered with "I didn't understand". True when
@@ -159,7 +167,7 @@ export async function queueStaffReply(tx: Transaction<Database>, ctx: ActionCont
     customerId,
     channel: target.channel,
     externalId: target.external_id,
-    replies: announce ? [joinedNotice(ctx.actor), ...replies] : replies,
+    replies: announce ? withJoinedNotice(ctx.actor, replies) : replies,
     source: 'staff',
     staffUserId: ctx.actor.kind === 'staff' ? ctx.actor.id : null,
     flow: HANDOFF_FLOW,
