@@ -1,8 +1,10 @@
 import type { InboundEvent, Input, RenderedMessage } from '../../src/channels/types';
 import { signVisitor, VISITOR_COOKIE } from '../../src/channels/web/visitor-cookie';
+import { mediaLinks } from '../../src/complaints/media-links';
 import { setOnDuty } from '../../src/complaints/staffing';
 import type { Clock } from '../../src/ops/clock';
 import type { Principal } from '../../src/staff/permissions';
+import { createStaffServices } from '../../src/staff/services';
 import type { ActionContext } from '../../src/staff/result';
 import { createStaffUser } from '../../src/staff/staff-users';
 import type { StaffRole } from '../../src/store/staff-schema';
@@ -99,4 +101,10 @@ export async function runJob(svc: TestService, name: string): Promise<number> {
   const done = await job.runOnce();
   await svc.flush();
   return done;
+}
+
+/** The staff services as the console and the API build them, on the service's store, blob store and photo links. */
+export async function staffServicesOf(svc: TestService, clock: Clock) {
+  const secret = (await svc.db.store.db.selectFrom('settings').select('value').where('key', '=', 'media_link_secret').executeTakeFirstOrThrow()).value;
+  return createStaffServices({ store: svc.db.store, clock, defaultLocale: 'en', menuChoices: () => svc.engine.menuChoices(), blobs: svc.blobs, mediaLinks: mediaLinks(secret, svc.config.publicBaseUrl) });
 }

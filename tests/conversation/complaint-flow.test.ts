@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mediaLinks } from '../../src/complaints/media-links';
 import { manualClock } from '../../src/ops/clock';
-import { createStaffServices } from '../../src/staff/services';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { closeTestD1, flowDialects } from '../helpers/stores';
-import { ids, JPEG, PNG, runJob, staffFor, texts, webCustomer } from '../complaints/helpers';
+import { ids, JPEG, PNG, runJob, staffFor, staffServicesOf, texts, webCustomer } from '../complaints/helpers';
 
 /*
  * Complaints and "talk to a person" as customers go through them in the web chat, on every database a flow
@@ -176,7 +174,7 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
 
   it('relays a handoff both ways, shows who answers, and returns to the bot by staff and after silence', async () => {
     const care = await staffFor(svc, 'care', { name: 'Mei Lin', onDuty: true, clock });
-    const { complaints } = staffServices();
+    const { complaints } = await staffServicesOf(svc, clock);
     const c = webCustomer(svc, clock);
     await c.say('human');
     const [ticket] = await complaintsOf(await c.customerId());
@@ -214,7 +212,7 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
 
   it('asks the customer after resolving: "yes" and a rating close it, "not yet" reopens it and tells the handler', async () => {
     const care = await staffFor(svc, 'care', { name: 'Mei Lin', onDuty: true, clock });
-    const { complaints } = staffServices();
+    const { complaints } = await staffServicesOf(svc, clock);
     const happy = webCustomer(svc, clock);
     await happy.say('human');
     const [one] = await complaintsOf(await happy.customerId());
@@ -249,8 +247,5 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
     expect((await eventsOf(two!.id)).at(-1)).toMatchObject({ kind: 'customer_message', text: 'The fee is still on my card statement.' });
   });
 
-  /** The staff services as the console and the API build them. */
-  function staffServices() {
-    return createStaffServices({ store: svc.db.store, clock, defaultLocale: 'en', menuChoices: () => svc.engine.menuChoices(), blobs: svc.blobs, mediaLinks: mediaLinks('test-secret', null) });
-  }
+
 });

@@ -12,7 +12,7 @@ export interface HandoffState {
   requestedAt: string;
   /** The ticket this conversation is about: what the customer writes goes into its timeline. */
   complaintId?: string | null;
-  /** The staff member answering, once one has written (their name is shown to the customer once). */
+  /** Who the customer was told is answering (a staff id, or `token:<id>` for an integration), so it is said once. */
   staffId?: string | null;
 }
 

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
+import { registerComplaintRoutes } from './complaints';
 import { registerCustomerRoutes } from './customers';
 import { createStaffServices } from '../services';
 import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiContext, type ApiDeps } from './route';
@@ -72,5 +73,6 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
   registerVehicleRoutes(api, deps);
   registerBranchRoutes(api, deps);
   registerAppointmentRoutes(api, deps);
+  registerComplaintRoutes(api, deps);
   return api;
 }

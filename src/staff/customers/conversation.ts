@@ -135,11 +135,12 @@ function withJoinedNotice(actor: ActionContext['actor'], replies: Reply[]): Repl
  */
 export async function takeOverConversation(tx: Transaction<Database>, actor: ActionContext['actor'], customerId: string, ticketId: string | null, now: string): Promise<boolean> {
   const conversation = (await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst()) ?? null;
-  const staffId = actor.kind === 'staff' ? actor.id : null;
+  // Who the customer was last told is answering: a staff member, or an integration speaking for the team.
+  const answering = actor.kind === 'staff' ? actor.id : `token:${actor.id}`;
   const held = isHeldByStaff(conversation?.flow) ? readHandoffState(JSON.parse(conversation!.state) as unknown) : null;
-  const announce = held === null || (staffId !== null && held.staffId !== staffId);
+  const announce = held?.staffId !== answering;
   if (announce || (ticketId && held?.complaintId !== ticketId)) {
-    const state = { acknowledged: true, requestedAt: held?.requestedAt ?? now, complaintId: ticketId ?? held?.complaintId ?? null, staffId: staffId ?? held?.staffId ?? null };
+    const state = { acknowledged: true, requestedAt: held?.requestedAt ?? now, complaintId: ticketId ?? held?.complaintId ?? null, staffId: answering };
     await saveConversation(tx, customerId, conversation, handoffPosition(state), now);
   }
   return announce;
