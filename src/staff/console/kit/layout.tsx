@@ -60,6 +60,8 @@ export const STYLES = `
 `;
 
 const COMPLAINTS = '/console/complaints';
+/** Pages that are documents without any script (the API reference works offline and is printed). */
+const SCRIPTLESS = ['/console/api'];
 
 /**
  * Live notices on every page for staff who handle complaints: the number of unread ones beside
@@ -135,7 +137,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
         <div id="complaint-toast" class="flash" role="status" hidden></div>
         {children}
       </main>
-      {page.can('complaints.read') ? <script dangerouslySetInnerHTML={{ __html: NOTICE_SCRIPT }} /> : null}
+      {page.can('complaints.read') && !SCRIPTLESS.includes(page.path) ? <script dangerouslySetInnerHTML={{ __html: NOTICE_SCRIPT }} /> : null}
     </body>
   </html>
 );
