@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/ops/clock';
+import { eraseCustomer, erasureCode } from '../../src/staff/customers/erase';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { closeTestD1, flowDialects } from '../helpers/stores';
@@ -89,6 +90,14 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
     // The conversation now waits for the person: what the customer adds goes into the ticket, and the bot is quiet.
     expect(await c.say('Please call after 2pm.')).toEqual([]);
     expect((await eventsOf(complaint!.id)).at(-1)).toMatchObject({ kind: 'customer_message', text: 'Please call after 2pm.' });
+
+    // Erased on request: the ticket stays for statistics, without the customer's words or photos.
+    const admin = await staffFor(svc, 'admin');
+    expect((await eraseCustomer(svc.db.store, admin.ctx(clock), customerId, { confirmation: erasureCode(customerId) })).ok).toBe(true);
+    expect((await complaintsOf(customerId))[0]).toMatchObject({ description: '', category: 'damage', priority: 'high' });
+    const erased = await eventsOf(complaint!.id);
+    expect(erased.every((e) => e.text === null && e.blob_key === null)).toBe(true);
+    expect(erased.filter((e) => e.actor_type === 'customer').every((e) => e.actor_label === null)).toBe(true);
   });
 
   it('asks for the phone only when it does not have it, and refuses what is not a picture', async () => {
