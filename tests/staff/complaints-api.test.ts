@@ -84,7 +84,7 @@ describe.each(dialects)('complaints API on $name', (dialect) => {
 
     const detail = (await (await careA.request(`/api/complaints/${a.id}`)).json()) as { timeline: { kind: string; text: string | null }[]; conversation: { heldByStaff: boolean; aboutThisTicket: boolean } };
     expect(detail.timeline.map((e) => e.kind)).toEqual(['opened', 'customer_message']);
-    expect(detail.conversation).toEqual({ heldByStaff: true, aboutThisTicket: true });
+    expect(detail.conversation).toEqual({ heldByStaff: true, aboutThisTicket: true, answeredBy: null });
   });
 
   it('answers through the customer’s channel, resolves, and refuses what it cannot do with a clear status', async () => {

@@ -66,7 +66,7 @@ const ComplaintDetailSchema = ComplaintSummarySchema.extend({
   version: z.number().int(),
   visit: z.object({ kind: z.enum(['repairOrder', 'appointment']), id: z.string(), reference: z.string() }).nullable(),
   customer: z.object({ id: z.string(), name: z.string().nullable(), phone: z.string().nullable(), channels: z.array(z.object({ channel: z.string(), reachable: z.boolean() })) }),
-  conversation: z.object({ heldByStaff: z.boolean(), aboutThisTicket: z.boolean() }),
+  conversation: z.object({ heldByStaff: z.boolean(), aboutThisTicket: z.boolean(), answeredBy: z.string().nullable().openapi({ description: 'Who the customer was told is answering: a staff id, or `token:<id>` for an integration.' }) }),
   timeline: z.array(TimelineEntrySchema),
 }).openapi('Complaint');
 

@@ -65,8 +65,8 @@ export interface ComplaintDetail extends ComplaintSummary {
   version: number;
   visit: { kind: 'repairOrder' | 'appointment'; id: string; reference: string } | null;
   customer: { id: string; name: string | null; phone: string | null; channels: { channel: string; reachable: boolean }[] };
-  /** Whether a person holds the customer's conversation now, and whether it is about this ticket. */
-  conversation: { heldByStaff: boolean; aboutThisTicket: boolean };
+  /** Whether a person holds the customer's conversation now, whether it is about this ticket, and who the customer was told answers (a staff id, or `token:<id>`). */
+  conversation: { heldByStaff: boolean; aboutThisTicket: boolean; answeredBy: string | null };
   timeline: TimelineEntry[];
 }
 
@@ -94,6 +94,7 @@ export function createComplaintService(deps: ComplaintServiceDeps) {
       c.appointment_id ? db.selectFrom('appointments').select(['id', 'reference']).where('id', '=', c.appointment_id).executeTakeFirst() : Promise.resolve(undefined),
     ]);
     const held = conversation?.flow === HANDOFF_FLOW;
+    const handoff = held ? readHandoffState(JSON.parse(conversation!.state) as unknown) : null;
     return {
       ...summary!,
       description: c.description,
@@ -105,7 +106,7 @@ export function createComplaintService(deps: ComplaintServiceDeps) {
       version: c.version,
       visit: order ? { kind: 'repairOrder', id: order.id, reference: order.number } : appointment ? { kind: 'appointment', id: appointment.id, reference: appointment.reference } : null,
       customer: { id: c.customer_id, name: customer?.display_name ?? null, phone: customer?.phone ?? null, channels: identities.map((i) => ({ channel: i.channel, reachable: i.reachable === 1 })) },
-      conversation: { heldByStaff: held, aboutThisTicket: held && readHandoffState(JSON.parse(conversation!.state) as unknown)?.complaintId === c.id },
+      conversation: { heldByStaff: held, aboutThisTicket: handoff?.complaintId === c.id, answeredBy: handoff?.staffId ?? null },
       timeline: await timelineOf(events, deps.links ?? null),
     };
   }

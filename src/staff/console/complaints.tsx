@@ -396,7 +396,9 @@ export function registerComplaintPages(app: Hono<ConsoleEnv>, ctx: ConsoleContex
           <SlaBadge page={page} state={d.sla} />
         </h1>
         <RecordToolbar page={page} back={{ href: '/console/complaints', label: cx(page, 'ticket.back') }} audit={{ entity: 'complaint', id: d.id, label: cx(page, 'ticket.history') }}>
-          {canWrite && open && d.assignee?.id !== page.principal.id ? <PostButton page={page} action={`${base}/take`} label={cx(page, 'ticket.take')} variant="primary" /> : null}
+          {canWrite && open && (d.assignee?.id !== page.principal.id || d.conversation.answeredBy !== page.principal.id) ? (
+            <PostButton page={page} action={`${base}/take`} label={cx(page, 'ticket.take')} variant="primary" />
+          ) : null}
           {canWrite && d.conversation.heldByStaff ? <PostButton page={page} action={`${base}/handback`} label={cx(page, 'ticket.returnToBot')} /> : null}
           <span class={d.conversation.heldByStaff ? 'badge warn' : 'badge'} id="ticket-held">
             {cx(page, d.conversation.heldByStaff ? 'ticket.conversationHeld' : 'ticket.conversationBot')}

@@ -24,6 +24,7 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
 export const STYLES = `
   :root { --brand:#0b5cad; --ink:#1d2733; --muted:#66727f; --line:#dfe4ea; --bg:#f5f7fa; --ok:#1f7a3a; --warn:#a15c00; --bad:#b42318; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK TC","Noto Sans Thai",sans-serif; color:var(--ink); background:var(--bg); }
   a { color:var(--brand); }
   header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#fff; border-bottom:1px solid var(--line); flex-wrap:wrap; }
