@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { saveComplaintSettings } from '../../src/complaints/branch';
 import { manualClock } from '../../src/ops/clock';
 import { TEST_LINE_SECRET, TEST_TELEGRAM_SECRET, testConfig } from '../helpers/config';
@@ -129,7 +129,10 @@ describe.each(dialects)('complaints on LINE and Telegram on $name', (dialect) =>
 
     // The staff groups hear of it: the summary and a link, never the customer's phone.
     await db().updateTable('customers').set({ phone: '+886912000111' }).where('id', '=', complaint!.customer_id).execute();
-    expect(await runJob(svc, 'complaint-alerts')).toBe(2);
+    // The alert job sends them (it may already have started, woken by the intake's commit); each goes once.
+    await runJob(svc, 'complaint-alerts');
+    await vi.waitFor(async () => expect((await db().selectFrom('complaint_alerts').select('status').execute()).map((a) => a.status)).toEqual(['sent', 'sent']));
+    expect(line.accepted.pushes().filter((p) => p.to === LINE_GROUP)).toHaveLength(1);
     const groupPush = line.accepted.pushes().find((p) => p.to === LINE_GROUP)!;
     const groupText = String(groupPush.messages[0]!.text);
     expect(groupText).toContain(complaint!.reference);
@@ -142,6 +145,7 @@ describe.each(dialects)('complaints on LINE and Telegram on $name', (dialect) =>
     expect(telegramGroup[0]).toContain(complaint!.reference);
     expect(telegramGroup[0]).not.toContain('912000111');
     expect(await runJob(svc, 'complaint-alerts')).toBe(0);
+    expect(line.accepted.pushes().filter((p) => p.to === LINE_GROUP)).toHaveLength(1);
 
     // A person answers in LINE: who they are, their words, then a photo LINE fetches over https.
     const { complaints } = await staffServicesOf(svc, clock);
@@ -236,5 +240,57 @@ describe.each(dialects)('complaints on LINE and Telegram on $name', (dialect) =>
     expect(sent.status).toBe(303);
     await svc.flush();
     expect(line.accepted.pushes().filter((p) => p.to === userId).at(-1)!.messages[0]!.text).toBe('care user from our customer care team is answering you now.\n\nThanks for the photo, we will check it.');
+  });
+
+  it.each(['line', 'telegram'] as const)('hands a %s customer to a person and back: both ways with photos, a second "human" opens nothing, silence returns to the bot', async (channel) => {
+    const care = await staffFor(svc, 'care', { name: 'Mei Lin', onDuty: true, clock });
+    const { complaints } = await staffServicesOf(svc, clock);
+    const userId = `U${'f'.repeat(32)}`;
+    const chatId = 626262;
+    line.setProfile(userId, { displayName: 'Lin', language: 'en' });
+    const say = (what: { text?: string; photo?: string }) =>
+      channel === 'line' ? lineSays(userId, what.photo ? { image: what.photo } : { text: what.text! }) : telegramSays(chatId, what.photo ? { photo: what.photo } : { text: what.text! });
+    const heard = () => (channel === 'line' ? line.accepted.messagesTo(userId) : telegram.sent(chatId).map((r) => ({ text: r.params.text, photo: r.params.photo })));
+    const lastText = () => String((heard().at(-1) as Record<string, unknown>).text);
+
+    await say({ text: 'human' });
+    expect(lastText()).toContain('within 30 minutes');
+    await say({ text: 'The paint on the door is bubbling.' });
+    if (channel === 'line') line.setContent('77000001', JPEG);
+    else telegram.addFile('AgACAgQ-door', JPEG);
+    await say({ photo: channel === 'line' ? '77000001' : 'AgACAgQ-door' });
+    const before = heard().length;
+    await say({ text: 'talk to a person' });
+    expect(lastText()).toContain('already with our team');
+    const tickets = await db().selectFrom('complaints').selectAll().execute();
+    expect(tickets).toHaveLength(1);
+    const [ticket] = tickets;
+    const timeline = async () => (await db().selectFrom('complaint_events').selectAll().where('complaint_id', '=', ticket!.id).orderBy('id').execute()).map((e) => e.kind);
+    expect(await timeline()).toEqual(['opened', 'assigned', 'customer_message', 'customer_photo']);
+    expect(heard()).toHaveLength(before + 1);
+
+    expect((await complaints.reply(care.ctx(clock), ticket!.id, 'Please send one more photo from further away.')).ok).toBe(true);
+    expect((await complaints.replyPhoto(care.ctx(clock), ticket!.id, new Blob([PNG]).stream())).ok).toBe(true);
+    await svc.flush();
+    const sent = heard().slice(-2) as Record<string, unknown>[];
+    expect(String(sent[0]!.text)).toBe('Mei Lin from our customer care team is answering you now.\n\nPlease send one more photo from further away.');
+    const photoUrl = channel === 'line' ? String(sent[1]!.originalContentUrl) : String(sent[1]!.photo);
+    expect(photoUrl).toMatch(/^https:\/\/chat\.dealer\.example\/media\/photos\/staff\//);
+    const afterStaff = heard().length;
+    if (channel === 'line') line.setContent('77000002', JPEG);
+    else telegram.addFile('AgACAgQ-door-2', JPEG);
+    await say({ photo: channel === 'line' ? '77000002' : 'AgACAgQ-door-2' });
+    await say({ text: 'Here it is.' });
+    // The bot says nothing while a person answers.
+    expect(heard()).toHaveLength(afterStaff);
+    expect((await timeline()).slice(-4)).toEqual(['staff_message', 'staff_photo', 'customer_photo', 'customer_message']);
+
+    // Nobody writes for more than HANDOFF_IDLE_MINUTES: the bot takes the chat back and says so, with the menu.
+    clock.advance(31 * 60_000);
+    expect(await runJob(svc, 'handoff-return')).toBe(1);
+    expect(lastText()).toContain(`Your request ${ticket!.reference} stays open`);
+    expect(lastText()).not.toContain('undefined');
+    expect((await db().selectFrom('conversations').select('flow').where('customer_id', '=', ticket!.customer_id).executeTakeFirstOrThrow()).flow).toBeNull();
+    expect((await timeline()).at(-1)).toBe('handoff_ended');
   });
 });

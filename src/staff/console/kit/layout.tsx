@@ -53,6 +53,7 @@ export const STYLES = `
   .muted { color:var(--muted); }
   .flash { padding:10px 14px; border-radius:8px; margin-bottom:14px; background:#e9f6ee; color:var(--ok); }
   .flash.error { background:#fdecea; color:var(--bad); }
+  .toast { padding:10px 14px; border-radius:8px; margin-bottom:14px; background:#fff4e5; color:var(--warn); }
   .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:#eef1f5; }
   .badge.ok { background:#e9f6ee; color:var(--ok); } .badge.warn { background:#fff4e5; color:var(--warn); } .badge.bad { background:#fdecea; color:var(--bad); }
   .toolbar { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin-bottom:12px; }
@@ -135,7 +136,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
       </header>
       <main>
         <FlashMessage flash={flash} />
-        <div id="complaint-toast" class="flash" role="status" hidden></div>
+        <div id="complaint-toast" class="toast" role="status" hidden></div>
         {children}
       </main>
       {page.can('complaints.read') && !SCRIPTLESS.includes(page.path) ? <script dangerouslySetInnerHTML={{ __html: NOTICE_SCRIPT }} /> : null}
