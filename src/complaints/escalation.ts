@@ -3,6 +3,7 @@ import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
 import type { ComplaintRow, Database } from '../store/schema';
 import type { Store } from '../store/store';
+import { recordAudit } from '../staff/audit';
 import { loadComplaintBranch } from './branch';
 import { OPEN_STATUSES } from './model';
 import { escalationContacts, notifyStaff, queueGroupAlerts, takeNextAssignee } from './staffing';
@@ -70,6 +71,7 @@ export function createComplaintClock(deps: EscalationDeps) {
         nowIso,
       );
       await notifyStaff(tx, contacts.map((s) => s.id), c.id, 'escalated', nowIso);
+      await recordAudit(tx, { actor: { kind: 'system', label: 'complaint clock' }, action: 'complaint.escalate', entity: 'complaint', entityId: c.id, after: { deadline, to: contacts.map((s) => s.id) }, now: nowIso });
       if (branch) await queueGroupAlerts(tx, branch.settings, c.id, 'escalated', nowIso);
       log.warn({ complaintId: c.id, reference: c.reference, deadline, to: contacts.map((s) => s.id) }, 'complaint deadline missed; escalated to the branch managers');
       return true;

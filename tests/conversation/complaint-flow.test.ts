@@ -158,6 +158,9 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
       { staff_id: manager.id, kind: 'escalated' },
     ]);
     expect(await runJob(svc, 'complaint-clock')).toBe(0);
+    expect(await db().selectFrom('audit_log').select(['action', 'actor_type', 'actor_label']).where('entity_id', '=', complaint!.id).execute()).toEqual([
+      { action: 'complaint.escalate', actor_type: 'system', actor_label: 'complaint clock' },
+    ]);
     // Whoever comes on duty later gets the ticket nobody could take.
     const care = await staffFor(svc, 'care', { onDuty: true, clock });
     expect(await runJob(svc, 'complaint-clock')).toBe(1);
