@@ -10,7 +10,7 @@ import type { Translator } from '../i18n';
 import { isLocale, localeFromAcceptLanguage, type Locale } from '../i18n/locales';
 import type { Clock } from '../ops/clock';
 import type { Store } from '../store/store';
-import { BLOB_MEDIA_PREFIX } from './media';
+import { BLOB_MEDIA_PREFIX, FLOWS_KEEPING_PHOTOS } from './media';
 import { INTAKE_LIMITS, PHOTO_MAX_BYTES } from './model';
 
 /*
@@ -43,6 +43,7 @@ function page(locale: Locale, t: (key: string, params?: Record<string, string | 
     tooLarge: t('complaint:upload.tooLarge', { mb: PHOTO_MAX_BYTES / 1024 / 1024 }),
     notImage: t('complaint:upload.notImage'),
     failed: t('complaint:upload.failed'),
+    notNow: t('complaint:upload.notNow'),
   }).replace(/</g, '\\u003c');
   return html`<!doctype html>
 <html lang="${locale}">
@@ -81,7 +82,7 @@ function page(locale: Locale, t: (key: string, params?: Record<string, string | 
       list.append(item);
       try {
         const res = await fetch('/chat/photos?id=' + newId(), { method: 'POST', body: file, headers: { 'content-type': file.type || 'application/octet-stream' }, credentials: 'same-origin' });
-        item.textContent = file.name + ' — ' + (res.ok ? TEXTS.sent : res.status === 413 ? TEXTS.tooLarge : res.status === 415 ? TEXTS.notImage : TEXTS.failed);
+        item.textContent = file.name + ' — ' + (res.ok ? TEXTS.sent : res.status === 413 ? TEXTS.tooLarge : res.status === 415 ? TEXTS.notImage : res.status === 409 ? TEXTS.notNow : TEXTS.failed);
       } catch (err) {
         item.textContent = file.name + ' — ' + TEXTS.failed;
       }
@@ -136,6 +137,17 @@ export function webPhotoRoutes(deps: WebPhotoDeps): Hono {
     if (Number.isFinite(declared) && declared > PHOTO_MAX_BYTES) return c.json({ error: `a photo may be at most ${PHOTO_MAX_BYTES} bytes` }, 413, { connection: 'close' });
     const body = c.req.raw.body;
     if (!body) return c.json({ error: 'the photo is empty' }, 400);
+    // Photos are kept while a complaint is made or a person answers, as on LINE and Telegram; not otherwise.
+    const conversation = await deps.store.db
+      .selectFrom('channel_identities')
+      .innerJoin('conversations', 'conversations.customer_id', 'channel_identities.customer_id')
+      .select('conversations.flow')
+      .where('channel_identities.channel', '=', 'web')
+      .where('channel_identities.external_id', '=', visitorId)
+      .executeTakeFirst();
+    if (!(FLOWS_KEEPING_PHOTOS as readonly (string | null | undefined)[]).includes(conversation?.flow)) {
+      return c.json({ error: 'photos are taken while you make a complaint or talk to a person; start one in the chat first' }, 409);
+    }
     const key = `photos/web/${visitorId.replace(/[^A-Za-z0-9_-]/g, '')}/${id}`;
     const stored = await deps.blobs.put(key, body, { maxBytes: PHOTO_MAX_BYTES });
     if (!stored.ok) {

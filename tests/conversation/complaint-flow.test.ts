@@ -103,6 +103,8 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
   it('asks for the phone only when it does not have it, and refuses what is not a picture', async () => {
     const c = webCustomer(svc, clock);
     await c.say('hello');
+    // A photo sent to the menu is not kept: photos belong to a complaint or a person's chat.
+    expect((await c.upload(JPEG)).status).toBe(409);
     await db().updateTable('customers').set({ phone: '+886911222333' }).where('id', '=', await c.customerId()).execute();
     await c.say(c.tap('i:complaint'));
     await c.say(c.tap('cmp:c:waiting_time'));
