@@ -1,4 +1,4 @@
-import type { Input, Reply, TextRef } from '../../channels/types';
+import type { Choice, Input, Reply, TextRef } from '../../channels/types';
 import { loadComplaintBranch } from '../../complaints/branch';
 import { noteCustomerMessage } from '../../complaints/customer';
 import { answerExpectation, expectationText, openComplaint } from '../../complaints/open';
@@ -91,8 +91,11 @@ export const handoffFlow = defineFlow<Steps>({
       now,
     );
     if (!opened) return ask('waiting', { acknowledged: false, requestedAt }, { type: 'text', text: { key: 'handoff.requested' } });
+    // The web chat has no attachment button of its own: photos for the person go through the upload page.
+    const upload: Choice[] = ctx.channel === 'web' ? [{ kind: 'url', url: '/chat/photos', label: { key: 'complaint:intake.uploadPhotos' } }] : [];
     const reply: Reply = {
       type: 'text',
+      ...(upload.length ? { choices: upload } : {}),
       text: [
         { key: isOpenAt(opened.branch.calendar, now.getTime()) ? 'complaint:handoff.requested' : 'complaint:handoff.closedNow', params: { reference: opened.reference } },
         expectationText(opened.expectation, ctx.locale),
