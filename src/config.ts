@@ -80,6 +80,8 @@ export const envSchema = z.object({
 
   WEB_CHAT_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32, 'expected at least 32 characters').optional()),
   CONVERSATION_TIMEOUT_MINUTES: positiveInt(30),
+  HANDOFF_IDLE_MINUTES: positiveInt(30),
+  BLOB_DIR: optionalText,
   OUTBOX_MAX_ATTEMPTS: positiveInt(8),
   LINE_RATE_LIMIT_PER_SECOND: positiveInt(2000),
   TELEGRAM_RATE_LIMIT_PER_SECOND: positiveInt(30),
@@ -110,6 +112,10 @@ export interface Config {
   continueOn: { telegramBotUsername: string | null; lineAccountId: string | null };
   webChatSecret: string | null;
   conversationTimeoutMs: number;
+  /** Silence after which a conversation held by staff goes back to the bot. */
+  handoffIdleMs: number;
+  /** Node: where photos are kept on disk (unset: `blobs/` beside the SQLite file, or ./data/blobs). */
+  blobDir: string | null;
   outbox: {
     maxAttempts: number;
     rateLimits: { linePerSecond: number; telegramPerSecond: number; telegramPerChatPerSecond: number };
@@ -175,6 +181,8 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     },
     webChatSecret: e.WEB_CHAT_SECRET ?? null,
     conversationTimeoutMs: e.CONVERSATION_TIMEOUT_MINUTES * 60_000,
+    handoffIdleMs: e.HANDOFF_IDLE_MINUTES * 60_000,
+    blobDir: e.BLOB_DIR ?? null,
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
       rateLimits: {

@@ -1,5 +1,13 @@
 import type { Hono } from 'hono';
 import { createApp, type AppDeps } from './app';
+import { unavailableBlobStore, type BlobStore } from './blobs/blob-store';
+import { createComplaintAlerts } from './complaints/alerts';
+import { createComplaintClock } from './complaints/escalation';
+import { createHandoffReturn } from './complaints/handoff-return';
+import { createMediaFetcher } from './complaints/media';
+import { mediaLinks, mediaRoutes } from './complaints/media-links';
+import { isComplaintConflict } from './complaints/tickets';
+import { webPhotoRoutes } from './complaints/web-photos';
 import { createRichMenuLinks, lineRichMenuApi, withRichMenuLinks, type RichMenuLinks } from './channels/line/rich-menu-links';
 import { createLineSender } from './channels/line/sender';
 import { createTelegramSender } from './channels/telegram/sender';
@@ -40,6 +48,8 @@ export interface Service {
   richMenuLinks: RichMenuLinks | null;
   metrics: Metrics;
   translator: Translator;
+  /** Where photos are kept (local disk on Node, R2 on Workers). */
+  blobs: BlobStore;
 }
 
 export interface ScheduledJob {
@@ -61,6 +71,8 @@ export interface ServiceOptions {
   lineSignature?: AppDeps['lineSignature'];
   /** PBKDF2 iterations for new staff passwords; only tests lower it. */
   passwordIterations?: number;
+  /** Where photos are kept: the Node entry's disk store, the Workers entry's R2 bucket. Without one, photos are refused with a clear reason. */
+  blobs?: BlobStore;
 }
 
 /**
@@ -80,6 +92,25 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   if (telegram) senders.telegram = telegram;
 
   let outbox: OutboxSender | null = null;
+  const blobs = opts.blobs ?? unavailableBlobStore();
+  const alerts = createComplaintAlerts({
+    store,
+    senders: { ...(line ? { line } : {}), ...(telegram ? { telegram } : {}) },
+    translator,
+    clock,
+    logger,
+    locale: config.dealer.defaultLocale,
+    publicBaseUrl: config.publicBaseUrl,
+    timeZone: config.dealer.timeZone,
+  });
+  // Photos customers send while complaining or talking to a person are fetched before their step runs.
+  const fetchMedia = createMediaFetcher({
+    store,
+    blobs,
+    logger,
+    line: config.line ? { channelAccessToken: config.line.channelAccessToken, dataApiBaseUrl: config.line.dataApiBaseUrl } : null,
+    telegram: telegram && config.telegram ? { api: telegram.api, botToken: config.telegram.botToken, apiBaseUrl: config.telegram.apiBaseUrl } : null,
+  });
   const calendarSecret = await ensureSecret(store, 'calendar_link_secret');
   const engine = createEngine({
     store,
@@ -89,20 +120,23 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     logger,
     metrics,
     config,
-    isRetryable: isBookingConflict,
+    isRetryable: (err) => isBookingConflict(err) || isComplaintConflict(err),
     calendarLink: calendarLinks(config, calendarSecret),
     onOutbox: () => {
       opts.onOutbox?.();
       outbox?.kick();
+      // A step that opened a complaint may have queued staff group alerts.
+      alerts.kick();
     },
-    // A new follower's LINE profile gives their name and language; it is read before the event's transaction.
-    enrich: line
-      ? async (event) => {
-          if (event.channel !== 'line' || event.input.type !== 'start' || event.profile) return event;
-          const profile = await line.getProfile(event.externalId);
-          return profile ? { ...event, profile: { displayName: profile.displayName, languageHint: profile.language } } : event;
-        }
-      : undefined,
+    // A new follower's LINE profile gives their name and language, and a photo is fetched into the blob
+    // store; both are read before the event's transaction.
+    enrich: async (event) => {
+      if (line && event.channel === 'line' && event.input.type === 'start' && !event.profile) {
+        const profile = await line.getProfile(event.externalId);
+        return profile ? { ...event, profile: { displayName: profile.displayName, languageHint: profile.language } } : event;
+      }
+      return fetchMedia(event);
+    },
   });
   const sender = createOutboxSender({
     store,
@@ -137,15 +171,33 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   });
 
   app.route('/', calendarRoutes({ store, config, secret: calendarSecret, now: () => clock.now() }));
+  const mediaSecret = await ensureSecret(store, 'media_link_secret');
+  const links = mediaLinks(mediaSecret, config.publicBaseUrl);
+  app.route('/', mediaRoutes({ blobs, secret: mediaSecret }));
+  app.route('/', webPhotoRoutes({ engine, store, blobs, config, translator, clock, secret: webChatSecret, afterEvents: opts.afterEvents ?? (() => engine.kick()) }));
+  const wake = () => {
+    outbox?.kick();
+    alerts.kick();
+  };
 
   const routes = new RouteRegistry();
   const csrfSecret = await ensureSecret(store, 'console_csrf_secret');
   app.route(
     '/',
-    createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: () => outbox?.kick(), menuChoices: () => engine.menuChoices() }),
+    createConsole({ store, clock, config, translator, logger, registry: routes, csrfSecret, passwordIterations: opts.passwordIterations, onOutbox: wake, menuChoices: () => engine.menuChoices(), blobs, mediaLinks: links }),
   );
-  app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret }));
+  app.route('/', createApi({ store, clock, config, translator, registry: routes, csrfSecret, onOutbox: wake, menuChoices: () => engine.menuChoices(), blobs, mediaLinks: links }));
   const reminders = createReminders({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() });
-  const scheduledJobs: ScheduledJob[] = [{ name: 'reminders', runOnce: () => reminders.runOnce() }];
-  return { app, routes, reminders, scheduledJobs, engine, outbox, richMenuLinks, metrics, translator };
+  const complaintClock = createComplaintClock({ store, clock, logger, onAlerts: () => alerts.kick() });
+  const handoffReturn = createHandoffReturn({ store, clock, logger, idleMs: config.handoffIdleMs, menuChoices: () => engine.menuChoices(), onOutbox: () => outbox?.kick() });
+  const scheduledJobs: ScheduledJob[] = [
+    { name: 'reminders', runOnce: () => reminders.runOnce() },
+    // Missed complaint deadlines escalate to managers; tickets nobody could take go to whoever comes on duty.
+    { name: 'complaint-clock', runOnce: () => complaintClock.runOnce() },
+    // A conversation a person held goes back to the bot after HANDOFF_IDLE_MINUTES of silence.
+    { name: 'handoff-return', runOnce: () => handoffReturn.runOnce() },
+    // Staff group notices (new, escalated, reopened complaints) with retries.
+    { name: 'complaint-alerts', runOnce: () => alerts.runOnce() },
+  ];
+  return { app, routes, reminders, scheduledJobs, engine, outbox, richMenuLinks, metrics, translator, blobs };
 }

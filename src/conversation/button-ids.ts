@@ -154,3 +154,19 @@ export const languageButtons = defineButtons(
   'lang',
   Object.fromEntries(SUPPORTED_LOCALES.map((locale) => [locale, { code: locale, args: [] }])) as { [L in Locale]: { code: L; args: [] } },
 );
+
+/** A complaint: the intake's questions, and the "is it resolved?" and rating buttons sent after staff resolve it. */
+export const complaintButtons = defineButtons('cmp', {
+  yes: ANSWERS.yes,
+  no: ANSWERS.no,
+  skip: ANSWERS.skip,
+  done: ANSWERS.done,
+  category: { code: 'c', args: ['category'] },
+  visit: { code: 'v', args: ['kind', 'visitId'] },
+  noVisit: { code: 'nv', args: [] },
+  urgency: { code: 'u', args: ['priority'] },
+  contact: { code: 'ct', args: ['method'] },
+  resolved: { code: 'ry', args: ['complaintId'] },
+  notResolved: { code: 'rn', args: ['complaintId'] },
+  rating: { code: 'rt', args: ['complaintId', 'score'] },
+});

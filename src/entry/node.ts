@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, parseConfig } from '../config';
 import { systemClock } from '../ops/clock';
@@ -9,6 +10,7 @@ import { seedFreshDatabase } from '../store/seed';
 import { NewerDatabaseError } from '../store/store';
 import { serveNode } from './node-http';
 import { nodeLineSignature } from './node-line-signature';
+import { diskBlobStore } from './node-blobs';
 import { backupsFolder, claimSqliteFile, openNodeStore, SqliteFileInUse, type SqliteClaim } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
 
@@ -71,7 +73,9 @@ async function main(): Promise<void> {
   }
   if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
 
-  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature });
+  // Photos live beside the SQLite file unless BLOB_DIR says otherwise (instances sharing Postgres share a BLOB_DIR).
+  const blobDir = config.blobDir ?? (config.database.kind === 'sqlite' && config.database.path !== ':memory:' ? join(dirname(config.database.path), 'blobs') : './data/blobs');
+  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature, blobs: diskBlobStore(blobDir) });
   service.engine.start();
   service.outbox.start();
   // Scheduled work is due on the minute at the finest; one pass a minute (and one at start) is enough.

@@ -1,4 +1,5 @@
-import type { D1Database, ExecutionContext, ScheduledController } from '@cloudflare/workers-types';
+import type { D1Database, ExecutionContext, R2Bucket, ScheduledController } from '@cloudflare/workers-types';
+import { r2BlobStore } from '../blobs/r2';
 import { ConfigError, parseConfig, type Config } from '../config';
 import { systemClock } from '../ops/clock';
 import { createConsoleLogger, type Logger } from '../ops/logger';
@@ -15,6 +16,8 @@ import { migrateToLatest, type Store } from '../store/store';
  */
 export interface WorkerEnv {
   DB: D1Database;
+  /** The R2 bucket photos are kept in; without it photos are refused with a clear reason. */
+  BLOBS?: R2Bucket;
   [name: string]: unknown;
 }
 
@@ -69,6 +72,7 @@ async function setUp(env: WorkerEnv): Promise<Ready> {
     logger,
     clock: systemClock,
     afterEvents: (c) => c.executionCtx.waitUntil(drain(ready)),
+    ...(env.BLOBS ? { blobs: r2BlobStore(env.BLOBS) } : {}),
   });
   const ready: Ready = { service, store, logger };
   logger.info({ line: config.line ? 'on' : config.disabledChannels.line, telegram: config.telegram ? 'on' : config.disabledChannels.telegram }, 'worker ready');

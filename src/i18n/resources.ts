@@ -10,6 +10,8 @@ import zhTWConsoleCustomers from '../../locales/zh-TW/console-customers.json';
 import zhTWConsoleAdmin from '../../locales/zh-TW/console-admin.json';
 import zhTWConsoleBooking from '../../locales/zh-TW/console-booking.json';
 import zhTWBooking from '../../locales/zh-TW/booking.json';
+import zhTWComplaint from '../../locales/zh-TW/complaint.json';
+import zhTWConsoleComplaints from '../../locales/zh-TW/console-complaints.json';
 import zhCNCommon from '../../locales/zh-CN/common.json';
 import zhCNIntents from '../../locales/zh-CN/intents.json';
 import zhCNWords from '../../locales/zh-CN/words.json';
@@ -18,6 +20,8 @@ import zhCNConsoleCustomers from '../../locales/zh-CN/console-customers.json';
 import zhCNConsoleAdmin from '../../locales/zh-CN/console-admin.json';
 import zhCNConsoleBooking from '../../locales/zh-CN/console-booking.json';
 import zhCNBooking from '../../locales/zh-CN/booking.json';
+import zhCNComplaint from '../../locales/zh-CN/complaint.json';
+import zhCNConsoleComplaints from '../../locales/zh-CN/console-complaints.json';
 import enCommon from '../../locales/en/common.json';
 import enIntents from '../../locales/en/intents.json';
 import enWords from '../../locales/en/words.json';
@@ -26,6 +30,8 @@ import enConsoleCustomers from '../../locales/en/console-customers.json';
 import enConsoleAdmin from '../../locales/en/console-admin.json';
 import enConsoleBooking from '../../locales/en/console-booking.json';
 import enBooking from '../../locales/en/booking.json';
+import enComplaint from '../../locales/en/complaint.json';
+import enConsoleComplaints from '../../locales/en/console-complaints.json';
 import jaCommon from '../../locales/ja/common.json';
 import jaIntents from '../../locales/ja/intents.json';
 import jaWords from '../../locales/ja/words.json';
@@ -34,6 +40,8 @@ import jaConsoleCustomers from '../../locales/ja/console-customers.json';
 import jaConsoleAdmin from '../../locales/ja/console-admin.json';
 import jaConsoleBooking from '../../locales/ja/console-booking.json';
 import jaBooking from '../../locales/ja/booking.json';
+import jaComplaint from '../../locales/ja/complaint.json';
+import jaConsoleComplaints from '../../locales/ja/console-complaints.json';
 import thCommon from '../../locales/th/common.json';
 import thIntents from '../../locales/th/intents.json';
 import thWords from '../../locales/th/words.json';
@@ -42,15 +50,17 @@ import thConsoleCustomers from '../../locales/th/console-customers.json';
 import thConsoleAdmin from '../../locales/th/console-admin.json';
 import thConsoleBooking from '../../locales/th/console-booking.json';
 import thBooking from '../../locales/th/booking.json';
+import thComplaint from '../../locales/th/complaint.json';
+import thConsoleComplaints from '../../locales/th/console-complaints.json';
 import type { Locale } from './locales';
 
-export const NAMESPACES = ['common', 'intents', 'words', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking'] as const;
+export const NAMESPACES = ['common', 'intents', 'words', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking', 'complaint', 'console-complaints'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 export const resources: Record<Locale, Record<Namespace, Record<string, unknown>>> = {
-  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, words: zhTWWords, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking },
-  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, words: zhCNWords, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking },
-  en: { common: enCommon, intents: enIntents, words: enWords, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking },
-  ja: { common: jaCommon, intents: jaIntents, words: jaWords, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking },
-  th: { common: thCommon, intents: thIntents, words: thWords, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking },
+  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, words: zhTWWords, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking, complaint: zhTWComplaint, 'console-complaints': zhTWConsoleComplaints },
+  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, words: zhCNWords, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking, complaint: zhCNComplaint, 'console-complaints': zhCNConsoleComplaints },
+  en: { common: enCommon, intents: enIntents, words: enWords, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking, complaint: enComplaint, 'console-complaints': enConsoleComplaints },
+  ja: { common: jaCommon, intents: jaIntents, words: jaWords, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking, complaint: jaComplaint, 'console-complaints': jaConsoleComplaints },
+  th: { common: thCommon, intents: thIntents, words: thWords, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking, complaint: thComplaint, 'console-complaints': thConsoleComplaints },
 };

@@ -22,6 +22,11 @@ export const PERMISSIONS = {
   'branches.capacity': ['manager', 'admin'],
   'appointments.read': ['advisor', 'care', 'manager', 'admin'],
   'appointments.write': ['advisor', 'manager', 'admin'],
+  /** The complaints inbox and tickets: read by everyone who meets customers, handled by customer care and managers. */
+  'complaints.read': ['advisor', 'care', 'manager', 'admin'],
+  'complaints.write': ['care', 'manager', 'admin'],
+  /** A branch's response times and staff group chats. */
+  'complaints.settings': ['manager', 'admin'],
   'staff.manage': ['admin'],
   'tokens.manage': ['admin'],
   'audit.read': ['manager', 'admin'],

@@ -1,4 +1,6 @@
+import type { BlobStore } from '../blobs/blob-store';
 import type { Choice } from '../channels/types';
+import type { MediaLinks } from '../complaints/media-links';
 import type { Locale } from '../i18n/locales';
 import type { Clock } from '../ops/clock';
 import type { Store } from '../store/store';
@@ -8,6 +10,7 @@ import { createAuditLogService } from './audit-log';
 import { createSessionService } from './auth/sign-in';
 import { createBranchService } from './branches';
 import { createCapacityService } from './capacity';
+import { createComplaintService } from './complaints/service';
 import { createCustomerService } from './customers/service';
 import { createDashboardService } from './dashboard';
 import { createRepairOrderService } from './repair-orders';
@@ -22,6 +25,9 @@ export interface StaffServiceDeps {
   passwordIterations?: number;
   /** The customer's main menu, offered when staff hand a conversation back to the bot. */
   menuChoices?: () => Choice[];
+  /** Where photos are kept and links to them (complaints); without them photos cannot be sent or shown. */
+  blobs?: BlobStore;
+  mediaLinks?: MediaLinks;
 }
 
 /**
@@ -41,6 +47,7 @@ export function createStaffServices(deps: StaffServiceDeps) {
     staff: createStaffUserService({ store, passwordIterations: deps.passwordIterations }),
     tokens: createApiTokenService({ store }),
     audit: createAuditLogService({ store }),
+    complaints: createComplaintService({ store, clock, blobs: deps.blobs, links: deps.mediaLinks, menuChoices: deps.menuChoices }),
   };
 }
 

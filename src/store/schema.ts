@@ -393,3 +393,151 @@ export interface Database {
   branch_translations: BranchTranslationsTable;
   spent_link_codes: SpentLinkCodesTable;
 }
+/* Complaints, on-duty staff and staff notices (migration 0011_complaints). */
+
+export type ComplaintStatus = 'new' | 'assigned' | 'waiting_customer' | 'resolved' | 'closed' | 'reopened';
+export type ComplaintCategory = 'service_quality' | 'staff_attitude' | 'price_invoice' | 'waiting_time' | 'vehicle_quality' | 'damage' | 'other';
+export type ComplaintPriority = 'high' | 'normal' | 'low';
+/** How the ticket came to be: the intake flow, "talk to a person", a low survey score, or staff. */
+export type ComplaintSource = 'chat' | 'handoff' | 'survey' | 'staff';
+
+export interface ComplaintsTable {
+  id: string;
+  /** What the customer quotes: 'CP-' and six unambiguous characters. */
+  reference: string;
+  branch_id: string;
+  customer_id: string;
+  source: ComplaintSource;
+  /** The chat channel the customer used; null when staff or a survey opened it without one. */
+  channel: ChannelName | null;
+  /** Null for a request to talk to a person, which names no category. */
+  category: ComplaintCategory | null;
+  appointment_id: string | null;
+  repair_order_id: string | null;
+  /** The customer's own words, as they wrote them (several messages joined by blank lines). */
+  description: string;
+  priority: ComplaintPriority;
+  contact_method: 'chat' | 'phone';
+  status: ComplaintStatus;
+  /** The staff user answering it; no foreign key, like appointments.advisor_id. */
+  assignee_id: string | null;
+  assigned_at: string | null;
+  first_response_due_at: string;
+  first_responded_at: string | null;
+  first_response_escalated_at: string | null;
+  resolution_due_at: string;
+  resolution_escalated_at: string | null;
+  resolved_at: string | null;
+  resolution: string | null;
+  /** The customer's answer to "is it resolved?": 'yes', 'no', or null until they answer. */
+  customer_confirmed: 'yes' | 'no' | null;
+  /** The customer's rating of the handling, 1–5. */
+  rating: number | null;
+  closed_at: string | null;
+  reopened_count: number;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ComplaintEventKind =
+  | 'opened'
+  | 'customer_message'
+  | 'customer_photo'
+  | 'staff_message'
+  | 'staff_photo'
+  | 'note'
+  | 'assigned'
+  | 'status'
+  | 'escalated'
+  | 'handoff_started'
+  | 'handoff_ended'
+  | 'resolved'
+  | 'confirmed'
+  | 'reopened'
+  | 'rated'
+  | 'closed';
+
+export interface ComplaintEventsTable {
+  id: Generated<number>;
+  complaint_id: string;
+  kind: ComplaintEventKind;
+  actor_type: 'customer' | 'staff' | 'api_token' | 'system';
+  actor_id: string | null;
+  /** The person's name as it was then (staff come and go). */
+  actor_label: string | null;
+  channel: ChannelName | null;
+  text: string | null;
+  /** A photo in the blob store. */
+  blob_key: string | null;
+  /** JSON details: the status moved from and to, the SLA breached, who was assigned… */
+  details: string | null;
+  /** The ticket's version this entry made; null for entries that left the ticket as it was. */
+  version: number | null;
+  created_at: string;
+}
+
+export interface StaffDutyTable {
+  staff_id: string;
+  on_duty: number;
+  /** When this person was last given a ticket: round-robin gives the next one to whoever waited longest. */
+  last_assigned_at: string | null;
+  updated_at: string;
+}
+
+export interface ComplaintSettingsTable {
+  branch_id: string;
+  /** Business minutes (the branch's opening hours only) until a person must first answer. */
+  first_response_minutes: number;
+  /** Business minutes until the complaint must be resolved. */
+  resolution_minutes: number;
+  /** A staff Telegram group (its chat id) told about new and escalated complaints; null for none. */
+  telegram_chat_id: string | null;
+  /** A staff LINE group (its group id) told the same; null for none. */
+  line_group_id: string | null;
+  updated_at: string;
+}
+
+export type StaffNotificationKind = 'assigned' | 'new' | 'escalated' | 'reopened' | 'message';
+
+/** A notice for one staff member in the console (a ticket given to them, an escalation), until they read it. */
+export interface StaffNotificationsTable {
+  id: Generated<number>;
+  staff_id: string;
+  complaint_id: string;
+  kind: StaffNotificationKind;
+  created_at: string;
+  read_at: string | null;
+}
+
+/** A notice for a staff group chat, sent by the complaint alert job with retries. */
+export interface ComplaintAlertsTable {
+  id: Generated<number>;
+  /** Idempotency key; LINE's X-Line-Retry-Key. */
+  key: string;
+  complaint_id: string;
+  channel: 'line' | 'telegram';
+  /** The group: a Telegram chat id or a LINE group id. */
+  target: string;
+  kind: 'new' | 'escalated' | 'reopened';
+  status: 'pending' | 'sending' | 'sent' | 'dead';
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export interface Database {
+  complaints: ComplaintsTable;
+  complaint_events: ComplaintEventsTable;
+  staff_duty: StaffDutyTable;
+  complaint_settings: ComplaintSettingsTable;
+  staff_notifications: StaffNotificationsTable;
+  complaint_alerts: ComplaintAlertsTable;
+}
+
+export type ComplaintRow = Selectable<ComplaintsTable>;
+export type ComplaintEventRow = Selectable<ComplaintEventsTable>;
+export type NewComplaintEvent = Insertable<ComplaintEventsTable>;

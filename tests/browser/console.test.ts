@@ -148,7 +148,9 @@ describe.skipIf(!hasChromium)(`staff console in Chromium${hasChromium ? '' : ` (
       () => {
         const pushes = line.accepted.pushes().slice(pushesBefore).filter((p) => p.to === userId);
         expect(pushes).toHaveLength(1);
-        expect(pushes[0]!.messages).toEqual([expect.objectContaining({ type: 'text', text: reply })]);
+        // The first answer says who is answering, in the customer's language, in the same message.
+        const notice = svc.translator.t('zh-TW', 'complaint:joined.admin', { name: ADMIN.name });
+        expect(pushes[0]!.messages).toEqual([expect.objectContaining({ type: 'text', text: `${notice}\n\n${reply}` })]);
       },
       { timeout: 10_000, interval: 100 },
     );

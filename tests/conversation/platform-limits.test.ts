@@ -8,6 +8,9 @@ import { SUPPORTED_LOCALES, type Locale } from '../../src/i18n/locales';
 import { manualClock } from '../../src/ops/clock';
 import { lineMessageProblems } from '../fakes/line-api';
 import { parseTelegramHtml } from '../fakes/telegram-api';
+import { openComplaintFromSurvey } from '../../src/complaints/open';
+import { enqueueReplies } from '../../src/outbox/outbox';
+import { JPEG, runJob, staffFor, staffServicesOf } from '../complaints/helpers';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
@@ -28,7 +31,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
   const collected: Record<'line' | 'telegram', Reply[]> = { line: [], telegram: [] };
 
   beforeAll(async () => {
-    svc = await startTestService(dialects[0]!, testConfig(), clock);
+    svc = await startTestService(dialects[0]!, testConfig({ PUBLIC_BASE_URL: 'https://chat.dealer.example' }), clock);
     for (const channel of ['line', 'telegram'] as const) {
       for (const locale of SUPPORTED_LOCALES) await walkEveryFlow(channel, locale);
     }
@@ -66,6 +69,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
     await s({ type: 'location', latitude: 25.03, longitude: 121.56, title: null, address: null });
     await s(tap('i:human'));
     await s('hello?');
+    await s(tap('i:human'));
     await s('menu');
     // Booking with every detour: bad plate, bad year and mileage, an unreadable day, closed and past days.
     await s(tap('i:book'));
@@ -116,6 +120,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
     await s(tap('i:info'));
     await s(tap('info:t:address'));
     await s('BK-7K3QXM');
+    await walkComplaints(channel, who, s, tap);
     // A button from an old conversation, and a conversation left idle.
     await s(tap('book:t:2026-12-02:1000'));
     await s(tap('i:book'));
@@ -124,10 +129,76 @@ describe('every message in every locale fits LINE and Telegram', () => {
     clock.set(START);
   }
 
+  /**
+   * A complaint with every detour (wrong answers, a photo lost on the way, a bad phone number), a person
+   * answering and resolving, the customer saying "not yet" and then confirming and rating, a handoff that
+   * falls silent, "human" outside opening hours, and a low survey score.
+   */
+  async function walkComplaints(channel: ChannelName, who: string, s: (input: Input | string) => Promise<void>, tap: (id: string) => Input) {
+    const db = svc.db.store.db;
+    const care = await staffFor(svc, 'care', { name: 'Wang Mei-Ling Customer Care Lead', onDuty: true, clock });
+    const { complaints } = await staffServicesOf(svc, clock);
+    // A visit the complaint can be about: a repair order opened last week.
+    const customerId = (await db.selectFrom('channel_identities').select('customer_id').where('external_id', '=', who).executeTakeFirstOrThrow()).customer_id;
+    const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
+    const seq = 100_000 + (await db.selectFrom('repair_orders').select('id').execute()).length;
+    const weekAgo = new Date(clock.now().getTime() - 7 * 86_400_000).toISOString();
+    await db.insertInto('repair_orders').values({ id: crypto.randomUUID(), seq, number: `RO-${seq}`, appointment_id: null, branch_id: branch.id, customer_id: customerId, vehicle_id: null, advisor_id: null, status: 'collected', mileage_in: null, version: 1, created_at: weekAgo, updated_at: weekAgo }).execute();
+    await s(tap('i:complaint'));
+    await s('???');
+    await s(tap('cmp:c:staff_attitude'));
+    await s(tap('cmp:v:ro:nope'));
+    await s(tap('cmp:nv'));
+    await s(tap('cmp:done'));
+    await s('The advisor was rude to me when I asked about the bill, and nobody explained the extra charges.');
+    await s({ type: 'image', mediaId: 'm-lost' });
+    await s({ type: 'image', mediaId: `blob:photos/${channel}/m-kept` });
+    await s(tap('cmp:done'));
+    await s({ type: 'image', mediaId: `blob:photos/${channel}/m-kept-2` });
+    await s('One more thing: the car was not washed.');
+    await s({ type: 'sticker' });
+    await s(tap('cmp:done'));
+    await s('whenever');
+    await s(tap('cmp:u:high'));
+    await s('maybe');
+    await s(tap('cmp:ct:phone'));
+    await s('call me');
+    await s('0912 345 678');
+    const [ticket] = await db.selectFrom('complaints').selectAll().where('customer_id', '=', customerId).orderBy('created_at', 'desc').execute();
+    await complaints.reply(care.ctx(clock), ticket!.id, 'I am sorry about this. I will call you in ten minutes.');
+    await complaints.replyPhoto(care.ctx(clock), ticket!.id, new Blob([JPEG]).stream());
+    await complaints.resolve(care.ctx(clock), ticket!.id, 'We apologised by phone and refunded the extra charge of NT$1,200.');
+    await s('hmm');
+    await s('no');
+    await complaints.resolve(care.ctx(clock), ticket!.id, 'The refund is now on your card statement.');
+    await s(tap(`cmp:ry:${ticket!.id}`));
+    await s('great');
+    await s(tap(`cmp:rt:${ticket!.id}:5`));
+    await s(tap(`cmp:rt:${ticket!.id}:5`));
+    await s(tap('i:complaint'));
+    await s('cancel');
+    // Asked for a person, then nobody writes until the bot takes the conversation back.
+    await s(tap('i:human'));
+    clock.advance(31 * 60_000);
+    await runJob(svc, 'handoff-return');
+    await complaints.returnToBot(care.ctx(clock), ticket!.id);
+    // Sunday: closed all day.
+    clock.set('2026-12-06T07:00:00.000Z');
+    const other = await db.selectFrom('complaints').select('id').where('customer_id', '=', customerId).where('status', '<>', 'closed').execute();
+    for (const o of other) await complaints.setStatus(care.ctx(clock), o.id, 'closed');
+    await s('human');
+    await s(tap('i:human'));
+    clock.set(START);
+    // A very dissatisfied survey answer opens a complaint; its replies are what the survey sends.
+    const surveyed = await svc.db.store.transaction((tx) => openComplaintFromSurvey(tx, { customerId, score: 1, comment: 'Terrible.', channel, locale: 'en' }, clock.now()));
+    const identity = await db.selectFrom('channel_identities').selectAll().where('external_id', '=', who).executeTakeFirstOrThrow();
+    await svc.db.store.transaction((tx) => enqueueReplies(tx, { customerId, channel, externalId: identity.external_id, replies: surveyed!.replies, source: 'bot', now: clock.now().toISOString() }));
+  }
+
   it('walked every flow and collected its replies', () => {
     const all = [...collected.line, ...collected.telegram];
     const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : [])).map((t) => ('key' in t ? t.key : 'raw')));
-    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'handoff.requested', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton']) {
+    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton', 'complaint:handoff.requested', 'complaint:handoff.already', 'complaint:handoff.closedNow', 'complaint:handoff.idle', 'complaint:intake.categoryAgain', 'complaint:intake.visitAgain', 'complaint:intake.photoLost', 'complaint:intake.photoReceived', 'complaint:intake.photosNoted', 'complaint:opened', 'complaint:expect.within', 'complaint:expect.by', 'complaint:joined.care', 'complaint:resolve.ask', 'complaint:resolve.askAgain', 'complaint:resolve.reopened', 'complaint:resolve.rate', 'complaint:resolve.rateAgain', 'complaint:resolve.thanks', 'complaint:resolve.notWaiting', 'complaint:survey.opened']) {
       expect(keys, key).toContain(key);
     }
     // Telegram got a month calendar of seven buttons a row.

@@ -27,7 +27,8 @@ export type LineApiKind =
   | 'richmenu.link'
   | 'richmenu.bulkLink'
   | 'richmenu.getUser'
-  | 'richmenu.unlink';
+  | 'richmenu.unlink'
+  | 'content';
 
 export interface LineRecordedRequest {
   method: string;
@@ -107,6 +108,11 @@ export interface FakeLineApi {
   linkedRichMenu(userId: string): string | null;
   /** A reply token the fake accepts once, until it expires (default LINE_LIMITS.replyTokenTtlMs). */
   issueReplyToken(opts?: { ttlMs?: number; userId?: string }): string;
+  /**
+   * What a user sent in a message (an image), served by the data API's GET /v2/bot/message/:id/content
+   * with its content type, as LINE serves it; an unknown id (or content LINE no longer keeps) gets 404.
+   */
+  setContent(messageId: string, bytes: Uint8Array, contentType?: string): void;
   /** Makes GET /v2/bot/profile/:userId answer; unknown users get 404 as on LINE. */
   setProfile(userId: string, profile: { displayName: string; language?: string | null; pictureUrl?: string }): void;
   /** Makes the next call(s) of a kind (or to a path starting with the given one) fail before any check. */
@@ -507,6 +513,7 @@ const ROUTES: { method: string; pattern: RegExp; kind: LineApiKind }[] = [
   { method: 'GET', pattern: /^\/v2\/bot\/user\/([^/]+)\/richmenu$/, kind: 'richmenu.getUser' },
   { method: 'DELETE', pattern: /^\/v2\/bot\/user\/([^/]+)\/richmenu$/, kind: 'richmenu.unlink' },
   { method: 'POST', pattern: /^\/v2\/bot\/richmenu\/bulk\/link$/, kind: 'richmenu.bulkLink' },
+  { method: 'GET', pattern: /^\/v2\/bot\/message\/([^/]+)\/content$/, kind: 'content' },
 ];
 
 /** Starts the fake on 127.0.0.1 with an ephemeral port. */
@@ -522,6 +529,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
   const failures = new Map<string, LineFailureSpec & { left: number }>();
   const drops = new Map<string, number>();
   const userRichMenus = new Map<string, string>();
+  const contents = new Map<string, { bytes: Buffer; contentType: string }>();
   const linkLimit = opts.linkRequestsPerSecond ?? OTHER_ENDPOINTS_PER_SECOND;
   let linkWindow = { second: -1, count: 0 };
   let defaultRichMenuId: string | null = null;
@@ -583,7 +591,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     if (linkWindow.count > linkLimit) throw new LineApiError(429, { message: 'The API rate limit has been exceeded. Try again later.' });
   }
 
-  function handle(kind: LineApiKind, match: RegExpExecArray, headers: Record<string, string>, raw: Buffer): { status: number; body: unknown; headers?: Record<string, string> } {
+  function handle(kind: LineApiKind, match: RegExpExecArray, headers: Record<string, string>, raw: Buffer): { status: number; body: unknown; headers?: Record<string, string>; binary?: { bytes: Buffer; contentType: string } } {
     const requestId = randomUUID();
     switch (kind) {
       case 'reply': {
@@ -722,6 +730,11 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
       case 'richmenu.unlink':
         userRichMenus.delete(decodeURIComponent(match[1]!));
         return { status: 200, body: {} };
+      case 'content': {
+        const content = contents.get(decodeURIComponent(match[1]!));
+        if (!content) throw notFound();
+        return { status: 200, body: null, binary: content };
+      }
     }
   }
 
@@ -760,6 +773,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
       let status: number;
       let response: unknown;
       let extraHeaders: Record<string, string> = {};
+      let binary: { bytes: Buffer; contentType: string } | undefined;
       try {
         if (headers.authorization !== `Bearer ${channelAccessToken}`) {
           throw new LineApiError(401, { message: 'Authentication failed. Confirm that the access token in the authorization header is valid.' });
@@ -769,7 +783,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         if (failure && !failure.afterAccepting) throw new LineApiError(failure.status, (failure.body as Record<string, unknown>) ?? { message: `injected ${failure.status}` }, failure.headers);
         const result = handle(kind, route.pattern.exec(path)!, headers, raw);
         if (failure) throw new LineApiError(failure.status, (failure.body as Record<string, unknown>) ?? { message: `injected ${failure.status}` }, failure.headers);
-        ({ status, body: response } = result);
+        ({ status, body: response, binary } = result);
         extraHeaders = result.headers ?? {};
       } catch (err) {
         if (!(err instanceof LineApiError)) throw err;
@@ -779,6 +793,11 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
       }
       record.status = status;
       record.response = response;
+      if (binary) {
+        res.writeHead(status, { 'content-type': binary.contentType, 'content-length': String(binary.bytes.length), 'x-line-request-id': randomUUID() });
+        res.end(binary.bytes);
+        return;
+      }
       answer(res, status, response, extraHeaders);
     })().catch((err: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -810,6 +829,9 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     },
     setProfile(userId, profile) {
       profiles.set(userId, profile);
+    },
+    setContent(messageId, bytes, contentType = 'image/jpeg') {
+      contents.set(messageId, { bytes: Buffer.from(bytes), contentType });
     },
     failNext(target, failure) {
       failures.set(target, { ...failure, left: failure.times ?? 1 });

@@ -73,6 +73,11 @@ export interface FakeTelegramApi {
   /** Once any id is registered, answerCallbackQuery accepts only registered ids, as Telegram does. */
   registerCallbackQuery(id: string): void;
   setRateLimits(limits: { perChatPerSecond?: number | null; perSecond?: number | null }): void;
+  /**
+   * A file users sent (a photo size), for getFile and the download at `/file/bot<token>/<file_path>`, as
+   * Telegram serves them. `fileSize` overrides the size getFile reports (a file over 20 MB is refused).
+   */
+  addFile(fileId: string, bytes: Uint8Array, opts?: { fileSize?: number }): void;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,8 @@ const JSON_FIELDS = new Set(['reply_markup', 'allowed_updates', 'commands', 'sco
 const TEXT_LIMIT = 4096;
 const CAPTION_LIMIT = 1024;
 const SEND_METHODS = new Set(['sendmessage', 'sendphoto']);
+/** Bots may download files of up to 20 MB with getFile. */
+const DOWNLOAD_LIMIT = 20 * 1024 * 1024;
 
 /** The tags Telegram's HTML parse mode knows (https://core.telegram.org/bots/api#html-style). */
 const HTML_TAGS = new Set(['b', 'strong', 'i', 'em', 'u', 'ins', 's', 'strike', 'del', 'span', 'tg-spoiler', 'a', 'code', 'pre', 'blockquote', 'tg-emoji']);
@@ -281,6 +288,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   let limits = { perChatPerSecond: opts.perChatPerSecond ?? null, perSecond: opts.perSecond ?? null };
   let webhook: WebhookState | null = null;
   let messageId = 0;
+  const files = new Map<string, { bytes: Buffer; fileSize: number; path: string }>();
 
   /** Sliding one-second window, as Telegram's flood control behaves for a burst. */
   function checkRate(key: string, limit: number | null): void {
@@ -349,6 +357,14 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
       return message(chatId, { photo: [{ file_id: `photo-${messageId + 1}`, file_unique_id: `u${messageId + 1}`, width: 800, height: 600 }] });
     },
 
+    getfile: (p) => {
+      const fileId = str(p.file_id) ?? '';
+      const file = files.get(fileId);
+      if (!file) throw bad('invalid file_id');
+      if (file.fileSize > DOWNLOAD_LIMIT) throw bad('file is too big');
+      return { file_id: fileId, file_unique_id: `u-${fileId.slice(0, 12)}`, file_size: file.fileSize, file_path: file.path };
+    },
+
     answercallbackquery: (p) => {
       const id = str(p.callback_query_id) ?? '';
       const invalid = bad('query is too old and response timeout expired or query ID is invalid');
@@ -412,6 +428,22 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // File downloads: https://api.telegram.org/file/bot<token>/<file_path>, a plain 404 for anything unknown.
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download) {
+      const record: RecordedRequest = { method: 'file', token: download[1]!, params: { path: download[2] }, status: 0, description: null, at: now() };
+      requests.push(record);
+      const file = download[1] === token ? [...files.values()].find((f) => f.path === decodeURIComponent(download[2]!)) : undefined;
+      record.status = file ? 200 : 404;
+      if (!file) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error_code: 404, description: 'Not Found' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.bytes.length) });
+      res.end(file.bytes);
+      return;
+    }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
     const record: RecordedRequest = { method: match?.[2] ?? url.pathname, token: match?.[1] ?? '', params: {}, status: 0, description: null, at: now() };
     requests.push(record);
@@ -493,6 +525,9 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     },
     registerCallbackQuery(id) {
       registered.add(id);
+    },
+    addFile(fileId, bytes, fileOpts = {}) {
+      files.set(fileId, { bytes: Buffer.from(bytes), fileSize: fileOpts.fileSize ?? bytes.length, path: `photos/file_${files.size}.jpg` });
     },
     setRateLimits(next) {
       limits = {

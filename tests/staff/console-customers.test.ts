@@ -326,16 +326,18 @@ describe.each(dialects)('console customers on $name', (dialect) => {
     await svc.flush();
     const pushes = line.accepted.pushes().filter((p) => p.to === userId);
     expect(pushes).toHaveLength(pushesBefore + 1);
-    expect(pushes.at(-1)!.messages).toEqual([{ type: 'text', text: 'Yes, ready at 17:00. — Mei' }]);
+    // The first answer says who is answering (the advisor's name and role), in the same message.
+    const answer = 'advisor user, your service advisor, is answering you now.\n\nYes, ready at 17:00. — Mei';
+    expect(pushes.at(-1)!.messages).toEqual([{ type: 'text', text: answer }]);
 
     const sent = await db().selectFrom('messages').selectAll().where('customer_id', '=', id).where('sender', '=', 'staff').execute();
-    expect(sent).toMatchObject([{ direction: 'out', channel: 'line', text: 'Yes, ready at 17:00. — Mei', staff_user_id: advisor.id }]);
+    expect(sent).toMatchObject([{ direction: 'out', channel: 'line', text: answer, staff_user_id: advisor.id }]);
     expect(await auditOf('conversation.reply')).toMatchObject([{ entity_id: id, actor_id: advisor.id }]);
 
     const poll = await advisor.request(`/console/customers/${id}/messages.json?after=${lastId}`);
     expect(poll.status).toBe(200);
     const data = (await poll.json()) as { messages: { id: number; sender: string; senderLabel: string; text: string }[]; status: string };
-    expect(data.messages.map((m) => [m.sender, m.text])).toEqual([['staff', 'Yes, ready at 17:00. — Mei']]);
+    expect(data.messages.map((m) => [m.sender, m.text])).toEqual([['staff', answer]]);
     expect(data.messages[0]!.senderLabel).toBe('Staff');
     // A person answered, so the bot stays out of the conversation until someone hands it back.
     expect(data.status).toBe('Waiting for a person');

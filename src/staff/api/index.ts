@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
+import { registerComplaintRoutes } from './complaints';
 import { registerCustomerRoutes } from './customers';
 import { createStaffServices } from '../services';
 import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiContext, type ApiDeps } from './route';
@@ -37,7 +38,10 @@ const DocumentSchema = z.record(z.string(), z.unknown()).openapi({ description: 
  * the console calls.
  */
 export function createApi(apiDeps: ApiDeps): ApiApp {
-  const deps: ApiContext = { ...apiDeps, services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale }) };
+  const deps: ApiContext = {
+    ...apiDeps,
+    services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale, menuChoices: apiDeps.menuChoices, blobs: apiDeps.blobs, mediaLinks: apiDeps.mediaLinks }),
+  };
   const api = newApiApp(deps);
   api.use('/api/*', limitBody({ maxBytes: BODY_LIMITS.api }));
   api.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
@@ -69,5 +73,6 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
   registerVehicleRoutes(api, deps);
   registerBranchRoutes(api, deps);
   registerAppointmentRoutes(api, deps);
+  registerComplaintRoutes(api, deps);
   return api;
 }

@@ -2,6 +2,9 @@ import { createRoute, OpenAPIHono, z, type RouteConfig, type RouteHandler } from
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import type { BlobStore } from '../../blobs/blob-store';
+import type { Choice } from '../../channels/types';
+import type { MediaLinks } from '../../complaints/media-links';
 import type { Config } from '../../config';
 import type { Translator } from '../../i18n';
 import { AppError } from '../../errors';
@@ -16,6 +19,13 @@ export interface ApiDeps extends GuardDeps {
   config: Config;
   translator: Translator;
   registry: RouteRegistry;
+  /** Wakes the outbox sender after a route queued a message for a customer. */
+  onOutbox?: () => void;
+  /** The customer's main menu, offered when a conversation goes back to the bot. */
+  menuChoices?: () => Choice[];
+  /** Where photos are kept and links to them (complaint photos). */
+  blobs?: BlobStore;
+  mediaLinks?: MediaLinks;
 }
 
 /** What every route module gets: the deps and the staff services, built once in createApi. */

@@ -1,4 +1,6 @@
+import type { BlobStore } from '../../blobs/blob-store';
 import type { Choice } from '../../channels/types';
+import type { MediaLinks } from '../../complaints/media-links';
 import type { Config } from '../../config';
 import type { Translator } from '../../i18n';
 import type { Logger } from '../../ops/logger';
@@ -17,6 +19,9 @@ export interface ConsoleDeps extends GuardDeps {
   onOutbox?: () => void;
   /** The customer's main menu, offered when staff hand a conversation back to the bot. */
   menuChoices?: () => Choice[];
+  /** Where photos are kept and links to them (complaint photos). */
+  blobs?: BlobStore;
+  mediaLinks?: MediaLinks;
 }
 
 /** What every console page module gets: the deps and the staff services, built once in createConsole. */

@@ -7,6 +7,7 @@ import { createStaffServices } from '../services';
 import { registerAdminPages } from './admin-pages';
 import { registerApiDocsPage } from './api-docs';
 import { registerBookingPages } from './appointments';
+import { registerComplaintPages } from './complaints';
 import { registerCustomerPages } from './customers';
 import { registerDashboardPage } from './dashboard';
 import type { ConsoleContext, ConsoleDeps } from './deps';
@@ -63,11 +64,21 @@ function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) 
  */
 export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
-  app.use('/console/*', limitBody({ maxBytes: BODY_LIMITS.console }));
+  const formLimit = limitBody({ maxBytes: BODY_LIMITS.console });
+  // A staff photo for a customer is a picture, not a form: its route streams it under the photo limit instead.
+  app.use('/console/*', (c, next) => (/^\/console\/complaints\/[^/]+\/photo$/.test(c.req.path) ? next() : formLimit(c, next)));
   const { registry } = deps;
   const ctx: ConsoleContext = {
     ...deps,
-    services: createStaffServices({ store: deps.store, clock: deps.clock, defaultLocale: deps.config.dealer.defaultLocale, passwordIterations: deps.passwordIterations, menuChoices: deps.menuChoices }),
+    services: createStaffServices({
+      store: deps.store,
+      clock: deps.clock,
+      defaultLocale: deps.config.dealer.defaultLocale,
+      passwordIterations: deps.passwordIterations,
+      menuChoices: deps.menuChoices,
+      blobs: deps.blobs,
+      mediaLinks: deps.mediaLinks,
+    }),
   };
   const { sessions } = ctx.services;
   const loginTexts = (c: Context) => {
@@ -107,6 +118,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   registerCustomerPages(app, ctx);
   registerAdminPages(app, ctx);
   registerBookingPages(app, ctx);
+  registerComplaintPages(app, ctx);
   registerApiDocsPage(app, ctx);
   return app;
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Choice, Reply } from '../../channels/types';
 import { enqueueReplies } from '../../outbox/outbox';
 import { ConversationConflict, saveConversation } from '../../store/conversations';
@@ -7,7 +7,10 @@ import type { ChannelName, Database, MessageRow } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { isHeldByStaff } from '../../conversation/flows';
-import { HANDOFF_FLOW, takenOverByStaff } from '../../conversation/flows/handoff';
+import { HANDOFF_FLOW, handoffPosition, readHandoffState } from '../../conversation/flows/handoff';
+import { complaintActorOf, recordStaffReply } from '../../complaints/handling';
+import { isOpenStatus } from '../../complaints/model';
+import { findComplaint, insertEvents, isComplaintConflict, openComplaintOf } from '../../complaints/tickets';
 import { replyTargets } from './profile';
 import { conflict, invalid, liveCustomer, ok, type ActionContext, type CustomerResult } from './result';
 
@@ -80,35 +83,109 @@ export async function sendStaffMessage(store: Store, ctx: ActionContext, custome
   const text = input.text.replace(/\r\n/g, '\n').trim();
   if (!text) return invalid([{ field: 'text', code: 'textRequired' }]);
   if ([...text].length > MAX_STAFF_MESSAGE_CHARS) return invalid([{ field: 'text', code: 'textTooLong', params: { max: MAX_STAFF_MESSAGE_CHARS } }]);
-  const staffId = ctx.actor.kind === 'staff' ? ctx.actor.id : null;
+  return inStaffTransaction(store, (tx) => queueStaffReply(tx, ctx, customerId, { replies: [{ type: 'text', text: { raw: text } }], said: { text }, identityId: input.identityId, channel: input.channel }));
+}
+
+/**
+ * Runs a staff change of a conversation in one transaction, once more when the customer's own message
+ * moved the conversation on meanwhile, and answers `conversationChanged` (or `complaintChanged`) when it
+ * lost twice.
+ */
+export async function inStaffTransaction<T>(store: Store, work: (tx: Transaction<Database>) => Promise<CustomerResult<T>>): Promise<CustomerResult<T>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await store.transaction(work);
+    } catch (err) {
+      const lost = err instanceof ConversationConflict ? 'conversationChanged' : isComplaintConflict(err) ? 'complaintChanged' : null;
+      if (!lost) throw err;
+      if (attempt >= 1) return conflict(lost);
+    }
+  }
+}
+
+export interface StaffReply {
+  /** What to send; a function when it depends on the channel (a photo's link), null when that channel cannot take it. */
+  replies: Reply[] | ((channel: ChannelName) => Promise<Reply[] | null>);
+  /** What the reply says, for the complaint's timeline: the text, or a photo's key in the blob store. */
+  said: { text?: string; blobKey?: string };
+  identityId?: string | null;
+  channel?: ChannelName | null;
+  /** The ticket the reply answers; by default the customer's open one, if any. */
+  complaintId?: string | null;
+}
+
+/** How the customer is told who answers: the staff member's name and role, or the team for an integration. */
+export function joinedNotice(actor: ActionContext['actor']): Reply {
+  if (actor.kind === 'staff') return { type: 'text', text: { key: `complaint:joined.${actor.role}`, params: { name: actor.name } } };
+  return { type: 'text', text: { key: 'complaint:handoff.joinedRole' } };
+}
+
+/** The notice of who answers, in the same message as a text reply (one message, one request), or before a photo. */
+function withJoinedNotice(actor: ActionContext['actor'], replies: Reply[]): Reply[] {
+  const [first, ...rest] = replies;
+  const notice = joinedNotice(actor);
+  if (first?.type !== 'text' || notice.type !== 'text' || first.choices?.length) return [notice, ...replies];
+  return [{ ...first, text: [...(Array.isArray(notice.text) ? notice.text : [notice.text]), ...(Array.isArray(first.text) ? first.text : [first.text])] }, ...rest];
+}
+
+/**
+ * A person takes the conversation over: until someone hands it back, the bot stays quiet and what the
+ * customer writes next is for staff (and the ticket), not answered with "I didn't understand". True when
+ * the customer should now be told who is answering (the first person, or another one than before).
+ */
+export async function takeOverConversation(tx: Transaction<Database>, actor: ActionContext['actor'], customerId: string, ticketId: string | null, now: string): Promise<boolean> {
+  const conversation = (await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst()) ?? null;
+  // Who the customer was last told is answering: a staff member, or an integration speaking for the team.
+  const answering = actor.kind === 'staff' ? actor.id : `token:${actor.id}`;
+  const held = isHeldByStaff(conversation?.flow) ? readHandoffState(JSON.parse(conversation!.state) as unknown) : null;
+  const announce = held?.staffId !== answering;
+  if (announce || (ticketId && held?.complaintId !== ticketId)) {
+    const state = { acknowledged: true, requestedAt: held?.requestedAt ?? now, complaintId: ticketId ?? held?.complaintId ?? null, staffId: answering };
+    await saveConversation(tx, customerId, conversation, handoffPosition(state), now);
+  }
+  return announce;
+}
+
+/**
+ * A staff reply inside the caller's transaction: the conversation is taken over (see takeOverConversation)
+ * and the customer told once who is answering them; the reply goes into the open complaint's timeline (its
+ * first response, and now waiting for the customer); the audit log says who wrote where, not what.
+ */
+export async function queueStaffReply(tx: Transaction<Database>, ctx: ActionContext, customerId: string, reply: StaffReply): Promise<CustomerResult<QueuedStaffMessage>> {
   const now = ctx.now.toISOString();
-  return store.transaction(async (tx) => {
-    const found = await liveCustomer(tx, customerId);
-    if (!found.ok) return found;
-    const identities = await tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', customerId).execute();
-    const targets = replyTargets(identities);
-    const target = input.identityId ? targets.find((i) => i.id === input.identityId) : input.channel ? targets.find((i) => i.channel === input.channel) : targets[0];
-    if (!target) return input.identityId || input.channel ? invalid([{ field: 'identity', code: 'channelUnreachable' }]) : conflict('noReachableChannel');
-    const conversation = await tx.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst();
-    // A person answering takes the conversation over: until someone hands it back, the bot stays quiet and
-    // what the customer writes next is for staff, not answered with "I didn't understand".
-    if (!isHeldByStaff(conversation?.flow)) await saveConversation(tx, customerId, conversation ?? null, takenOverByStaff(now), now);
-    const replies: Reply[] = [{ type: 'text', text: { raw: text } }];
-    await enqueueReplies(tx, {
-      customerId,
-      channel: target.channel,
-      externalId: target.external_id,
-      replies,
-      source: 'staff',
-      staffUserId: staffId,
-      flow: HANDOFF_FLOW,
-      step: 'waiting',
-      now,
-    });
-    // The words are in the transcript once delivered; the audit entry says who wrote where, not what.
-    await recordAudit(tx, { actor: ctx.actor, action: 'conversation.reply', entity: 'customer', entityId: customerId, after: { channel: target.channel, identityId: target.id, chars: [...text].length }, ip: ctx.ip, now });
-    return ok({ channel: target.channel, identityId: target.id });
+  const found = await liveCustomer(tx, customerId);
+  if (!found.ok) return found;
+  const identities = await tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', customerId).execute();
+  const targets = replyTargets(identities);
+  const target = reply.identityId ? targets.find((i) => i.id === reply.identityId) : reply.channel ? targets.find((i) => i.channel === reply.channel) : targets[0];
+  if (!target) return reply.identityId || reply.channel ? invalid([{ field: 'identity', code: 'channelUnreachable' }]) : conflict('noReachableChannel');
+  const replies = typeof reply.replies === 'function' ? await reply.replies(target.channel) : reply.replies;
+  if (!replies) return conflict('photoNeedsPublicUrl');
+  const complaint = reply.complaintId ? await findComplaint(tx, reply.complaintId) : await openComplaintOf(tx, customerId);
+  const ticket = complaint && complaint.customer_id === customerId && isOpenStatus(complaint.status) ? complaint : null;
+  const announce = await takeOverConversation(tx, ctx.actor, customerId, ticket?.id ?? null, now);
+  await enqueueReplies(tx, {
+    customerId,
+    channel: target.channel,
+    externalId: target.external_id,
+    replies: announce ? withJoinedNotice(ctx.actor, replies) : replies,
+    source: 'staff',
+    staffUserId: ctx.actor.kind === 'staff' ? ctx.actor.id : null,
+    flow: HANDOFF_FLOW,
+    step: 'waiting',
+    now,
   });
+  if (ticket) await recordStaffReply(tx, ticket, complaintActorOf(ctx.actor), { ...reply.said, channel: target.channel }, now);
+  await recordAudit(tx, {
+    actor: ctx.actor,
+    action: 'conversation.reply',
+    entity: 'customer',
+    entityId: customerId,
+    after: { channel: target.channel, identityId: target.id, chars: [...(reply.said.text ?? '')].length, photo: reply.said.blobKey !== undefined, complaintId: ticket?.id ?? null },
+    ip: ctx.ip,
+    now,
+  });
+  return ok({ channel: target.channel, identityId: target.id });
 }
 
 export interface HandBackOutcome {
@@ -133,6 +210,8 @@ export async function handBackToBot(store: Store, ctx: ActionContext, customerId
       const identities = await tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', customerId).execute();
       const target = replyTargets(identities)[0];
       await saveConversation(tx, customerId, conversation, { flow: null, step: null, state: null, stateVersion: 0 }, now);
+      const linked = readHandoffState(JSON.parse(conversation.state) as unknown)?.complaintId;
+      if (linked) await insertEvents(tx, linked, [{ kind: 'handoff_ended', actor: complaintActorOf(ctx.actor), details: { reason: 'staff' } }], now);
       if (target) {
         const choices = opts.menuChoices?.() ?? [];
         await enqueueReplies(tx, {

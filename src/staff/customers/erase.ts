@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
+import type { Database } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { conflict, currentProfileId, invalid, ok, type ActionContext, type CustomerResult } from './result';
@@ -44,6 +45,8 @@ function scrubbedAuditValue(text: string | null): string | null {
  * - unsent messages are cancelled and every queued message loses its content and address;
  * - the conversation is deleted; bookings stay for statistics with their notes cleared;
  * - repair orders stay for statistics without the odometer reading (it describes the person's driving);
+ * - complaints stay for statistics (category, deadlines, rating) without the customer's words, staff
+ *   messages and notes, resolutions or photos;
  * - earlier audit entries about the profile and its vehicles keep what was done but not the values.
  * One transaction with an audit entry that holds counts only.
  */
@@ -95,6 +98,10 @@ export async function eraseCustomer(store: Store, ctx: ActionContext, id: string
     await tx.deleteFrom('conversations').where('customer_id', '=', id).execute();
     await tx.updateTable('appointments').set({ note: null }).where('customer_id', '=', id).execute();
     await tx.updateTable('repair_orders').set({ mileage_in: null, updated_at: now }).where('customer_id', '=', id).execute();
+    await tx.updateTable('complaints').set({ description: '', resolution: null, updated_at: now }).where('customer_id', '=', id).execute();
+    const complaintsOfCustomer = (eb: ExpressionBuilder<Database, 'complaint_events'>) => eb.selectFrom('complaints').select('complaints.id').where('complaints.customer_id', '=', id);
+    await tx.updateTable('complaint_events').set({ text: null, blob_key: null, details: null }).where('complaint_id', 'in', complaintsOfCustomer).execute();
+    await tx.updateTable('complaint_events').set({ actor_label: null }).where('complaint_id', 'in', complaintsOfCustomer).where('actor_type', '=', 'customer').execute();
     for (const entry of audited) {
       await tx.updateTable('audit_log').set({ before: scrubbedAuditValue(entry.before), after: scrubbedAuditValue(entry.after) }).where('id', '=', entry.id).execute();
     }

@@ -164,4 +164,17 @@ describe('the fake LINE API refuses what LINE refuses', () => {
     expect((await call('POST', `/v2/bot/user/all/richmenu/${id}`)).status).toBe(200);
     expect(fake.defaultRichMenuId).toBe(id);
   });
+
+  it('serves what a user sent from the data API with its content type, and 404 for content it does not have', async () => {
+    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 9, 9, 0xff, 0xd9]);
+    fake.setContent('325708', bytes, 'image/jpeg');
+    const res = await fetch(`${fake.url}/v2/bot/message/325708/content`, { headers: { authorization: 'Bearer fake-token' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+    expect((await fetch(`${fake.url}/v2/bot/message/325708/content`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
+    const missing = await fetch(`${fake.url}/v2/bot/message/999/content`, { headers: { authorization: 'Bearer fake-token' } });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { message: string }).message).toBe('Not found');
+  });
 });

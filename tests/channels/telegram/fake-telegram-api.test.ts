@@ -162,4 +162,21 @@ describe('fake Telegram Bot API', () => {
     const res = await fetch(`${fake.url}/bot${fake.token}/sendTelepathy`, { method: 'POST' });
     expect(res.status).toBe(404);
   });
+
+  it('hands out a file as Telegram does: getFile gives a path, the download needs the token, and over 20 MB is refused', async () => {
+    const bytes = Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 0xff, 0xd9]);
+    fake.addFile('AgACAgQ-photo', bytes);
+    const file = await api.getFile({ file_id: 'AgACAgQ-photo' });
+    expect(file).toMatchObject({ file_id: 'AgACAgQ-photo', file_size: bytes.length });
+    const download = await fetch(`${fake.url}/file/bot${fake.token}/${file.file_path}`);
+    expect(download.status).toBe(200);
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(bytes);
+    expect((await fetch(`${fake.url}/file/botnot-the-token/${file.file_path}`)).status).toBe(404);
+    expect((await fetch(`${fake.url}/file/bot${fake.token}/photos/none.jpg`)).status).toBe(404);
+    const unknown = await refusal(api.getFile({ file_id: 'nope' }));
+    expect([unknown.errorCode, unknown.description]).toEqual([400, 'Bad Request: invalid file_id']);
+    fake.addFile('AgACAgQ-video', bytes, { fileSize: 21 * 1024 * 1024 });
+    const big = await refusal(api.getFile({ file_id: 'AgACAgQ-video' }));
+    expect([big.errorCode, big.description]).toEqual([400, 'Bad Request: file is too big']);
+  });
 });

@@ -13,6 +13,7 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
   { href: '/console/customers', key: 'nav.customers', permission: 'customers.read' },
   { href: '/console/appointments', key: 'console-booking:nav.appointments', permission: 'appointments.read' },
+  { href: '/console/complaints', key: 'console-complaints:nav.complaints', permission: 'complaints.read' },
   { href: '/console/outbox', key: 'nav.outbox', permission: 'outbox.read' },
   { href: '/console/branches', key: 'nav.branches', permission: 'branches.read' },
   { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
@@ -23,6 +24,7 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
 export const STYLES = `
   :root { --brand:#0b5cad; --ink:#1d2733; --muted:#66727f; --line:#dfe4ea; --bg:#f5f7fa; --ok:#1f7a3a; --warn:#a15c00; --bad:#b42318; }
   * { box-sizing: border-box; }
+  [hidden] { display:none !important; }
   body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK TC","Noto Sans Thai",sans-serif; color:var(--ink); background:var(--bg); }
   a { color:var(--brand); }
   header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#fff; border-bottom:1px solid var(--line); flex-wrap:wrap; }
@@ -51,12 +53,50 @@ export const STYLES = `
   .muted { color:var(--muted); }
   .flash { padding:10px 14px; border-radius:8px; margin-bottom:14px; background:#e9f6ee; color:var(--ok); }
   .flash.error { background:#fdecea; color:var(--bad); }
+  .toast { padding:10px 14px; border-radius:8px; margin-bottom:14px; background:#fff4e5; color:var(--warn); }
   .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:.8rem; background:#eef1f5; }
   .badge.ok { background:#e9f6ee; color:var(--ok); } .badge.warn { background:#fff4e5; color:var(--warn); } .badge.bad { background:#fdecea; color:var(--bad); }
   .toolbar { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin-bottom:12px; }
   .toolbar input[type=search] { max-width:340px; }
   @media (max-width: 720px) { main { padding:12px; } th, td { padding:6px; } }
 `;
+
+const COMPLAINTS = '/console/complaints';
+/** Pages that are documents without any script (the API reference works offline and is printed). */
+const SCRIPTLESS = ['/console/api'];
+
+/**
+ * Live notices on every page for staff who handle complaints: the number of unread ones beside
+ * "Complaints", and a note with a link when a new one arrives (a ticket given to them, a missed deadline).
+ */
+const NOTICE_SCRIPT = `(function () {
+  var badge = document.getElementById('complaint-notices');
+  var toast = document.getElementById('complaint-toast');
+  if (!badge || !window.fetch) return;
+  var seen = null;
+  function tick() {
+    fetch('/console/complaints/notifications.json', { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        badge.hidden = data.count === 0;
+        badge.textContent = String(data.count);
+        var newest = data.items[0];
+        if (newest && seen !== null && newest.id > seen && toast) {
+          toast.textContent = '';
+          var link = document.createElement('a');
+          link.href = newest.href;
+          link.textContent = newest.text;
+          toast.appendChild(link);
+          toast.hidden = false;
+        }
+        seen = newest ? Math.max(newest.id, seen || 0) : (seen || 0);
+      })
+      .catch(function () {})
+      .then(function () { setTimeout(tick, 10000); });
+  }
+  tick();
+})();`;
 
 /** The note at the top of a page, green or (for a refusal) red. */
 export const FlashMessage: FC<{ flash?: Flash | null }> = ({ flash }) => (flash ? <div class={flash.error ? 'flash error' : 'flash'}>{flash.text}</div> : null);
@@ -79,6 +119,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
           {NAV.filter((n) => page.can(n.permission)).map((n) => (
             <a href={n.href} class={page.path === n.href || (n.href !== '/console' && page.path.startsWith(n.href)) ? 'active' : ''}>
               {page.t(n.key)}
+              {n.href === COMPLAINTS ? <span id="complaint-notices" class="badge bad" style="margin-left:4px" hidden></span> : null}
             </a>
           ))}
         </nav>
@@ -95,8 +136,10 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
       </header>
       <main>
         <FlashMessage flash={flash} />
+        <div id="complaint-toast" class="toast" role="status" hidden></div>
         {children}
       </main>
+      {page.can('complaints.read') && !SCRIPTLESS.includes(page.path) ? <script dangerouslySetInnerHTML={{ __html: NOTICE_SCRIPT }} /> : null}
     </body>
   </html>
 );
