@@ -8,6 +8,7 @@ import * as m0006 from './0006_appointment_start_index';
 import * as m0007 from './0007_line_rich_menu_links';
 import * as m0008 from './0008_customer_reach';
 import * as m0011 from './0011_complaints';
+import * as m0010 from './0010_repair_progress';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -23,6 +24,7 @@ export const migrations: Record<string, Migration> = {
   '0007_line_rich_menu_links': m0007,
   '0008_customer_reach': m0008,
   '0011_complaints': m0011,
+  '0010_repair_progress': m0010,
 };
 
 export const migrationProvider: MigrationProvider = {

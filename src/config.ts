@@ -86,6 +86,10 @@ export const envSchema = z.object({
   LINE_RATE_LIMIT_PER_SECOND: positiveInt(2000),
   TELEGRAM_RATE_LIMIT_PER_SECOND: positiveInt(30),
   TELEGRAM_PER_CHAT_PER_SECOND: positiveInt(1),
+
+  DMS_WEBHOOK_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ error: 'expected the http(s) URL of the DMS endpoint' }).optional()),
+  DMS_WEBHOOK_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
+  DMS_WEBHOOK_MAX_ATTEMPTS: positiveInt(10),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -120,6 +124,8 @@ export interface Config {
     maxAttempts: number;
     rateLimits: { linePerSecond: number; telegramPerSecond: number; telegramPerChatPerSecond: number };
   };
+  /** Signed webhooks to the dealership's DMS (src/repair-orders/dms-webhooks.ts); null when not set. */
+  dmsWebhook: { url: string; secret: string; maxAttempts: number } | null;
   /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
   disabledChannels: Partial<Record<'line' | 'telegram', string>>;
 }
@@ -140,6 +146,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     );
   }
   const e = parsed.data;
+  if (e.DMS_WEBHOOK_URL && !e.DMS_WEBHOOK_SECRET) throw new ConfigError(['DMS_WEBHOOK_SECRET: expected a secret of at least 16 characters to sign the webhooks to DMS_WEBHOOK_URL (got null)']);
   const disabledChannels: Config['disabledChannels'] = {};
 
   let line: Config['line'] = null;
@@ -191,6 +198,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
         telegramPerChatPerSecond: e.TELEGRAM_PER_CHAT_PER_SECOND,
       },
     },
+    dmsWebhook: e.DMS_WEBHOOK_URL && e.DMS_WEBHOOK_SECRET ? { url: e.DMS_WEBHOOK_URL, secret: e.DMS_WEBHOOK_SECRET, maxAttempts: e.DMS_WEBHOOK_MAX_ATTEMPTS } : null,
     disabledChannels,
   };
 }

@@ -17,6 +17,10 @@ import type { Config } from './config';
 import { createEngine, type Engine } from './conversation/engine';
 import { FLOWS } from './conversation/flows';
 import { isBookingConflict } from './booking/booking';
+import { createEventDispatcher, type EventDispatcher, type Subscriber } from './events/events';
+import { createDmsWebhookSender, dmsWebhookSubscriber } from './repair-orders/dms-webhooks';
+import { repairOrderJobs } from './repair-orders/jobs';
+import { isRepairOrderConflict } from './repair-orders/repair-orders';
 import { calendarLinks, calendarRoutes } from './booking/calendar-link';
 import { createReminders, type Reminders } from './booking/reminders';
 import { createTranslator, type Translator } from './i18n';
@@ -40,6 +44,8 @@ export interface Service {
    * likewise; each pass claims what is due in its own transactions, so two instances never do it twice.
    */
   scheduledJobs: ScheduledJob[];
+  /** Hands domain events to their subscribers (one of the scheduled jobs; tests run it directly). */
+  events: EventDispatcher;
   /** Every console and API route with the permission guarding it. */
   routes: RouteRegistry;
   engine: Engine;
@@ -73,6 +79,10 @@ export interface ServiceOptions {
   passwordIterations?: number;
   /** Where photos are kept: the Node entry's disk store, the Workers entry's R2 bucket. Without one, photos are refused with a clear reason. */
   blobs?: BlobStore;
+  /** Code that reacts to domain events (src/events), besides the service's own (the DMS webhooks). */
+  subscribers?: Subscriber[];
+  /** How the DMS webhooks are posted; global fetch when absent. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -120,7 +130,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     logger,
     metrics,
     config,
-    isRetryable: (err) => isBookingConflict(err) || isComplaintConflict(err),
+    isRetryable: (err) => isBookingConflict(err) || isComplaintConflict(err) || isRepairOrderConflict(err),
     calendarLink: calendarLinks(config, calendarSecret),
     onOutbox: () => {
       opts.onOutbox?.();
@@ -190,14 +200,20 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   const reminders = createReminders({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() });
   const complaintClock = createComplaintClock({ store, clock, logger, onAlerts: () => alerts.kick() });
   const handoffReturn = createHandoffReturn({ store, clock, logger, idleMs: config.handoffIdleMs, menuChoices: () => engine.menuChoices(), onOutbox: () => outbox?.kick() });
+  // Events are handed on after the work that writes them, and webhooks sent after the events that queue them.
+  const events = createEventDispatcher({ store, clock, logger, subscribers: [dmsWebhookSubscriber(config.dmsWebhook), ...(opts.subscribers ?? [])] });
+  const dmsWebhooks = createDmsWebhookSender({ store, config: config.dmsWebhook, clock, logger, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   const scheduledJobs: ScheduledJob[] = [
     { name: 'reminders', runOnce: () => reminders.runOnce() },
+    ...repairOrderJobs({ store, clock, logger, defaultLocale: config.dealer.defaultLocale, onOutbox: () => outbox?.kick() }),
     // Missed complaint deadlines escalate to managers; tickets nobody could take go to whoever comes on duty.
     { name: 'complaint-clock', runOnce: () => complaintClock.runOnce() },
     // A conversation a person held goes back to the bot after HANDOFF_IDLE_MINUTES of silence.
     { name: 'handoff-return', runOnce: () => handoffReturn.runOnce() },
     // Staff group notices (new, escalated, reopened complaints) with retries.
     { name: 'complaint-alerts', runOnce: () => alerts.runOnce() },
+    { name: 'domain-events', runOnce: () => events.runOnce() },
+    { name: 'dms-webhooks', runOnce: () => dmsWebhooks.runOnce() },
   ];
-  return { app, routes, reminders, scheduledJobs, engine, outbox, richMenuLinks, metrics, translator, blobs };
+  return { app, routes, reminders, scheduledJobs, events, engine, outbox, richMenuLinks, metrics, translator, blobs };
 }

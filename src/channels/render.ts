@@ -1,6 +1,6 @@
 import type { Translator } from '../i18n';
 import type { Locale } from '../i18n/locales';
-import type { Choice, RenderedChoice, RenderedMessage, Reply, TextRef } from './types';
+import type { CardReply, Choice, RenderedCard, RenderedChoice, RenderedMessage, Reply, TextRef } from './types';
 
 export function renderText(t: Translator, locale: Locale, ref: TextRef): string {
   return 'raw' in ref ? ref.raw : t.t(locale, ref.key, ref.params);
@@ -18,6 +18,21 @@ function renderChoice(t: Translator, locale: Locale, choice: Choice): RenderedCh
   }
 }
 
+function renderCard(t: Translator, locale: Locale, reply: CardReply): RenderedCard {
+  const title = renderText(t, locale, reply.title);
+  const rows = reply.rows.map((r) => ({ label: renderText(t, locale, r.label), value: renderText(t, locale, r.value) }));
+  const footer = reply.footer ? (Array.isArray(reply.footer) ? reply.footer : [reply.footer]).map((f) => renderText(t, locale, f)).join(' ') : null;
+  return {
+    type: 'card',
+    title,
+    rows,
+    footer,
+    choices: (reply.choices ?? []).map((c) => renderChoice(t, locale, c)),
+    altText: [title, ...rows.map((r) => `${r.label}: ${r.value}`), ...(footer ? [footer] : [])].join('\n'),
+    ...(reply.image ? { image: reply.image } : {}),
+  };
+}
+
 /** Renders a flow's replies in the customer's language; channels then map them to native widgets. */
 export function renderReplies(t: Translator, locale: Locale, replies: Reply[]): RenderedMessage[] {
   return replies.map((reply): RenderedMessage => {
@@ -32,19 +47,15 @@ export function renderReplies(t: Translator, locale: Locale, replies: Reply[]): 
           ...(reply.requestContact ? { requestContact: renderText(t, locale, reply.requestContact) } : {}),
         };
       }
-      case 'card': {
-        const title = renderText(t, locale, reply.title);
-        const rows = reply.rows.map((r) => ({ label: renderText(t, locale, r.label), value: renderText(t, locale, r.value) }));
-        const footer = reply.footer ? (Array.isArray(reply.footer) ? reply.footer : [reply.footer]).map((f) => renderText(t, locale, f)).join(' ') : null;
+      case 'card':
+        return renderCard(t, locale, reply);
+      case 'carousel':
         return {
-          type: 'card',
-          title,
-          rows,
-          footer,
+          type: 'carousel',
+          altText: renderText(t, locale, reply.altText),
+          cards: reply.cards.map((card) => renderCard(t, locale, card)),
           choices: (reply.choices ?? []).map((c) => renderChoice(t, locale, c)),
-          altText: [title, ...rows.map((r) => `${r.label}: ${r.value}`), ...(footer ? [footer] : [])].join('\n'),
         };
-      }
       case 'image':
         return { type: 'image', url: reply.url, previewUrl: reply.previewUrl ?? reply.url };
     }
@@ -58,6 +69,8 @@ export function transcriptText(message: RenderedMessage): string {
       return message.text;
     case 'card':
       return message.altText;
+    case 'carousel':
+      return message.cards.map((card) => card.altText).join('\n\n');
     case 'image':
       return message.url;
   }

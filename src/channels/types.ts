@@ -54,9 +54,17 @@ export type Reply =
   /** `columns`: how many buttons a row where the channel lays buttons out in rows (a calendar: 7). */
   /** `requestContact`: a button that shares the customer's own phone number, where the platform has one (Telegram). */
   | { type: 'text'; text: TextRef | TextRef[]; choices?: Choice[]; columns?: number; requestContact?: TextRef }
-  /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card). Footer parts are joined by a space. */
-  | { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef | TextRef[]; choices?: Choice[] }
+  /** A summary card (LINE Flex bubble, a formatted Telegram message, a web card); `image` an https photo on top. */
+  | CardReply
+  /**
+   * Cards side by side, each with its own buttons (a LINE Flex carousel; on Telegram one message with a row
+   * of buttons per card). `choices` belong to the whole message. Channels without carousels get cards.
+   */
+  | { type: 'carousel'; altText: TextRef; cards: CardReply[]; choices?: Choice[] }
   | { type: 'image'; url: string; previewUrl?: string };
+
+/** Footer parts are joined by a space. */
+export type CardReply = { type: 'card'; title: TextRef; rows: { label: TextRef; value: TextRef }[]; footer?: TextRef | TextRef[]; choices?: Choice[]; image?: string };
 
 /** A Reply rendered in the customer's language, still free of any platform's format. */
 export type RenderedChoice =
@@ -64,9 +72,13 @@ export type RenderedChoice =
   | { kind: 'datetime'; id: string; label: string; mode: 'date' | 'time' | 'datetime'; initial?: string; min?: string; max?: string }
   | { kind: 'url'; url: string; label: string };
 
+export type RenderedCard = { type: 'card'; title: string; rows: { label: string; value: string }[]; footer: string | null; choices: RenderedChoice[]; altText: string; image?: string };
+
 export type RenderedMessage =
   | { type: 'text'; text: string; choices: RenderedChoice[]; columns?: number; requestContact?: string }
-  | { type: 'card'; title: string; rows: { label: string; value: string }[]; footer: string | null; choices: RenderedChoice[]; altText: string }
+  | RenderedCard
+  /** `choices` are the message's own; each card keeps its buttons. */
+  | { type: 'carousel'; altText: string; cards: RenderedCard[]; choices: RenderedChoice[] }
   | { type: 'image'; url: string; previewUrl: string };
 
 /** One request to a platform: up to the platform's per-request message limit. */

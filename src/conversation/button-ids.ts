@@ -170,3 +170,23 @@ export const complaintButtons = defineButtons('cmp', {
   notResolved: { code: 'rn', args: ['complaintId'] },
   rating: { code: 'rt', args: ['complaintId', 'score'] },
 });
+
+/**
+ * Repair progress: answering added items, the pickup card, "call me". Items and requests have short ids
+ * (10 characters) and orders their UUID, so the longest id ('prog:ptt:<order>:<yyyymmdd>:<hhmm>') is 59 bytes.
+ */
+export const progressButtons = defineButtons('prog', {
+  approve: { code: 'a', args: ['itemId'] },
+  decline: { code: 'd', args: ['itemId'] },
+  approveAll: { code: 'aa', args: ['requestId'] },
+  /** Shows a consent request again, with its unanswered items. */
+  answer: { code: 'ans', args: ['requestId'] },
+  callMe: { code: 'call', args: ['orderId'] },
+  /** "I'll come at …": a date/time picker on LINE and the web; Telegram gets a list of times. */
+  comeAt: { code: 'pt', args: ['orderId'] },
+  /** One time from that list: the day (yyyymmdd) and 'hhmm'. */
+  comeAtTime: { code: 'ptt', args: ['orderId', 'day', 'hhmm'] },
+  moreTime: { code: 'mt', args: ['orderId'] },
+  /** One order's progress. */
+  order: { code: 'o', args: ['orderId'] },
+});

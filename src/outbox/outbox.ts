@@ -29,6 +29,12 @@ export interface EnqueueArgs {
   now: string;
   /** Earliest send time (reminders); defaults to now. */
   notBefore?: string;
+  /**
+   * The idempotency key of the first row, when the caller needs to find its rows again (a notice following
+   * its delivery); further rows get `key:1`, `key:2` … The outbox key is unique, so queuing the same key
+   * twice fails. A new random key a row when absent.
+   */
+  key?: string;
 }
 
 /**
@@ -42,7 +48,7 @@ export async function enqueueReplies(db: Kysely<Database>, args: EnqueueArgs): P
   for (let i = 0; i < args.replies.length; i += size) {
     const first = i === 0;
     rows.push({
-      key: newId(),
+      key: args.key === undefined ? newId() : i === 0 ? args.key : `${args.key}:${i / size}`,
       customer_id: args.customerId,
       channel: args.channel,
       external_id: args.externalId,

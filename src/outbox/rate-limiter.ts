@@ -77,7 +77,9 @@ export class RateLimits {
     if (rate === null) return null;
     let bucket = this.platform.get(channel);
     if (!bucket) {
-      bucket = new TokenBucket(rate, rate, now);
+      // A tenth of a second's worth at once, not a whole second's: a full bucket after a pause sends up to twice
+      // the limit within one second, which a platform counting a sliding second refuses with 429.
+      bucket = new TokenBucket(rate, Math.max(1, Math.ceil(rate / 10)), now);
       this.platform.set(channel, bucket);
     }
     return bucket;

@@ -4,8 +4,8 @@ import { isUniqueViolation } from '../store/errors';
 import type { Database, RepairOrderRow, RepairOrderStatus } from '../store/schema';
 
 /*
- * Repair orders: the workshop's job for one visit. Opened at check-in (see check-in.ts); the progress flow
- * moves them on through the workshop's statuses. Everything here runs on a Kysely instance or a
+ * Repair orders: the workshop's job for one visit. Opened at check-in (see check-in.ts), by staff for a walk-in
+ * or by the DMS; operations.ts moves them on through the workshop's statuses. Everything here runs on a Kysely instance or a
  * transaction the caller owns, reading before writing and never reading back what it wrote (D1).
  */
 
@@ -24,6 +24,17 @@ export interface RepairOrder {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** The dealership's own RO number, by which its DMS knows the order. */
+  dmsNumber: string | null;
+  promisedAt: string | null;
+  /** Minor units of the branch's currency. */
+  estimatedAmount: number | null;
+  finalAmount: number | null;
+  workSummary: string | null;
+  statusChangedAt: string;
+  readyAt: string | null;
+  collectedAt: string | null;
+  pickupPlannedAt: string | null;
 }
 
 /** Digits of the number; more appear once a dealership passes a million orders, and it still sorts by seq. */
@@ -34,7 +45,7 @@ export function repairOrderNumber(seq: number): string {
   return `RO-${String(seq).padStart(NUMBER_DIGITS, '0')}`;
 }
 
-function toRepairOrder(r: RepairOrderRow): RepairOrder {
+export function toRepairOrder(r: RepairOrderRow): RepairOrder {
   return {
     id: r.id,
     number: r.number,
@@ -48,7 +59,21 @@ function toRepairOrder(r: RepairOrderRow): RepairOrder {
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    dmsNumber: r.dms_number,
+    promisedAt: r.promised_at,
+    estimatedAmount: r.estimated_amount,
+    finalAmount: r.final_amount,
+    workSummary: r.work_summary,
+    statusChangedAt: r.status_changed_at ?? r.created_at,
+    readyAt: r.ready_at,
+    collectedAt: r.collected_at,
+    pickupPlannedAt: r.pickup_planned_at,
   };
+}
+
+/** The number the customer and the dealership quote: the DMS's own when it has one, else ours. */
+export function displayNumber(order: Pick<RepairOrder, 'number' | 'dmsNumber'>): string {
+  return order.dmsNumber ?? order.number;
 }
 
 /**
@@ -56,8 +81,14 @@ function toRepairOrder(r: RepairOrderRow): RepairOrder {
  * appointment) first: the whole operation runs again on fresh reads, like a lost booking race.
  */
 export function isRepairOrderConflict(err: unknown): boolean {
-  return isUniqueViolation(err, 'repair_orders');
+  return REPAIR_ORDER_KEYED_TABLES.some((table) => isUniqueViolation(err, table));
 }
+
+/**
+ * Tables whose keys settle races over a repair order: the order's number, its next version in the
+ * timeline, an item's place and answer, a notice sent once. Losing one of them means "run it again".
+ */
+const REPAIR_ORDER_KEYED_TABLES = ['repair_orders', 'repair_order_changes', 'repair_order_items', 'repair_order_decisions', 'repair_order_notices', 'repair_order_requests'] as const;
 
 export interface OpenRepairOrder {
   appointmentId: string | null;
@@ -66,6 +97,13 @@ export interface OpenRepairOrder {
   vehicleId: string | null;
   advisorId: string | null;
   mileageIn: number | null;
+  /** What a walk-in or the DMS knows from the start. */
+  status?: RepairOrderStatus;
+  dmsNumber?: string | null;
+  promisedAt?: string | null;
+  estimatedAmount?: number | null;
+  finalAmount?: number | null;
+  workSummary?: string | null;
 }
 
 /**
@@ -85,11 +123,20 @@ export async function openRepairOrder(db: Kysely<Database>, input: OpenRepairOrd
     customer_id: input.customerId,
     vehicle_id: input.vehicleId,
     advisor_id: input.advisorId,
-    status: 'checked_in',
+    status: input.status ?? 'checked_in',
     mileage_in: input.mileageIn,
     version: 1,
     created_at: now,
     updated_at: now,
+    dms_number: input.dmsNumber ?? null,
+    promised_at: input.promisedAt ?? null,
+    estimated_amount: input.estimatedAmount ?? null,
+    final_amount: input.finalAmount ?? null,
+    work_summary: input.workSummary ?? null,
+    status_changed_at: now,
+    ready_at: input.status === 'ready' ? now : null,
+    collected_at: input.status === 'collected' ? now : null,
+    pickup_planned_at: null,
   };
   await db.insertInto('repair_orders').values(row).execute();
   return toRepairOrder(row);
@@ -97,6 +144,18 @@ export async function openRepairOrder(db: Kysely<Database>, input: OpenRepairOrd
 
 export async function findRepairOrder(db: Kysely<Database>, id: string): Promise<RepairOrder | null> {
   const row = await db.selectFrom('repair_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toRepairOrder(row) : null;
+}
+
+/** The order the dealership calls `number`: its DMS number, else our own ('RO-000123'); null when none. */
+export async function findRepairOrderByNumber(db: Kysely<Database>, number: string): Promise<RepairOrder | null> {
+  const rows = await db
+    .selectFrom('repair_orders')
+    .selectAll()
+    .where((eb) => eb.or([eb('dms_number', '=', number), eb('number', '=', number)]))
+    .execute();
+  // A DMS number that happens to look like one of ours names the DMS's order.
+  const row = rows.find((r) => r.dms_number === number) ?? rows[0];
   return row ? toRepairOrder(row) : null;
 }
 

@@ -27,6 +27,9 @@ export const PERMISSIONS = {
   'complaints.write': ['care', 'manager', 'admin'],
   /** A branch's response times and staff group chats. */
   'complaints.settings': ['manager', 'admin'],
+  'repair_orders.read': ['advisor', 'care', 'manager', 'admin'],
+  'repair_orders.write': ['advisor', 'manager', 'admin'],
+  'repair_orders.settings': ['manager', 'admin'],
   'staff.manage': ['admin'],
   'tokens.manage': ['admin'],
   'audit.read': ['manager', 'admin'],

@@ -28,6 +28,8 @@ export interface StaffServiceDeps {
   /** Where photos are kept and links to them (complaints); without them photos cannot be sent or shown. */
   blobs?: BlobStore;
   mediaLinks?: MediaLinks;
+  /** Wakes the outbox sender after a change queued messages for a customer. */
+  onOutbox?: () => void;
 }
 
 /**
@@ -43,7 +45,7 @@ export function createStaffServices(deps: StaffServiceDeps) {
     branches: createBranchService({ store }),
     capacity: createCapacityService({ store }),
     appointments: createAppointmentService({ store, clock }),
-    repairOrders: createRepairOrderService({ store }),
+    repairOrders: createRepairOrderService({ store, clock, defaultLocale: deps.defaultLocale, onOutbox: deps.onOutbox }),
     staff: createStaffUserService({ store, passwordIterations: deps.passwordIterations }),
     tokens: createApiTokenService({ store }),
     audit: createAuditLogService({ store }),

@@ -329,18 +329,12 @@ export interface AppointmentRemindersTable {
 
 /* Repair orders (migration 0005_repair_orders). */
 
-/** The workshop statuses of DESIGN.md; a repair order is opened at check-in, so it starts at 'checked_in'. */
-export type RepairOrderStatus =
-  | 'booked'
-  | 'checked_in'
-  | 'diagnosing'
-  | 'awaiting_approval'
-  | 'in_progress'
-  | 'quality_check'
-  | 'ready_for_pickup'
-  | 'collected'
-  | 'cancelled'
-  | 'no_show';
+/**
+ * The workshop's statuses, in the order a job goes through them, with the names the staff/DMS API uses:
+ * a repair order is opened at check-in (or by staff or the DMS for a walk-in), so it starts at
+ * 'checked_in'; 'collected' and 'cancelled' close it.
+ */
+export type RepairOrderStatus = 'checked_in' | 'diagnosing' | 'awaiting_approval' | 'in_progress' | 'quality_check' | 'ready' | 'collected' | 'cancelled';
 
 export interface RepairOrdersTable {
   id: string;
@@ -362,14 +356,242 @@ export interface RepairOrdersTable {
   version: number;
   created_at: string;
   updated_at: string;
+  /* Migration 0010_repair_progress. */
+  /** The dealership's own RO number (its DMS's), by which the DMS creates and updates the order; unique. */
+  dms_number: string | null;
+  /** When the car is promised back (UTC ISO); moving it later tells the customer. */
+  promised_at: string | null;
+  /** Amounts in minor units of the branch's currency (cents, satang); null until known. */
+  estimated_amount: number | null;
+  final_amount: number | null;
+  /** What was done, in the words the customer reads on the pickup card. */
+  work_summary: string | null;
+  /** When the status last changed (null: never since opening, read created_at). */
+  status_changed_at: string | null;
+  /** When it last became ready for pickup, and when it was collected. */
+  ready_at: string | null;
+  collected_at: string | null;
+  /** The time the customer said they will come (UTC ISO). */
+  pickup_planned_at: string | null;
 }
 
 // Declared beside its table rather than in the list above, so this migration's types stay in one block.
 export interface Database {
   repair_orders: RepairOrdersTable;
+  repair_order_changes: RepairOrderChangesTable;
+  repair_order_requests: RepairOrderRequestsTable;
+  repair_order_items: RepairOrderItemsTable;
+  repair_order_decisions: RepairOrderDecisionsTable;
+  repair_order_notices: RepairOrderNoticesTable;
+  repair_order_alerts: RepairOrderAlertsTable;
+  repair_order_settings: RepairOrderSettingsTable;
+  domain_events: DomainEventsTable;
+  event_handlings: EventHandlingsTable;
+  event_failures: EventFailuresTable;
+  dms_webhook_deliveries: DmsWebhookDeliveriesTable;
 }
 
 export type RepairOrderRow = Selectable<RepairOrdersTable>;
+
+/* Repair progress, added-item consent, pickup, domain events and DMS webhooks (migration 0010_repair_progress). */
+
+/** Who did something to a repair order, and through what. */
+export type RepairOrderActorType = 'staff' | 'api_token' | 'customer' | 'system';
+export type RepairOrderChannel = ChannelName | 'console' | 'dms' | 'phone' | 'system';
+
+/**
+ * The order's timeline. Staff and DMS changes carry the order's new `version`, whose unique key lets only one
+ * of two racing changes commit; what customers do (an answer, a pickup time) has no version, so it never
+ * makes an advisor's open page stale.
+ */
+export interface RepairOrderChangesTable {
+  id: string;
+  repair_order_id: string;
+  version: number | null;
+  /** opened, status, details, items_added, decision, pickup_planned, more_time, call_requested, dms_linked */
+  action: string;
+  from_status: RepairOrderStatus | null;
+  to_status: RepairOrderStatus | null;
+  actor_type: RepairOrderActorType;
+  actor_id: string | null;
+  actor_label: string | null;
+  channel: RepairOrderChannel;
+  /** JSON details (fields changed, item ids, the time chosen). */
+  details: string | null;
+  note: string | null;
+  created_at: string;
+}
+
+/** One consent request: the added items sent to the customer together, in one message. */
+export interface RepairOrderRequestsTable {
+  /** Short (10 characters): it travels in every button of the request. */
+  id: string;
+  repair_order_id: string;
+  /** A key the caller chose, so a retried request is recognised instead of sent twice; unique per order. */
+  request_key: string | null;
+  actor_type: RepairOrderActorType;
+  actor_label: string | null;
+  /** When the customer was sent it (null while it waits for quiet hours to end). */
+  sent_at: string | null;
+  reminded_at: string | null;
+  /** When the advisor was told the customer has not answered. */
+  flagged_at: string | null;
+  /** When every item had an answer (or the order closed). */
+  closed_at: string | null;
+  created_at: string;
+}
+
+export type ItemUrgency = 'green' | 'yellow' | 'red';
+
+export interface RepairOrderItemsTable {
+  /** Short (10 characters): it travels in the item's approve and decline buttons. */
+  id: string;
+  repair_order_id: string;
+  request_id: string;
+  /** 1, 2, 3 … over the whole order: what the customer and staff call it ("item 2"). */
+  position: number;
+  description: string;
+  /** Minor units of the branch's currency. */
+  price: number;
+  urgency: ItemUrgency;
+  /** An https address of a photo of the part. */
+  photo_url: string | null;
+  created_at: string;
+}
+
+export type ItemDecision = 'approved' | 'declined';
+
+/** The answer to one item, written once (the key is the item): a second answer is refused, never applied. */
+export interface RepairOrderDecisionsTable {
+  item_id: string;
+  repair_order_id: string;
+  request_id: string;
+  decision: ItemDecision;
+  /** When it was decided: when the customer pressed, or when staff say the customer agreed on the phone. */
+  decided_at: string;
+  channel: RepairOrderChannel;
+  actor_type: 'customer' | 'staff';
+  actor_id: string | null;
+  actor_label: string | null;
+  /** The text of the message the customer answered, exactly as they were shown it. */
+  shown_text: string | null;
+  note: string | null;
+  created_at: string;
+}
+
+export type NoticeKind = 'status' | 'delay' | 'consent' | 'consent_reminder' | 'pickup' | 'pickup_reminder';
+export type NoticeState = 'scheduled' | 'queued' | 'sent' | 'failed' | 'unreachable' | 'cancelled';
+
+/**
+ * One message the workshop sends a customer about an order. Its id is the outbox key of its first row,
+ * so its delivery can be followed; one waiting for quiet hours to end is `scheduled` until `due_at`.
+ */
+export interface RepairOrderNoticesTable {
+  id: string;
+  repair_order_id: string;
+  customer_id: string;
+  kind: NoticeKind;
+  /** The status a status notice is about. */
+  status: RepairOrderStatus | null;
+  request_id: string | null;
+  /** What makes it one of a kind (a reminder is sent once); unique. */
+  dedupe_key: string;
+  state: NoticeState;
+  /** Sent whatever the hour (staff forced it, or the work cannot wait). */
+  urgent: number;
+  channel: ChannelName | null;
+  external_id: string | null;
+  /** Outbox rows it took: keys `id`, `id:1`, `id:2` … */
+  rows: number;
+  due_at: string;
+  /** JSON parameters of the message (a delay's old and new times). */
+  params: string | null;
+  error: string | null;
+  created_at: string;
+  queued_at: string | null;
+  settled_at: string | null;
+}
+
+export type AlertKind = 'unreachable' | 'delivery_failed' | 'consent_unanswered' | 'call_requested' | 'more_time';
+
+/** Something an advisor must do by hand (phone the customer), until someone marks it done. */
+export interface RepairOrderAlertsTable {
+  id: string;
+  repair_order_id: string;
+  branch_id: string;
+  kind: AlertKind;
+  dedupe_key: string | null;
+  details: string | null;
+  created_at: string;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+/** A branch's repair-order settings; a branch without a row uses the defaults in src/repair-orders/settings.ts. */
+export interface RepairOrderSettingsTable {
+  branch_id: string;
+  /** JSON list of the statuses the customer is told about. */
+  notify_statuses: string;
+  /** 1: tell the customer when the promised time moves later. */
+  notify_delay: number;
+  /** ISO 4217 code amounts are in. */
+  currency: string;
+  consent_reminder_minutes: number;
+  consent_flag_minutes: number;
+  updated_at: string;
+}
+
+/** Something that happened, written in the transaction of the change; subscribers are handed it later. */
+export interface DomainEventsTable {
+  id: string;
+  type: string;
+  aggregate_id: string;
+  /** JSON. */
+  payload: string;
+  occurred_at: string;
+}
+
+/** A subscriber handled an event: written in the same transaction as what it did, so it is done once. */
+export interface EventHandlingsTable {
+  subscriber: string;
+  event_id: string;
+  handled_at: string;
+}
+
+/** A subscriber failed on an event: tried again later, given up after a few attempts (kept for staff). */
+export interface EventFailuresTable {
+  subscriber: string;
+  event_id: string;
+  attempts: number;
+  last_error: string | null;
+  retry_at: string;
+  given_up: number;
+  updated_at: string;
+}
+
+/** A signed webhook to the dealership's DMS, sent and retried by a scheduled job. Its id is the event's. */
+export interface DmsWebhookDeliveriesTable {
+  id: string;
+  event_type: string;
+  /** The JSON body, exactly as signed and sent. */
+  payload: string;
+  status: 'pending' | 'sending' | 'sent' | 'dead';
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+export type RepairOrderChangeRow = Selectable<RepairOrderChangesTable>;
+export type RepairOrderItemRow = Selectable<RepairOrderItemsTable>;
+export type RepairOrderDecisionRow = Selectable<RepairOrderDecisionsTable>;
+export type RepairOrderNoticeRow = Selectable<RepairOrderNoticesTable>;
+export type RepairOrderRequestRow = Selectable<RepairOrderRequestsTable>;
+export type RepairOrderAlertRow = Selectable<RepairOrderAlertsTable>;
+export type DomainEventRow = Selectable<DomainEventsTable>;
 
 /* Reaching the customer (migration 0008_customer_reach). */
 

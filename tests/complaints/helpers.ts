@@ -91,7 +91,7 @@ export function webCustomer(svc: TestService, clock: Clock, visitor: string = cr
   return self;
 }
 
-export const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
+export const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' || m.type === 'carousel' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
 export const ids = (messages: RenderedMessage[]) => messages.flatMap((m) => (m.type === 'image' ? [] : m.choices.map((c) => ('id' in c ? c.id : c.url))));
 
 /** Runs one scheduled job of the service by name, as the Node scheduler and the Workers cron do each minute. */

@@ -66,7 +66,7 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     };
   }
 
-  const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
+  const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' || m.type === 'carousel' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
   const ids = (messages: RenderedMessage[]) => messages.flatMap((m) => (m.type === 'image' ? [] : m.choices.map((c) => ('id' in c ? c.id : c.url))));
 
   async function appointments() {

@@ -85,7 +85,7 @@ describe.each(flowDialects)('customers on $name', (dialect) => {
   }
   type Customer = ReturnType<typeof customer>;
 
-  const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
+  const texts = (messages: RenderedMessage[]) => messages.map((m) => (m.type === 'card' || m.type === 'carousel' ? m.altText : m.type === 'text' ? m.text : m.url)).join('\n');
   const ids = (messages: RenderedMessage[]) => messages.flatMap((m) => (m.type === 'image' ? [] : m.choices.map((c) => ('id' in c ? c.id : c.url))));
   const urls = (messages: RenderedMessage[]) => messages.flatMap((m) => (m.type === 'image' ? [] : m.choices.flatMap((c) => (c.kind === 'url' ? [c.url] : []))));
 

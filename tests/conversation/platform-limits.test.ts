@@ -14,11 +14,13 @@ import { JPEG, runJob, staffFor, staffServicesOf } from '../complaints/helpers';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
+import { createRepairOrderService, MAX_ITEMS_PER_REQUEST } from '../../src/staff/repair-orders';
 
 /*
  * Every message the flows send, rendered in every language for every platform, must be one the platform
  * accepts. Conversations below walk every flow (the menu, help, language, a person, booking with every
- * detour, my bookings, cancelling, rescheduling, a lost race); each reply they queued is then rendered in
+ * detour, my bookings, cancelling, rescheduling, a lost race, a repair order's notices and answers); each reply
+ * they queued is then rendered in
  * all five locales and checked against the rules the fake LINE and Telegram servers enforce.
  */
 
@@ -34,6 +36,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
     svc = await startTestService(dialects[0]!, testConfig({ PUBLIC_BASE_URL: 'https://chat.dealer.example' }), clock);
     for (const channel of ['line', 'telegram'] as const) {
       for (const locale of SUPPORTED_LOCALES) await walkEveryFlow(channel, locale);
+      for (const locale of SUPPORTED_LOCALES) await walkRepairProgress(channel, locale);
     }
     const rows = await svc.db.store.db.selectFrom('outbox').select(['channel', 'payload']).execute();
     for (const row of rows) collected[row.channel as 'line' | 'telegram'].push(...(JSON.parse(row.payload) as Reply[]));
@@ -130,6 +133,61 @@ describe('every message in every locale fits LINE and Telegram', () => {
   }
 
   /**
+   * A repair order told at every status, with the most added items one request takes (each with the
+   * longest description and a photo), reminders, a delay, the pickup card and every answer a customer can give.
+   */
+  async function walkRepairProgress(channel: ChannelName, locale: Locale) {
+    const who = `${channel}-${locale}-ro`;
+    const s = (input: Input | string) => say(channel, who, locale, input);
+    const tap = (id: string, params: Extract<Input, { type: 'choice' }>['params'] = null): Input => ({ type: 'choice', id, params });
+    await s({ type: 'start', payload: null });
+    await s('status');
+    const db = svc.db.store.db;
+    const { customer_id: customerId } = await db.selectFrom('channel_identities').select('customer_id').where('external_id', '=', who).executeTakeFirstOrThrow();
+    const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
+    await db.updateTable('customers').set({ phone: '+886912345678' }).where('id', '=', customerId).execute();
+    const orders = createRepairOrderService({ store: svc.db.store, clock, defaultLocale: 'en' });
+    const action = { actor: { kind: 'staff' as const, id: crypto.randomUUID(), email: 'a@dealer.example', name: 'Advisor', role: 'manager' as const, locale: 'en', branchIds: 'all' as const, sessionId: 's' }, ip: null, now: clock.now() };
+    await orders.saveSettings(action, branch.id, { notifyStatuses: ['checked_in', 'diagnosing', 'awaiting_approval', 'in_progress', 'quality_check', 'ready', 'collected', 'cancelled'], notifyDelay: true, currency: 'TWD', consentReminderMinutes: 5, consentFlagMinutes: 5 });
+    const longWords = { 'zh-TW': '前輪煞車來令片磨損嚴重需要更換', 'zh-CN': '前轮刹车片磨损严重需要更换', en: 'Front brake pads worn below limit ', ja: 'フロントブレーキパッド摩耗のため交換', th: 'ผ้าเบรกหน้าสึกหรอต้องเปลี่ยนใหม่ ' }[locale];
+    const description = longWords.repeat(20).slice(0, 200);
+    const opened = await orders.openWalkIn(action, { branchId: branch.id, customerId, vehicleId: null, dmsNumber: `DMS-${who}`, advisorId: null, promisedAt: '2026-11-30T08:00:00.000Z', estimatedAmount: 123_456_789 });
+    if (!opened.ok) throw new Error('walk-in not opened');
+    const id = opened.value.id;
+    await orders.setStatus(action, id, { status: 'diagnosing' });
+    await orders.updateDetails(action, id, { promisedAt: '2026-11-30T09:30:00.000Z' });
+    const added = await orders.addItems(action, id, {
+      items: Array.from({ length: MAX_ITEMS_PER_REQUEST }, (_, i) => ({ description, price: 99_999_999 + i, urgency: (['red', 'yellow', 'green'] as const)[i % 3]!, photoUrl: `https://photos.dealer.example/${'p'.repeat(200)}/${i}.jpg` })),
+    });
+    if (!added.ok) throw new Error('items not added');
+    const [first, second] = added.value.itemIds as [string, string];
+    clock.advance(6 * 60_000);
+    for (const job of svc.scheduledJobs) await job.runOnce();
+    await s(tap(`prog:a:${first}`));
+    await s(tap(`prog:d:${second}`));
+    await s(tap(`prog:a:${first}`));
+    await s(tap(`prog:ans:${added.value.requestId}`));
+    await s(tap(`prog:aa:${added.value.requestId}`));
+    await s(tap(`prog:call:${id}`));
+    await s('status');
+    for (const status of ['in_progress', 'quality_check', 'ready'] as const) await orders.setStatus(action, id, { status });
+    await s(tap(`prog:pt:${id}`));
+    await s('banana');
+    await s(tap(`prog:pt:${id}`, { datetime: '2026-11-30T23:30' }));
+    await s(tap(`prog:ptt:${id}:20261130:1700`));
+    await s(tap(`prog:mt:${id}`));
+    clock.advance(10 * 3600_000);
+    for (const job of svc.scheduledJobs) await job.runOnce();
+    clock.advance(13 * 3600_000);
+    for (const job of svc.scheduledJobs) await job.runOnce();
+    await s(tap(`prog:o:${id}`));
+    await orders.setStatus(action, id, { status: 'collected', force: true });
+    await s(tap(`prog:a:${first}`));
+    const other = await orders.openWalkIn(action, { branchId: branch.id, customerId, vehicleId: null, dmsNumber: null, advisorId: null });
+    if (other.ok) await orders.setStatus(action, other.value.id, { status: 'cancelled', force: true });
+    clock.set(START);
+  }
+  /**
    * A complaint with every detour (wrong answers, a photo lost on the way, a bad phone number), a person
    * answering and resolving, the customer saying "not yet" and then confirming and rating, a handoff that
    * falls silent, "human" outside opening hours, and a low survey score.
@@ -197,7 +255,10 @@ describe('every message in every locale fits LINE and Telegram', () => {
 
   it('walked every flow and collected its replies', () => {
     const all = [...collected.line, ...collected.telegram];
-    const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : [])).map((t) => ('key' in t ? t.key : 'raw')));
+    const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : r.type === 'carousel' ? [r.altText] : [])).map((t) => ('key' in t ? t.key : 'raw')));
+    for (const key of ['progress:status.checked_in', 'progress:status.diagnosing', 'progress:delay', 'progress:consent.altText', 'progress:decision.alreadyApproved', 'progress:pickup.chooseTime', 'progress:pickup.confirmed', 'progress:pickup.moreTime', 'progress:callMe.thanksPhone', 'progress:status.collected', 'progress:status.cancelled', 'progress:intro']) {
+      expect(keys, key).toContain(key);
+    }
     for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton', 'complaint:handoff.requested', 'complaint:handoff.already', 'complaint:handoff.closedNow', 'complaint:handoff.idle', 'complaint:intake.categoryAgain', 'complaint:intake.visitAgain', 'complaint:intake.photoLost', 'complaint:intake.photoReceived', 'complaint:intake.photosNoted', 'complaint:opened', 'complaint:expect.within', 'complaint:expect.by', 'complaint:joined.care', 'complaint:resolve.ask', 'complaint:resolve.askAgain', 'complaint:resolve.reopened', 'complaint:resolve.rate', 'complaint:resolve.rateAgain', 'complaint:resolve.thanks', 'complaint:resolve.notWaiting', 'complaint:survey.opened']) {
       expect(keys, key).toContain(key);
     }

@@ -87,6 +87,11 @@ export interface FakeLineApiOptions {
    * counted here for the rich menu link endpoints; a request over it answers 429. Lower it to provoke 429s.
    */
   linkRequestsPerSecond?: number;
+  /**
+   * Pushes LINE takes in any one second (a sliding window, as a rate limiter sees a burst); a push over it
+   * answers 429 with Retry-After. Off unless set, so ordinary tests never meet it.
+   */
+  pushesPerSecond?: number;
 }
 
 export interface FakeLineApi {
@@ -532,6 +537,8 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
   const contents = new Map<string, { bytes: Buffer; contentType: string }>();
   const linkLimit = opts.linkRequestsPerSecond ?? OTHER_ENDPOINTS_PER_SECOND;
   let linkWindow = { second: -1, count: 0 };
+  /** Times of the pushes taken within the last second, oldest first. */
+  const recentPushes: number[] = [];
   let defaultRichMenuId: string | null = null;
 
   function sentMessages(messages: Record<string, unknown>[]) {
@@ -608,6 +615,14 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         return { status: 200, body: { sentMessages: sentMessages(messages) }, headers: { 'x-line-request-id': requestId } };
       }
       case 'push': {
+        // One instant for the rate check and the record, so a report of the accepted pushes sees what the limit saw.
+        const t = now();
+        if (opts.pushesPerSecond !== undefined) {
+          while (recentPushes.length > 0 && recentPushes[0]! <= t - 1000) recentPushes.shift();
+          if (recentPushes.length >= opts.pushesPerSecond) {
+            throw new LineApiError(429, { message: 'The API rate limit has been exceeded. Try again later.' }, { 'retry-after': String(Math.max(1, Math.ceil((recentPushes[0]! + 1000 - t) / 1000))) });
+          }
+        }
         const retryKey = headers['x-line-retry-key'] ?? null;
         if (retryKey !== null && !UUID.test(retryKey)) throw new LineApiError(400, { message: 'The retry key must be a UUID', details: [{ message: 'invalid format', property: 'X-Line-Retry-Key' }] });
         const previous = retryKey ? retryKeys.get(retryKey.toLowerCase()) : undefined;
@@ -621,7 +636,8 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         check.throwIfAny();
         const messages = body.messages as Record<string, unknown>[];
         if (retryKey) retryKeys.set(retryKey.toLowerCase(), { requestId, at: now() });
-        sends.push({ kind: 'push', to: body.to as string, messages, retryKey, requestId, at: now() });
+        if (opts.pushesPerSecond !== undefined) recentPushes.push(t);
+        sends.push({ kind: 'push', to: body.to as string, messages, retryKey, requestId, at: t });
         return { status: 200, body: { sentMessages: sentMessages(messages) }, headers: { 'x-line-request-id': requestId } };
       }
       case 'profile': {

@@ -455,6 +455,8 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     try {
       if (!match) throw new BotApiError(404, 'Not Found');
       record.params = await parseParams(req, url);
+      // Stamped again once the body is read: that is when the rate limits judge it.
+      record.at = now();
       if (match[1] !== token) throw new BotApiError(401, 'Unauthorized');
       const method = match[2]!.toLowerCase();
       const drop = drops.get(method) ?? 0;

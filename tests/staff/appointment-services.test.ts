@@ -110,7 +110,7 @@ describe.each(dialects)('appointment services on $name', (dialect) => {
     const orders = createRepairOrderService({ store: db.store });
     expect(await orders.forAppointment(staff.actor, booked.appointment.id)).toMatchObject({ id: checkedIn.repairOrder.id, number: 'RO-000001', mileageIn: 42_000, advisorId: null, version: 1 });
     expect((await orders.listForBranch(staff.actor, branchId, { statuses: ['checked_in'] }))!.map((o) => o.number)).toEqual(['RO-000001']);
-    expect(await orders.listForBranch(staff.actor, branchId, { statuses: ['ready_for_pickup'] })).toEqual([]);
+    expect(await orders.listForBranch(staff.actor, branchId, { statuses: ['ready'] })).toEqual([]);
 
     const assigned = await service().assignAdvisor(staff, { appointmentId: booked.appointment.id, expectedVersion: checkedIn.appointment.version, advisorId: advisor.id });
     expect(assigned).toMatchObject({ ok: true, appointment: { advisorId: advisor.id } });

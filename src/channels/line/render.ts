@@ -1,6 +1,6 @@
 import type { messagingApi } from '@line/bot-sdk';
 import { LINE_LIMITS, splitText, truncateChars, utf8Length } from '../limits';
-import type { RenderedChoice, RenderedMessage } from '../types';
+import type { RenderedCard, RenderedChoice, RenderedMessage } from '../types';
 
 /**
  * A rendered message LINE can never take (an over-long choice id, an empty text, a plain-http image).
@@ -17,8 +17,10 @@ export class LineRenderError extends Error {
 const DISPLAY_TEXT_CHARS = 300;
 const URI_CHARS = 1000;
 const IMAGE_URL_CHARS = 2000;
-/** LINE refuses a bubble whose JSON is over 30 KB. */
+/** LINE refuses a bubble whose JSON is over 30 KB, a carousel over 50 KB or over 12 bubbles. */
 const BUBBLE_JSON_BYTES = 30_000;
+const CAROUSEL_JSON_BYTES = 50_000;
+const CAROUSEL_BUBBLES = 12;
 /** Datetime pickers accept dates from 1900-01-01 to 2100-12-31. */
 const PICKER_YEARS = { min: 1900, max: 2100 } as const;
 
@@ -118,8 +120,8 @@ function cell(text: string): string {
   return text.trim() ? text : EMPTY_CELL;
 }
 
-/** A card as a Flex bubble: title, label/value rows, a muted footer line, and one button per choice. */
-export function lineCardBubble(card: Extract<RenderedMessage, { type: 'card' }>): messagingApi.FlexBubble {
+/** A card as a Flex bubble: its photo, title, label/value rows, a muted footer line, and one button per choice. */
+export function lineCardBubble(card: RenderedCard): messagingApi.FlexBubble {
   const body: messagingApi.FlexComponent[] = [{ type: 'text', text: cell(card.title), weight: 'bold', size: 'lg', wrap: true }];
   if (card.rows.length > 0) {
     body.push({ type: 'separator', margin: 'md' });
@@ -143,6 +145,7 @@ export function lineCardBubble(card: Extract<RenderedMessage, { type: 'card' }>)
   }
   if (card.footer?.trim()) body.push({ type: 'text', text: card.footer, size: 'xs', color: MUTED, wrap: true, margin: 'lg' });
   const bubble: messagingApi.FlexBubble = { type: 'bubble', body: { type: 'box', layout: 'vertical', contents: body } };
+  if (card.image) bubble.hero = { type: 'image', url: checkedUri(card.image, 'image URL', /^https:\/\//i, IMAGE_URL_CHARS), size: 'full', aspectRatio: '20:13', aspectMode: 'cover' };
   if (card.choices.length > 0) {
     bubble.footer = {
       type: 'box',
@@ -161,6 +164,38 @@ function textMessages(text: string, quickReply: messagingApi.QuickReply | undefi
   const pieces = splitText(text, LINE_LIMITS.textChars);
   // The buttons go on the last piece, under the end of what they answer; LINE shows only the last message's quick reply anyway.
   return pieces.map((piece, i) => ({ type: 'text', text: piece, ...(quickReply && i === pieces.length - 1 ? { quickReply } : {}) }));
+}
+
+/**
+ * Cards side by side as Flex carousels of at most 12 bubbles (and 50 KB) each, in order; the message's own
+ * choices become the quick reply of the last one. A card too large for a bubble is refused (LineRenderError):
+ * the cards of a carousel are written by flows with short texts.
+ */
+function carouselMessages(message: Extract<RenderedMessage, { type: 'carousel' }>): messagingApi.FlexMessage[] {
+  if (message.cards.length === 0) throw new LineRenderError('a carousel without cards; LINE refuses an empty carousel');
+  const groups: messagingApi.FlexBubble[][] = [[]];
+  let size = 0;
+  for (const card of message.cards) {
+    const bubble = lineCardBubble(card);
+    const bytes = utf8Length(JSON.stringify(bubble));
+    if (bytes > BUBBLE_JSON_BYTES) throw new LineRenderError(`a carousel card is ${bytes} bytes; a LINE bubble takes at most ${BUBBLE_JSON_BYTES}`);
+    const current = groups[groups.length - 1]!;
+    if (current.length >= CAROUSEL_BUBBLES || (current.length > 0 && size + bytes > CAROUSEL_JSON_BYTES)) {
+      groups.push([bubble]);
+      size = bytes;
+    } else {
+      current.push(bubble);
+      size += bytes;
+    }
+  }
+  const quickReply = lineQuickReply(message.choices);
+  const altText = truncateChars(message.altText.trim() || cell(message.cards[0]!.title), LINE_LIMITS.altTextChars);
+  return groups.map((bubbles, i) => ({
+    type: 'flex',
+    altText,
+    contents: { type: 'carousel', contents: bubbles },
+    ...(quickReply && i === groups.length - 1 ? { quickReply } : {}),
+  }));
 }
 
 /**
@@ -187,6 +222,9 @@ export function toLineMessages(messages: RenderedMessage[]): messagingApi.Messag
         out.push({ type: 'flex', altText, contents: bubble, ...(quickReply ? { quickReply } : {}) });
         break;
       }
+      case 'carousel':
+        out.push(...carouselMessages(message));
+        break;
       case 'image':
         out.push({
           type: 'image',

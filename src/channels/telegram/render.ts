@@ -1,6 +1,6 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, SendMessageParams, SendPhotoParams } from 'node-telegram-bot-api';
 import { splitText, TELEGRAM_LIMITS, truncateChars, utf8Length } from '../limits';
-import type { RenderedChoice, RenderedMessage } from '../types';
+import type { RenderedCard, RenderedChoice, RenderedMessage } from '../types';
 
 /** One Bot API call, as plain params for `Api.sendMessage` / `Api.sendPhoto`. */
 export type TelegramRequest = { method: 'sendMessage'; params: SendMessageParams } | { method: 'sendPhoto'; params: SendPhotoParams };
@@ -64,14 +64,38 @@ export function contactKeyboard(label: string | undefined): ReplyKeyboardMarkup 
  * counts the 4,096 characters after parsing the markup, so the visible text is what gets cut when a
  * card is too long, and everything from a customer or a translation is escaped.
  */
-export function cardHtml(title: string, rows: { label: string; value: string }[], footer: string | null): string {
-  const max = TELEGRAM_LIMITS.textChars;
+export function cardHtml(title: string, rows: { label: string; value: string }[], footer: string | null, max: number = TELEGRAM_LIMITS.textChars): string {
   const head = truncateChars(title.trim(), max);
   const lines = rows.map((r) => `${r.label}: ${r.value}`);
   const body = [lines.join('\n'), footer ?? ''].filter((part) => part.trim()).join('\n\n');
   const room = max - head.length - (head ? 1 : 0);
   const shownBody = body && room > 0 ? truncateChars(body, room) : '';
   return [head ? `<b>${escapeTelegramHtml(head)}</b>` : '', escapeTelegramHtml(shownBody)].filter(Boolean).join('\n');
+}
+
+/**
+ * A card's HTML with a 📷 link to its photo at the end: the address is in the link, so it does not count
+ * against the 4,096 characters Telegram allows after parsing.
+ */
+function cardWithPhoto(card: RenderedCard, max: number = TELEGRAM_LIMITS.textChars): string {
+  const photo = card.image ? `\n<a href="${escapeTelegramHtml(card.image).replace(/"/g, '&quot;')}">📷</a>` : '';
+  return cardHtml(card.title, card.rows, card.footer, Math.max(1, max - (photo ? 3 : 0))) + photo;
+}
+
+/**
+ * Cards side by side as one message: each card's text in turn, and a keyboard with a row of each card's
+ * buttons followed by the message's own. Every card gets an equal share of Telegram's 4,096 characters.
+ */
+function carouselRequest(message: Extract<RenderedMessage, { type: 'carousel' }>, chatId: string): TelegramRequest {
+  const separator = '\n\n';
+  const share = Math.floor((TELEGRAM_LIMITS.textChars - separator.length * (message.cards.length - 1)) / Math.max(1, message.cards.length));
+  const text = message.cards.map((card) => cardWithPhoto(card, share)).join(separator);
+  if (!text.trim()) throw new Error('empty carousel; Telegram refuses messages without text');
+  const rows: InlineKeyboardButton[][] = message.cards.filter((card) => card.choices.length > 0).map((card) => card.choices.map(button));
+  rows.push(...(inlineKeyboard(message.choices)?.inline_keyboard ?? []));
+  const count = rows.reduce((n, row) => n + row.length, 0);
+  if (count > TELEGRAM_LIMITS.inlineButtons) throw new Error(`${count} buttons in one carousel; a Telegram inline keyboard holds at most ${TELEGRAM_LIMITS.inlineButtons}`);
+  return { method: 'sendMessage', params: { chat_id: chatId, text, parse_mode: 'HTML', ...(rows.length > 0 ? { reply_markup: { inline_keyboard: rows } } : {}) } };
 }
 
 /**
@@ -96,11 +120,14 @@ export function toTelegramRequests(messages: RenderedMessage[], chatId: string):
       }
       case 'card': {
         const keyboard = inlineKeyboard(message.choices);
-        const text = cardHtml(message.title, message.rows, message.footer);
+        const text = cardWithPhoto(message);
         if (!text) throw new Error('empty card; Telegram refuses messages without text');
         requests.push({ method: 'sendMessage', params: { chat_id: chatId, text, parse_mode: 'HTML', ...(keyboard ? { reply_markup: keyboard } : {}) } });
         break;
       }
+      case 'carousel':
+        requests.push(carouselRequest(message, chatId));
+        break;
       case 'image':
         requests.push({ method: 'sendPhoto', params: { chat_id: chatId, photo: message.url } });
         break;

@@ -4,6 +4,7 @@ import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
 import { registerComplaintRoutes } from './complaints';
 import { registerCustomerRoutes } from './customers';
+import { registerRepairOrderRoutes } from './repair-orders';
 import { createStaffServices } from '../services';
 import { apiRoute, BEARER_SCHEME, jsonResponse, newApiApp, type ApiApp, type ApiContext, type ApiDeps } from './route';
 import { registerVehicleRoutes } from './vehicles';
@@ -21,7 +22,7 @@ export function apiDocument(api: ApiApp) {
       title: 'Dealer chat staff API',
       version: API_VERSION,
       description:
-        'Customers, vehicles, branches, availability and appointments for the dealership’s systems (a DMS, scripts). Every request carries an API token an administrator created in the console: `Authorization: Bearer dct_…`. A token acts with its role and sees only its branches. Bad input answers 400 with `details`, one entry per field.',
+        'Customers, vehicles, branches, availability, appointments and repair orders for the dealership’s systems (a DMS, scripts). Every request carries an API token an administrator created in the console: `Authorization: Bearer dct_…`. A token acts with its role and sees only its branches. Bad input answers 400 with `details`, one entry per field.',
     },
     // Relative, so the document is right behind any host name or proxy.
     servers: [{ url: '/' }],
@@ -40,7 +41,15 @@ const DocumentSchema = z.record(z.string(), z.unknown()).openapi({ description: 
 export function createApi(apiDeps: ApiDeps): ApiApp {
   const deps: ApiContext = {
     ...apiDeps,
-    services: createStaffServices({ store: apiDeps.store, clock: apiDeps.clock, defaultLocale: apiDeps.config.dealer.defaultLocale, menuChoices: apiDeps.menuChoices, blobs: apiDeps.blobs, mediaLinks: apiDeps.mediaLinks }),
+    services: createStaffServices({
+      store: apiDeps.store,
+      clock: apiDeps.clock,
+      defaultLocale: apiDeps.config.dealer.defaultLocale,
+      menuChoices: apiDeps.menuChoices,
+      blobs: apiDeps.blobs,
+      mediaLinks: apiDeps.mediaLinks,
+      onOutbox: apiDeps.onOutbox,
+    }),
   };
   const api = newApiApp(deps);
   api.use('/api/*', limitBody({ maxBytes: BODY_LIMITS.api }));
@@ -74,5 +83,6 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
   registerBranchRoutes(api, deps);
   registerAppointmentRoutes(api, deps);
   registerComplaintRoutes(api, deps);
+  registerRepairOrderRoutes(api, deps);
   return api;
 }

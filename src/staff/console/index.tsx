@@ -10,6 +10,7 @@ import { registerBookingPages } from './appointments';
 import { registerComplaintPages } from './complaints';
 import { registerCustomerPages } from './customers';
 import { registerDashboardPage } from './dashboard';
+import { registerRepairOrderPages } from './repair-orders';
 import type { ConsoleContext, ConsoleDeps } from './deps';
 import { anonymousLocale, consoleRoutes, FlashMessage, publicConsoleRoute, STYLES, type ConsoleEnv } from './kit';
 
@@ -78,6 +79,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
       menuChoices: deps.menuChoices,
       blobs: deps.blobs,
       mediaLinks: deps.mediaLinks,
+      onOutbox: deps.onOutbox,
     }),
   };
   const { sessions } = ctx.services;
@@ -119,6 +121,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   registerAdminPages(app, ctx);
   registerBookingPages(app, ctx);
   registerComplaintPages(app, ctx);
+  registerRepairOrderPages(app, ctx);
   registerApiDocsPage(app, ctx);
   return app;
 }

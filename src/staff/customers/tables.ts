@@ -10,7 +10,7 @@ export type CustomerOwnedTable = { [K in keyof Database]: Database[K] extends { 
  * A new table with a `customer_id` column is one line here; until it is added, the check below fails
  * the type check, so nobody can forget to decide what a merge does with it.
  */
-export const MOVED_ON_MERGE = ['channel_identities', 'vehicles', 'messages', 'outbox', 'appointments', 'repair_orders', 'complaints'] as const satisfies readonly CustomerOwnedTable[];
+export const MOVED_ON_MERGE = ['channel_identities', 'vehicles', 'messages', 'outbox', 'appointments', 'repair_orders', 'repair_order_notices', 'complaints'] as const satisfies readonly CustomerOwnedTable[];
 
 type Unhandled = Exclude<CustomerOwnedTable, (typeof MOVED_ON_MERGE)[number] | 'conversations'>;
 /** Fails to compile while some customer-owned table is neither moved on merge nor the conversation. */
