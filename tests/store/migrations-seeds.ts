@@ -255,4 +255,35 @@ export const seeds: Record<string, MigrationSeed> = {
       await one(db, 'spent_link_codes', { code: 'seed-code' });
     },
   },
+
+  '0010_repair_progress': {
+    // New columns on the orders written before it, and the order's timeline, added items and answers.
+    async insert(db) {
+      await db.updateTable('repair_orders').set({ promised_at: '2026-03-02T09:00:00.000Z', estimated_amount: 4800, status_changed_at: T1 }).where('id', '=', 'seed-ro1').execute();
+      await db.insertInto('repair_order_changes').values({ id: 'seed-roc1', repair_order_id: 'seed-ro1', version: 2, action: 'status', from_status: 'checked_in', to_status: 'diagnosing', actor_type: 'staff', actor_id: 'seed-s1', channel: 'console', created_at: T1 }).execute();
+      await db.insertInto('repair_order_requests').values({ id: 'seed-rq1', repair_order_id: 'seed-ro1', request_key: 'k1', actor_type: 'staff', sent_at: T1, created_at: T1 }).execute();
+      await db.insertInto('repair_order_items').values({ id: 'seed-ri1', repair_order_id: 'seed-ro1', request_id: 'seed-rq1', position: 1, description: 'Front brake pads', price: 3200, urgency: 'red', created_at: T1 }).execute();
+      await db.insertInto('repair_order_decisions').values({ item_id: 'seed-ri1', repair_order_id: 'seed-ro1', request_id: 'seed-rq1', decision: 'approved', decided_at: T1, channel: 'line', actor_type: 'customer', shown_text: 'Front brake pads NT$3,200', created_at: T1 }).execute();
+    },
+    async check(db) {
+      expect(await one(db, 'repair_orders', { id: 'seed-ro1' })).toMatchObject({ number: 'RO-000123', promised_at: '2026-03-02T09:00:00.000Z', estimated_amount: 4800, final_amount: null });
+      expect(await one(db, 'repair_order_changes', { repair_order_id: 'seed-ro1', version: 2 })).toMatchObject({ to_status: 'diagnosing' });
+      expect(await one(db, 'repair_order_items', { id: 'seed-ri1' })).toMatchObject({ price: 3200, urgency: 'red' });
+      expect(await one(db, 'repair_order_decisions', { item_id: 'seed-ri1' })).toMatchObject({ decision: 'approved', shown_text: 'Front brake pads NT$3,200' });
+    },
+  },
+
+  '0011_complaints': {
+    async insert(db) {
+      await db
+        .insertInto('complaints')
+        .values({ id: 'seed-cp1', reference: 'C-SEED1', branch_id: 'seed-b1', customer_id: 'seed-c1', source: 'chat', channel: 'line', category: 'waiting_time', repair_order_id: 'seed-ro1', description: 'Waited two hours', priority: 'normal', contact_method: 'chat', status: 'new', first_response_due_at: '2026-03-02T02:00:00.000Z', resolution_due_at: '2026-03-04T02:00:00.000Z', reopened_count: 0, version: 1, created_at: T1, updated_at: T1 })
+        .execute();
+      await db.insertInto('complaint_events').values({ complaint_id: 'seed-cp1', kind: 'customer_message', actor_type: 'customer', channel: 'line', text: 'Waited two hours', version: 1, created_at: T1 }).execute();
+    },
+    async check(db) {
+      expect(await one(db, 'complaints', { reference: 'C-SEED1' })).toMatchObject({ customer_id: 'seed-c1', repair_order_id: 'seed-ro1', status: 'new', category: 'waiting_time' });
+      expect(await one(db, 'complaint_events', { complaint_id: 'seed-cp1', version: 1 })).toMatchObject({ text: 'Waited two hours' });
+    },
+  },
 };
