@@ -376,14 +376,16 @@ export async function cancelAppointment(db: Kysely<Database>, request: ChangeReq
 
 /**
  * Marks the customer as arrived (staff). Allowed from the start of the appointment's local day; the bay
- * stays held. The repair order that follows belongs to the progress flow.
+ * stays held. The repair order that follows belongs to the progress flow, and when one is opened with the
+ * check-in (`checkInWithRepairOrder`) its own "checked in" notice tells the customer, by the branch's notice
+ * settings: `tellCustomer: false` then keeps the customer from being told twice.
  */
-export async function checkInAppointment(db: Kysely<Database>, request: ChangeRequest, now: Date): Promise<ChangeResult> {
+export async function checkInAppointment(db: Kysely<Database>, request: ChangeRequest, now: Date, options: { tellCustomer?: boolean } = {}): Promise<ChangeResult> {
   const loaded = await loadForChange(db, request, ['booked']);
   if (!('appointment' in loaded)) return loaded;
   if (localDateOf(now, loaded.capacity.rules.timeZone) < loaded.appointment.localDate) return { ok: false, reason: 'too_early' };
   const result = await changeStatus(db, loaded, request, { action: 'checked_in', status: 'checked_in', releases: false, details: null }, now);
-  if (result.ok && request.actor.type === 'staff') await noticeStaffChange(db, { kind: 'checked_in', appointment: result.appointment }, now);
+  if (result.ok && request.actor.type === 'staff' && options.tellCustomer !== false) await noticeStaffChange(db, { kind: 'checked_in', appointment: result.appointment }, now);
   return result;
 }
 

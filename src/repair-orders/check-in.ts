@@ -26,7 +26,8 @@ export async function checkInWithRepairOrder(
   now: Date,
   extra: Partial<Pick<OpenRepairOrder, 'dmsNumber' | 'promisedAt' | 'estimatedAmount' | 'finalAmount' | 'workSummary' | 'status'>> & { actorLabel?: string | null; defaultLocale?: Locale; force?: boolean } = {},
 ): Promise<CheckInResult> {
-  const checked = await checkInAppointment(db, request, now);
+  // The order's own check-in notice tells the customer (once), not the booking's.
+  const checked = await checkInAppointment(db, request, now, { tellCustomer: false });
   if (!checked.ok) return checked;
   const a = checked.appointment;
   const actor = request.actor;

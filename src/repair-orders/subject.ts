@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { DEFAULT_BOOKING_SETTINGS, parseHolidays, parseOpeningHours } from '../domain/booking-rules';
+import { branchAddressIn, branchNameIn, branchProfile, mapLinkOf } from '../booking/branch-profile';
+import { DEFAULT_BOOKING_SETTINGS } from '../domain/booking-rules';
 import { isLocale, type Locale } from '../i18n/locales';
 import type { Database, ItemDecision, ItemUrgency, RepairOrderChannel } from '../store/schema';
 import type { BranchHours } from './pickup-hours';
@@ -96,25 +97,27 @@ export async function loadItems(db: Kysely<Database>, orderId: string): Promise<
   }));
 }
 
-/** The branch as messages and pickup rules need it, or null when it is gone. */
-export async function loadBranchView(db: Kysely<Database>, branchId: string): Promise<BranchView | null> {
+/**
+ * The branch as messages and pickup rules need it, or null when it is gone: its name and address in
+ * `locale` (the branch's translations, else the words staff entered), and a map link (its own, else a map
+ * search for that address).
+ */
+export async function loadBranchView(db: Kysely<Database>, branchId: string, locale?: Locale): Promise<BranchView | null> {
   const [branch, booking] = await Promise.all([
-    db.selectFrom('branches').selectAll().where('id', '=', branchId).executeTakeFirst(),
+    branchProfile(db, branchId),
     db.selectFrom('branch_settings').select(['quiet_hours_start', 'quiet_hours_end']).where('branch_id', '=', branchId).executeTakeFirst(),
   ]);
   if (!branch) return null;
-  // Address, phone and map link are optional columns a branch may leave empty (or a database may not have yet).
-  const extra = branch as unknown as Record<string, unknown>;
-  const text = (name: string) => (typeof extra[name] === 'string' && (extra[name] as string).trim() ? (extra[name] as string).trim() : null);
+  const trimmed = (value: string | null) => (value && value.trim() ? value.trim() : null);
   return {
     id: branch.id,
-    name: branch.name,
-    address: text('address'),
-    phone: text('phone'),
-    mapUrl: text('map_url'),
-    timeZone: branch.time_zone,
-    openingHours: parseOpeningHours(branch.opening_hours),
-    holidays: parseHolidays(branch.holidays),
+    name: locale ? branchNameIn(branch, locale) : branch.name,
+    address: trimmed(locale ? branchAddressIn(branch, locale) : branch.address),
+    phone: trimmed(branch.phone),
+    mapUrl: trimmed(locale ? mapLinkOf(branch, locale) : branch.mapUrl),
+    timeZone: branch.timeZone,
+    openingHours: branch.openingHours,
+    holidays: branch.holidays,
     quietHoursStart: booking ? booking.quiet_hours_start : DEFAULT_BOOKING_SETTINGS.quietHoursStart,
     quietHoursEnd: booking ? booking.quiet_hours_end : DEFAULT_BOOKING_SETTINGS.quietHoursEnd,
   };
@@ -122,8 +125,7 @@ export async function loadBranchView(db: Kysely<Database>, branchId: string): Pr
 
 /** See the module comment; null when the branch or the customer is gone. */
 export async function loadSubject(db: Kysely<Database>, order: RepairOrder, defaultLocale: Locale, items?: ItemView[]): Promise<OrderSubject | null> {
-  const [branch, customer, vehicle, appointment, loadedItems] = await Promise.all([
-    loadBranchView(db, order.branchId),
+  const [customer, vehicle, appointment, loadedItems] = await Promise.all([
     db.selectFrom('customers').select(['id', 'locale', 'phone', 'display_name', 'opted_out_at', 'erased_at']).where('id', '=', order.customerId).executeTakeFirst(),
     order.vehicleId ? db.selectFrom('vehicles').select(['plate', 'make', 'model']).where('id', '=', order.vehicleId).executeTakeFirst() : Promise.resolve(undefined),
     order.appointmentId
@@ -131,7 +133,11 @@ export async function loadSubject(db: Kysely<Database>, order: RepairOrder, defa
       : Promise.resolve(undefined),
     items ? Promise.resolve(items) : loadItems(db, order.id),
   ]);
-  if (!branch || !customer) return null;
+  if (!customer) return null;
+  const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
+  // The branch as this customer reads it: its name and address in their language.
+  const branch = await loadBranchView(db, order.branchId, locale);
+  if (!branch) return null;
   const settings = await loadRepairOrderSettings(db, order.branchId, branch.timeZone);
   return {
     order,
@@ -139,7 +145,7 @@ export async function loadSubject(db: Kysely<Database>, order: RepairOrder, defa
     settings,
     customer: {
       id: customer.id,
-      locale: isLocale(customer.locale) ? customer.locale : defaultLocale,
+      locale,
       phone: customer.phone,
       displayName: customer.display_name,
       optedOut: customer.opted_out_at !== null || customer.erased_at !== null,

@@ -155,7 +155,7 @@ describe.each(dialects)('repair progress on LINE and Telegram on $name', (dialec
     const picker = footerActions(card.contents)[0]!;
     expect(picker).toMatchObject({ type: 'datetimepicker', data: `prog:pt:${order.id}`, mode: 'datetime', min: `${MON}T10:30`, max: `${MON}T17:30` });
     const chosen = await lineSays(u, { postback: `prog:pt:${order.id}`, params: { datetime: `${MON}T17:00` } });
-    expect(chosen.text).toBe(`Thank you! We'll have your car ready for you at 17:00 on Mon, 11/30 at Test Motors (demo branch).`);
+    expect(chosen.text).toBe(`Thank you! We'll have your car ready for you at 17:00 on Mon, 11/30 at Test Motors (demo branch).\n\nAddress: No. 100, Ruiguang Rd., Neihu Dist., Taipei City`);
     expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 
@@ -247,14 +247,14 @@ describe.each(dialects)('repair progress on LINE and Telegram on $name', (dialec
     const cards = telegram.sent(chat).filter((r) => String(r.params.text).includes('可以取車了'));
     expect(cards).toHaveLength(1);
     const keyboard = (cards[0]!.params.reply_markup as Json).inline_keyboard.flat() as Json[];
-    expect(keyboard.map((b) => b.callback_data)).toEqual([`prog:pt:${order.id}`, `prog:mt:${order.id}`, `prog:call:${order.id}`]);
+    expect(keyboard.map((b) => b.callback_data ?? b.url)).toEqual([`prog:pt:${order.id}`, `prog:mt:${order.id}`, `prog:call:${order.id}`, `https://www.google.com/maps/search/?api=1&query=${encodeURIComponent('No. 100, Ruiguang Rd., Neihu Dist., Taipei City')}`]);
     const times = await telegramSays(chat, { press: `prog:pt:${order.id}` });
     expect(times.text).toBe('您 11/30（週一） 幾點來取車？營業時間 09:00–18:00。');
     const buttons = (times.reply_markup.inline_keyboard as Json[][]).flat();
     expect(buttons[0]).toEqual({ text: '10:30', callback_data: `prog:ptt:${order.id}:20261130:1030` });
     expect(buttons.every((row) => row.callback_data.length <= 64)).toBe(true);
     // A typed time works as well as a button.
-    expect((await telegramSays(chat, { text: '下午4點半' })).text).toBe('謝謝！我們會在 11/30（週一） 16:30 於Test Motors (demo branch)為您準備好車輛。');
+    expect((await telegramSays(chat, { text: '下午4點半' })).text).toBe('謝謝！我們會在 11/30（週一） 16:30 於Test Motors（示範據點）為您準備好車輛。\n\n地址：台北市內湖區瑞光路 100 號');
     expect(telegram.requests.filter((r) => r.status >= 400).map((r) => r.status)).toEqual([429, 500]);
   });
 

@@ -174,7 +174,7 @@ describe.each(flowDialects)('repair progress in the web chat on $name', (dialect
     const pickup = await mei.heard();
     expect(pickup).toHaveLength(1);
     expect(texts(pickup)).toBe(
-      'Ready for pickup: ABC-1234\nRepair order: RO-000001\nWork done: Periodic maintenance, front brake pads replaced\nAmount due: NT$5,900\nPickup hours: Today 09:00–18:00\nWhere: Test Motors (demo branch)\nTell us when you\'ll come, or ask for more time.',
+      'Ready for pickup: ABC-1234\nRepair order: RO-000001\nWork done: Periodic maintenance, front brake pads replaced\nAmount due: NT$5,900\nPickup hours: Today 09:00–18:00\nWhere: Test Motors (demo branch)\nAddress: No. 100, Ruiguang Rd., Neihu Dist., Taipei City\nPhone: +886 2 2345 6789\nTell us when you\'ll come, or ask for more time.',
     );
     const comeAt = (pickup[0] as Extract<RenderedMessage, { type: 'card' }>).choices[0]!;
     expect(comeAt).toMatchObject({ kind: 'datetime', id: `prog:pt:${order.id}`, mode: 'datetime', min: '2026-11-30T16:30', max: '2026-11-30T17:30' });
