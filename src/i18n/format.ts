@@ -11,9 +11,14 @@ function utcDate(date: string): Date {
   return new Date(Date.UTC(y, m - 1, d, 12));
 }
 
-/** "Tue, Dec 1" / "12月1日 週二" / "12月1日(火)": short enough for a button. */
+/**
+ * "Tue 1 Dec" / "12/1（週二）" / "12/1(火)" / "อังคาร 1 ธ.ค.": short enough for a button. English and Thai name
+ * the month, because "12/1" reads as 12 January to most English readers outside the US and Thai writes
+ * day/month; Chinese and Japanese read month/day without doubt.
+ */
 export function formatDayShort(locale: Locale, date: string): string {
-  return new Intl.DateTimeFormat(locale, { timeZone: 'UTC', weekday: 'short', month: 'numeric', day: 'numeric' }).format(utcDate(date));
+  const named = locale === 'en' || locale === 'th';
+  return new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : locale, { timeZone: 'UTC', weekday: 'short', month: named ? 'short' : 'numeric', day: 'numeric' }).format(utcDate(date));
 }
 
 /** "Tuesday, December 1, 2026" in the customer's language, for cards and sentences. */

@@ -155,7 +155,9 @@ describe.each(dialects)('repair progress on LINE and Telegram on $name', (dialec
     const picker = footerActions(card.contents)[0]!;
     expect(picker).toMatchObject({ type: 'datetimepicker', data: `prog:pt:${order.id}`, mode: 'datetime', min: `${MON}T10:30`, max: `${MON}T17:30` });
     const chosen = await lineSays(u, { postback: `prog:pt:${order.id}`, params: { datetime: `${MON}T17:00` } });
-    expect(chosen.text).toBe(`Thank you! We'll have your car ready for you at 17:00 on Mon, 11/30 at Test Motors (demo branch).\n\nAddress: No. 100, Ruiguang Rd., Neihu Dist., Taipei City`);
+    expect(chosen.text).toBe(`Thank you! We'll have your car ready for you at 17:00 on Mon 30 Nov at Test Motors (demo branch).
+
+Address: No. 100, Ruiguang Rd., Neihu Dist., Taipei City`);
     expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 

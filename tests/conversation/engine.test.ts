@@ -98,7 +98,7 @@ describe.each(flowDialects)('conversation engine on $name', (dialect) => {
     expect(greeting!.text).toContain('Test Motors');
     expect(greeting!.text).toContain('ようこそ');
     expect(greeting!.choices.map((c) => c.id)).toEqual(['i:complaint', 'i:human', 'i:language']);
-    expect(greeting!.choices.map((c) => c.label)).toContain('スタッフと話す');
+    expect(greeting!.choices.map((c) => c.label)).toContain('スタッフに相談');
   });
 
   it('handles a redelivered event once', async () => {

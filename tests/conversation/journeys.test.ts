@@ -147,7 +147,7 @@ describe.each(flowDialects)('customers on $name', (dialect) => {
       expect(hours).toContain("We're open now, until 18:00.");
       expect(hours).toContain('Mon–Sat  09:00–18:00');
       expect(hours).toContain('Sun  closed');
-      expect(hours).toContain('Also closed on: Fri, 12/25');
+      expect(hours).toContain('Also closed on: Fri 25 Dec');
       // A Sunday: closed today, open again on Monday.
       clock.set('2026-12-06T02:00:00.000Z');
       const zh = customer('hours-zh', { language: 'zh-TW' });

@@ -47,6 +47,35 @@ describe('locales', () => {
     }
   }
 
+  it('gives every plural an _other form with its {{count}} in every locale (zh, ja and th use only _other)', () => {
+    const t = createTranslator('en');
+    for (const ns of NAMESPACES) {
+      const plurals = [...leaves(resources.en[ns] as Tree).keys()].filter((k) => k.endsWith('_one')).map((k) => k.slice(0, -'_one'.length));
+      for (const locale of SUPPORTED_LOCALES) {
+        const own = leaves(resources[locale][ns] as Tree);
+        for (const base of plurals) {
+          const other = own.get(`${base}_other`);
+          expect(typeof other, `${locale} ${ns}:${base}_other`).toBe('string');
+          expect(placeholders(other as string), `${locale} ${ns}:${base}_other`).toContain('count');
+          // What i18next picks for 2 must be the _other text, with the number in it.
+          expect(t.t(locale, `${ns}:${base}`, { count: 2 }), `${locale} ${ns}:${base}`).toContain('2');
+        }
+      }
+    }
+  });
+
+  it('lets the Thai assistant speak politely: every message it sends closes with ค่ะ or คะ', () => {
+    // Page furniture of the web chat and the upload page is not a message; short labels and titles are not sentences.
+    const pageText = (key: string) => key.startsWith('web.') || key.startsWith('upload.') || key.startsWith('commands.');
+    for (const ns of ['common', 'booking', 'complaint', 'progress'] as const) {
+      for (const [key, value] of leaves(resources.th[ns] as Tree)) {
+        if (typeof value !== 'string' || pageText(key)) continue;
+        const words = [...value.replace(/\{\{\s*\w+\s*\}\}/g, '')].length;
+        if (words > 24) expect(value, `th ${ns}:${key}`).toMatch(/ค่ะ|คะ/);
+      }
+    }
+  });
+
   it('keeps every text within the strictest platform limit and every button label within LINE’s 20 characters', () => {
     const t = createTranslator('en');
     for (const locale of SUPPORTED_LOCALES) {

@@ -110,7 +110,7 @@ describe.each(flowDialects)('repair progress in the web chat on $name', (dialect
     const order = opened.value;
     const checkedIn = texts(await mei.heard());
     expect(checkedIn).toContain('Your car (ABC-1234) is checked in, repair order RO-000001');
-    expect(checkedIn).toContain('We expect it to be ready Mon, 11/30 17:00.');
+    expect(checkedIn).toContain('We expect it to be ready Mon 30 Nov 17:00.');
 
     // Diagnosing is not a status the demo branch tells customers about.
     expect(await orders.setStatus(action(), order.id, { status: 'diagnosing' })).toMatchObject({ ok: true });
@@ -152,7 +152,7 @@ describe.each(flowDialects)('repair progress in the web chat on $name', (dialect
     expect(texts(approved)).toContain('✅ Approved: #1 Front brake pads (NT$2,400)');
     expect(texts(approved)).toContain('every item is answered. Total now: NT$5,900');
     const again = await mei.say(mei.tap(`prog:d:${padsId}`));
-    expect(texts(again)).toContain('You already approved #1 Front brake pads (Mon, 11/30 13:00); that answer stands.');
+    expect(texts(again)).toContain('You already approved #1 Front brake pads (Mon 30 Nov 13:00); that answer stands.');
 
     const decisions = await svc.db.store.db.selectFrom('repair_order_decisions').selectAll().orderBy('decided_at').execute();
     expect(decisions.map((d) => [d.item_id, d.decision, d.channel, d.actor_type, d.decided_at])).toEqual([
@@ -180,9 +180,9 @@ describe.each(flowDialects)('repair progress in the web chat on $name', (dialect
     expect(comeAt).toMatchObject({ kind: 'datetime', id: `prog:pt:${order.id}`, mode: 'datetime', min: '2026-11-30T16:30', max: '2026-11-30T17:30' });
 
     // A time after closing is refused with the day's hours; one within them is kept.
-    expect(texts(await mei.say(mei.tap(`prog:pt:${order.id}`, { datetime: '2026-11-30T18:30' })))).toContain("We're open 09:00–18:00 on Mon, 11/30.");
+    expect(texts(await mei.say(mei.tap(`prog:pt:${order.id}`, { datetime: '2026-11-30T18:30' })))).toContain("We're open 09:00–18:00 on Mon 30 Nov.");
     const confirmed = await mei.say(mei.tap(`prog:pt:${order.id}`, { datetime: '2026-11-30T17:30' }));
-    expect(texts(confirmed)).toContain("We'll have your car ready for you at 17:30 on Mon, 11/30 at Test Motors (demo branch).");
+    expect(texts(confirmed)).toContain("We'll have your car ready for you at 17:30 on Mon 30 Nov at Test Motors (demo branch).");
     expect((await orders.find(action().actor, order.id))?.pickupPlannedAt).toBe(at('2026-11-30T17:30'));
 
     // Not collected by closing time: one friendly reminder the next morning, not before and not twice.

@@ -67,7 +67,7 @@ describe.each(dialects)('Telegram webhook on $name', (dialect) => {
     expect(greeting!.params.text).toContain('ようこそ');
     const keyboard = (greeting!.params.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] }).inline_keyboard.flat();
     expect(keyboard.map((b) => b.callback_data)).toEqual(['i:book', 'i:myBookings', 'i:status', 'i:info', 'i:complaint', 'i:human', 'i:language']);
-    expect(keyboard.map((b) => b.text)).toContain('スタッフと話す');
+    expect(keyboard.map((b) => b.text)).toContain('スタッフに相談');
   });
 
   it('opens a flow from a deep link (/start language) and from a command (/language)', async () => {
