@@ -84,7 +84,7 @@ describe.each(dialects)('booking on $name', (dialect) => {
       const capacity = await demoBooking.capacity(demo.id);
       expect(capacity!.rules.settings).toEqual(DEFAULT_BOOKING_SETTINGS);
       expect(capacity!.serviceTypes.map((t) => t.code)).toEqual(STANDARD_SERVICE_TYPES.map((t) => t.code));
-      expect(capacity!.serviceTypes[0]!.names).toMatchObject({ 'zh-TW': '定期保養', en: 'Periodic maintenance' });
+      expect(capacity!.serviceTypes[0]!.names).toMatchObject({ 'zh-TW': '定期保養', en: 'Scheduled service' });
       expect(capacity!.bays.map((b) => b.name)).toEqual(['Bay 1', 'Bay 2', 'Bay 3', 'Body shop']);
       const day = await demoBooking.availability(demo.id, { serviceTypeCode: 'bodywork_claim', date: TUE, loaner: false });
       expect(day.ok && day.day.slots[0]?.localTime).toBe('09:00');

@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/store';
 /** Mon–Sat 09:00–18:00. */
 export const MON_SAT: OpeningHours = DEMO_OPENING_HOURS;
 
-export const GENERAL_WORK = ['periodic_maintenance', 'repair_diagnosis', 'inspection', 'tyres_battery', 'recall'];
+export const GENERAL_WORK = ['periodic_maintenance', 'repair_diagnosis', 'inspection', 'statutory_inspection', 'tyres_battery', 'recall'];
 
 export interface BranchSpec {
   timeZone?: string;

@@ -77,7 +77,7 @@ describe.each(flowDialects)('notices of changes staff make, on $name', (dialect)
     await svc.db.store.transaction((tx) => cancelAppointment(tx, { appointmentId: appointment.id, actor: staff, channel: 'console', reason: 'bay closed' }, clock.now()));
     const [notice] = await notices(customerId);
     expect(notice!.notBefore).toBe('2026-12-01T01:00:00.000Z'); // 09:00 the next morning
-    expect(textOf(notice!)).toContain('Our team has cancelled your Periodic maintenance at Test Motors (demo branch) on Thursday, December 3, 2026 14:00');
+    expect(textOf(notice!)).toContain('Our team has cancelled your Scheduled service at Test Motors (demo branch) on Thursday, December 3, 2026 14:00');
     expect(notice!.messages[0]!.type === 'text' && notice!.messages[0]!.choices.map((c) => ('id' in c ? c.id : ''))).toEqual(['i:book', 'i:human']);
   });
 

@@ -269,7 +269,7 @@ describe.skipIf(!hasChromium)(`staff console in Chromium${hasChromium ? '' : ` (
       const book = page.locator('.choices button', { hasText: 'Book a service' }).last();
       await book.waitFor({ timeout: 10_000 });
       await book.click();
-      const service = page.locator('.choices button', { hasText: 'Periodic maintenance' }).last();
+      const service = page.locator('.choices button', { hasText: 'Scheduled service' }).last();
       await service.waitFor({ timeout: 10_000 });
       await service.click();
       await page.locator('.msg.out', { hasText: 'licence plate' }).waitFor({ timeout: 10_000 });

@@ -58,8 +58,8 @@ describe.skipIf(!hasChromium)(`web chat on a phone in Chromium${hasChromium ? ''
     const { page, close } = await phone('en-US');
     try {
       await say(page, 'I want to book a service', 'What does your car need?');
-      expect(await liveButtons(page)).toContain('Periodic maintenance');
-      await page.locator('.choices button', { hasText: 'Inspection' }).last().click();
+      expect(await liveButtons(page)).toContain('Scheduled service');
+      await page.locator('.choices button', { hasText: 'Vehicle check' }).last().click();
       await page.locator('.msg.out', { hasText: 'licence plate' }).waitFor({ timeout: 10_000 });
       await say(page, 'hello', "doesn't look like a licence plate");
       // A question on the side is answered, then the booking's question comes again.

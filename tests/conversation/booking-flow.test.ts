@@ -90,7 +90,7 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     expect(texts(times)).toContain('Free times on Tuesday, December 1, 2026');
     expect(ids(times)).toContain('book:t:2026-12-01:0930');
     expect(texts(await mei.say(mei.tap('book:t:2026-12-01:0930')))).toContain('service advisor should know');
-    expect(texts(await mei.say('Squeaking brakes'))).toContain('loaner car while yours is in for Periodic maintenance');
+    expect(texts(await mei.say('Squeaking brakes'))).toContain('loaner car while yours is in for Scheduled service');
     // A web chat visitor is asked who they are, once.
     expect(texts(await mei.say(mei.tap('book:yes')))).toContain('What name should the booking be under?');
     expect(texts(await mei.say('Chen Mei-Ling'))).toContain('mobile number');

@@ -168,8 +168,8 @@ describe.each(flowDialects)('customers on $name', (dialect) => {
       expect(texts(phone)).toContain('You can call Test Motors (demo branch) on +886 2 2345 6789.');
       expect(urls(phone)).toContain('tel:+886223456789');
       const services = texts(await c.say('what services do you offer?'));
-      expect(services).toContain('• Periodic maintenance');
-      expect(services).toContain('• Inspection');
+      expect(services).toContain('• Scheduled service');
+      expect(services).toContain('• Vehicle check');
       // Telegram buttons cannot dial: the number is in the text only.
       const tg = customer('where-tg', { channel: 'telegram', name: 'Mei' });
       await tg.say({ type: 'start', payload: null });

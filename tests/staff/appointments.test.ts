@@ -67,7 +67,7 @@ describe.each(dialects)('console appointments on $name', (dialect) => {
     expect(html).toContain(`href="/console/customers/${monday.customerId}"`);
     expect(html).toContain('Lin Mei');
     expect(html).toContain('ABC-1234');
-    expect(html).toContain('Periodic maintenance');
+    expect(html).toContain('Scheduled service');
     expect(html).toContain('Booked');
     expect(html).toContain('✓');
     expect(html).not.toContain(tuesday.appointment.reference);
