@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { clientAddress } from '../http/client-address';
 import type { Store } from '../store/store';
 import type { Clock } from '../ops/clock';
 import { principalFromApiToken } from './auth/api-tokens';
@@ -41,9 +42,12 @@ export class RouteRegistry {
   }
 }
 
-/** The address a request came from, for the audit log (behind Cloudflare or a proxy, the forwarded one). */
+/**
+ * The address a request came from, for the audit log and the sign-in limits: the connection's, or what a
+ * trusted proxy forwarded (src/http/client-address.ts); never a header a client wrote itself.
+ */
 export function clientIp(c: Context): string | null {
-  return c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
+  return clientAddress(c);
 }
 
 /** Who acts, from where and when: what every change's audit entry records, in the console and the API alike. */

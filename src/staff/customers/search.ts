@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { ChannelName, Customer, CustomerCategory, Database } from '../../store/schema';
 import { escapeLike, normalizePlate, phoneSearchDigits } from './normalize';
+import { pageNumber } from '../result';
 
 export const CUSTOMER_PAGE_SIZE = 25;
 const MAX_QUERY_CHARS = 100;
@@ -69,7 +70,7 @@ export async function searchCustomers(
   args: { q?: string | null; page?: number; pageSize?: number; excludeId?: string },
 ): Promise<CustomerSearch> {
   const pageSize = args.pageSize ?? CUSTOMER_PAGE_SIZE;
-  const page = Math.max(1, Math.floor(args.page ?? 1) || 1);
+  const page = pageNumber(args.page);
   const q = (args.q ?? '').trim().slice(0, MAX_QUERY_CHARS);
 
   let query = db
