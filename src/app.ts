@@ -81,7 +81,11 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.onError((err, c) => {
-    if (err instanceof AppError) return c.json({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }, err.status);
+    if (err instanceof AppError) {
+      // A limit's refusal says when to try again, in the header clients and proxies read.
+      const retryAfter = err.code === 'rate_limited' ? (err.details as { retryAfter?: unknown } | undefined)?.retryAfter : undefined;
+      return c.json({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }, err.status, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+    }
     if (err instanceof HTTPException) return err.getResponse();
     log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return c.json({ error: 'internal error; the request can be retried' }, 500);

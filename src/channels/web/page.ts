@@ -8,6 +8,7 @@ export function pageTexts(t: (key: string) => string, dealerName: string) {
     placeholder: t('web.placeholder'),
     send: t('web.send'),
     offline: t('web.offline'),
+    slowDown: t('web.slowDown'),
   };
 }
 
@@ -94,6 +95,8 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
         const res = await fetch('/chat/api/' + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+        // Over the limit: said politely, and not retried (the visitor sends it again after a moment).
+        if (res.status === 429) { statusLine.textContent = TEXTS.slowDown; return res; }
         if (res.ok || (res.status >= 400 && res.status < 500)) { statusLine.textContent = ''; return res; }
       } catch (e) { /* retried below with the same id, so it is never handled twice */ }
       statusLine.textContent = TEXTS.offline;
@@ -254,7 +257,8 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
 
   async function choose(bar, id, params) {
     if (bar.classList.contains('quick')) bar.querySelectorAll('button').forEach((b) => { b.disabled = true; });
-    await post('messages', params ? { id: newId(), choice: id, params } : { id: newId(), choice: id });
+    const res = await post('messages', params ? { id: newId(), choice: id, params } : { id: newId(), choice: id });
+    if (res && res.status === 429) { bar.querySelectorAll('button').forEach((b) => { b.disabled = false; }); return; }
     soon();
   }
 
@@ -263,7 +267,9 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     const text = input.value.trim();
     if (!text) return;
     input.value = '';
-    await post('messages', { id: newId(), text });
+    const res = await post('messages', { id: newId(), text });
+    // A message refused for coming too fast is given back, so nothing typed is lost.
+    if (res && res.status === 429) { if (!input.value) input.value = text; return; }
     soon();
   });
 
