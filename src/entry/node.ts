@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   );
   reminderLoop.start();
 
-  const server = serveNode(service.app, { port: config.port }, (info) => {
+  const server = serveNode(service.app, { port: config.port, logger: logger.child({ component: 'http' }) }, (info) => {
     logger.info(
       {
         port: info.port,
