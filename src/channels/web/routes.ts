@@ -110,6 +110,8 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
   const perVisitor = createRateLimiter(limits.messagesPerVisitor, { now });
   const perAddress = createRateLimiter(limits.messagesPerAddress, { now });
   const newPerAddress = createRateLimiter(limits.newVisitorsPerAddress, { now });
+  /** Visitors already counted as new (oldest first, bounded). */
+  const countedNew = new Map<string, true>();
 
   /**
    * Counts a message against the visitor's and the address's limits (and, for a visitor who is not a
@@ -122,7 +124,15 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     const refusals: [string, ReturnType<typeof perVisitor.take>][] = [['visitor', perVisitor.take(visitorId)]];
     if (address) {
       refusals.push(['address', perAddress.take(address)]);
-      if (!customer) refusals.push(['new_visitors', newPerAddress.take(address)]);
+      // A visitor counts as new once, also when several first messages arrive before their profile is made.
+      if (!customer && !countedNew.has(visitorId)) {
+        const taken = newPerAddress.take(address);
+        refusals.push(['new_visitors', taken]);
+        if (taken.ok) {
+          countedNew.set(visitorId, true);
+          if (countedNew.size > 50_000) countedNew.delete(countedNew.keys().next().value!);
+        }
+      }
     }
     const refused = refusals.find(([, taken]) => !taken.ok);
     if (!refused) return;
