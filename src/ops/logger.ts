@@ -18,7 +18,7 @@ const SECRET_KEYS = /token|secret|password|authorization|signature|cookie|phone/
  */
 const TOKENS: [RegExp, string][] = [
   [/\bdct_[A-Za-z0-9_-]{8,}/g, 'dct_***'],
-  [/\b\d{5,15}:[A-Za-z0-9_-]{30,}/g, '***bot-token***'],
+  [/(?<!\d)\d{5,15}:[A-Za-z0-9_-]{30,}/g, '***bot-token***'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***'],
 ];
 
