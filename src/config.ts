@@ -109,6 +109,10 @@ export const envSchema = z.object({
   TRUSTED_PROXIES: addressList([]),
   // Who may read /metrics: these addresses, or anyone with `Authorization: Bearer <METRICS_TOKEN>`.
   METRICS_ALLOW: addressList(['loopback']),
+  // What one web chat visitor, and all visitors from one address, may send (SECURITY.md).
+  WEB_CHAT_MESSAGES_PER_VISITOR: positiveInt(60),
+  WEB_CHAT_MESSAGES_PER_ADDRESS: positiveInt(240),
+  WEB_CHAT_NEW_VISITORS_PER_ADDRESS: positiveInt(20),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
 });
 
@@ -148,6 +152,8 @@ export interface Config {
   dmsWebhook: { url: string; secret: string; maxAttempts: number } | null;
   /** Addresses and ranges of the proxies whose forwarded-for headers are believed (src/http/client-address.ts). */
   trustedProxies: string[];
+  /** Web chat limits: messages a minute per visitor and per address, new visitors per address in 10 minutes. */
+  webChatLimits: { messagesPerVisitorPerMinute: number; messagesPerAddressPerMinute: number; newVisitorsPerAddressPer10Minutes: number };
   /** Who may read /metrics: connections from `allow`, or a request with the bearer `token`. */
   metrics: { allow: string[]; token: string | null };
   /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
@@ -225,6 +231,11 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     dmsWebhook: e.DMS_WEBHOOK_URL && e.DMS_WEBHOOK_SECRET ? { url: e.DMS_WEBHOOK_URL, secret: e.DMS_WEBHOOK_SECRET, maxAttempts: e.DMS_WEBHOOK_MAX_ATTEMPTS } : null,
     trustedProxies: e.TRUSTED_PROXIES,
     metrics: { allow: e.METRICS_ALLOW, token: e.METRICS_TOKEN ?? null },
+    webChatLimits: {
+      messagesPerVisitorPerMinute: e.WEB_CHAT_MESSAGES_PER_VISITOR,
+      messagesPerAddressPerMinute: e.WEB_CHAT_MESSAGES_PER_ADDRESS,
+      newVisitorsPerAddressPer10Minutes: e.WEB_CHAT_NEW_VISITORS_PER_ADDRESS,
+    },
     disabledChannels,
   };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderChatPage, pageTexts } from '../../src/channels/web/page';
-import { WEB_CHAT_LIMITS } from '../../src/channels/web/routes';
+import { webChatLimits } from '../../src/channels/web/routes';
 import { createTranslator } from '../../src/i18n';
 import { SUPPORTED_LOCALES } from '../../src/i18n/locales';
 import { testConfig } from '../helpers/config';
@@ -14,6 +14,8 @@ import { dialects } from '../helpers/stores';
  */
 describe.each(dialects)('web chat limits on $name', (dialect) => {
   let svc: TestService;
+  // The defaults an operator gets.
+  const WEB_CHAT_LIMITS = webChatLimits(testConfig());
   beforeAll(async () => {
     svc = await startTestService(dialect, testConfig());
   });
@@ -96,6 +98,16 @@ describe.each(dialects)('web chat limits on $name', (dialect) => {
       expect((await v.post('messages', { id: 'type-check-0001', text: 'hi' }, { 'content-type': type })).status, type).toBe(400);
     }
     expect((await v.post('messages', { id: 'type-check-0002', text: 'hi' }, { 'content-type': 'Application/JSON; charset=utf-8' })).status).toBe(200);
+  });
+
+  it('the defaults are those SECURITY.md lists, and an operator can change them', () => {
+    expect(WEB_CHAT_LIMITS).toEqual({
+      messagesPerVisitor: { limit: 60, windowMs: 60_000 },
+      messagesPerAddress: { limit: 240, windowMs: 60_000 },
+      newVisitorsPerAddress: { limit: 20, windowMs: 600_000 },
+    });
+    expect(webChatLimits(testConfig({ WEB_CHAT_MESSAGES_PER_ADDRESS: '1000' })).messagesPerAddress.limit).toBe(1000);
+    expect(() => testConfig({ WEB_CHAT_MESSAGES_PER_VISITOR: '0' })).toThrow(/WEB_CHAT_MESSAGES_PER_VISITOR/);
   });
 
   it('the page carries the sentence for a refusal in every language, and shows it on a 429', () => {

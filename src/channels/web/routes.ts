@@ -30,7 +30,7 @@ export interface WebChatDeps {
   streamMaxMs?: number;
   /** Counts refusals over the limits. */
   metrics?: Metrics;
-  /** The limits on what one visitor and one address may send; WEB_CHAT_LIMITS unless a test gives others. */
+  /** The limits on what one visitor and one address may send; the config's unless a test gives others. */
   limits?: WebChatLimits;
 }
 
@@ -44,14 +44,18 @@ export interface WebChatLimits {
 }
 
 /**
- * Far above what a person typing or tapping through a booking does (a tap a second is 60 a minute), far
- * below a script's flood. SECURITY.md lists them.
+ * The limits the config sets. Its defaults (60 and 240 a minute, 20 new visitors in 10 minutes) are far
+ * above what a person typing or tapping through a booking does (a tap a second is 60 a minute), far below a
+ * script's flood. SECURITY.md lists them.
  */
-export const WEB_CHAT_LIMITS: WebChatLimits = {
-  messagesPerVisitor: { limit: 60, windowMs: 60_000 },
-  messagesPerAddress: { limit: 240, windowMs: 60_000 },
-  newVisitorsPerAddress: { limit: 20, windowMs: 10 * 60_000 },
-};
+export function webChatLimits(config: Config): WebChatLimits {
+  const l = config.webChatLimits;
+  return {
+    messagesPerVisitor: { limit: l.messagesPerVisitorPerMinute, windowMs: 60_000 },
+    messagesPerAddress: { limit: l.messagesPerAddressPerMinute, windowMs: 60_000 },
+    newVisitorsPerAddress: { limit: l.newVisitorsPerAddressPer10Minutes, windowMs: 10 * 60_000 },
+  };
+}
 
 /** Messages a page asks for at once; a reload shows the latest this many. */
 const PAGE_SIZE = 60;
@@ -105,7 +109,7 @@ function isHttps(c: Context): boolean {
 /** The web chat: a page at /chat and the small JSON API it talks to, on the same engine as LINE and Telegram. */
 export function webChatRoutes(deps: WebChatDeps): Hono {
   const app = new Hono();
-  const limits = deps.limits ?? WEB_CHAT_LIMITS;
+  const limits = deps.limits ?? webChatLimits(deps.config);
   const now = () => deps.clock.now().getTime();
   const perVisitor = createRateLimiter(limits.messagesPerVisitor, { now });
   const perAddress = createRateLimiter(limits.messagesPerAddress, { now });

@@ -43,7 +43,12 @@ export function createCustomerService(deps: CustomerServiceDeps) {
     withVehicles: (id: string) => customerWithVehicles(db, id),
     create: (ctx: ActionContext, raw: unknown) => createCustomer(store, ctx, raw, { locale: deps.defaultLocale }),
     update: (ctx: ActionContext, id: string, raw: unknown) => updateCustomerProfile(store, ctx, id, raw),
-    merge: (ctx: ActionContext, args: { mergeId: string; keepId: string }) => mergeCustomers(store, ctx, args),
+    // Both profiles must be the actor's to see: the one in the path is checked by the guard, the other here.
+    merge: async (ctx: ActionContext, args: { mergeId: string; keepId: string }): Promise<Awaited<ReturnType<typeof mergeCustomers>>> => {
+      if (!(await canSeeCustomer(db, ctx.actor, args.mergeId))) return { ok: false, reason: 'not_found' };
+      if (args.keepId && !(await canSeeCustomer(db, ctx.actor, args.keepId))) return { ok: false, reason: 'invalid', errors: [{ field: 'into', code: 'mergeTargetMissing' }] };
+      return mergeCustomers(store, ctx, args);
+    },
     export: (ctx: ActionContext, id: string) => exportCustomer(store, ctx, id),
     erase: (ctx: ActionContext, id: string, args: { confirmation: string }) => eraseCustomer(store, ctx, id, args),
 
