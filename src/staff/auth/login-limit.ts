@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../store/schema';
+import type { Store } from '../../store/store';
 
 /**
  * Failed sign-ins are counted per account and per address in the database (so the limit holds across
@@ -34,34 +35,32 @@ export async function loginBlockedFor(db: Kysely<Database>, email: string, ip: s
   return Math.max(0, wait);
 }
 
-/** The rows one attempt wrote, so a refused or successful attempt can take them back. */
-export type AttemptClaim = number[];
+/** What one attempt wrote (its time and the address counter), so a successful attempt can take it back. */
+export interface AttemptClaim {
+  at: string;
+  addressKey: string | null;
+}
 
 /**
  * Counts an attempt before the password is checked, so attempts in parallel cannot all pass the limit while
- * each waits for its hash: the attempt is written first, then the attempts in the window are counted with it.
- * The n-th attempt always sees at least n, so no more than the limit ever go on to the password check.
- * Returns the wait when this attempt is over a limit (its rows are then taken back: a refused attempt does
- * not lengthen the wait), or the claim to settle once the password was checked.
+ * each waits for its hash. In one transaction holding the account's and the address's locks (Postgres
+ * advisory locks; SQLite runs one write transaction at a time), the attempts in the window are counted and,
+ * when under the limits, this one is written: no two attempts can count the same free place. A refused
+ * attempt writes nothing, so it does not lengthen the wait. Returns the wait when over a limit, or the claim
+ * to settle once the password was checked.
  */
-export async function claimLoginAttempt(db: Kysely<Database>, email: string, ip: string | null, now: Date): Promise<{ ok: true; claim: AttemptClaim } | { ok: false; waitMs: number }> {
+export async function claimLoginAttempt(store: Store, email: string, ip: string | null, now: Date): Promise<{ ok: true; claim: AttemptClaim } | { ok: false; waitMs: number }> {
   const at = now.toISOString();
-  const since = new Date(now.getTime() - LOGIN_WINDOW_MS).toISOString();
   const counters = countersOf(email, ip);
-  const claim: AttemptClaim = [];
-  for (const [key] of counters) {
-    const row = await db.insertInto('login_attempts').values({ key, at }).returning('id').executeTakeFirstOrThrow();
-    claim.push(Number(row.id));
-  }
-  let over = false;
-  for (const [key, max] of counters) {
-    // Attempts written before this one (a lower id) or at the same moment count; this one is the last of them.
-    const counted = await db.selectFrom('login_attempts').select((eb) => eb.fn.countAll<string | number>().as('n')).where('key', '=', key).where('at', '>', since).executeTakeFirstOrThrow();
-    if (Number(counted.n) > max) over = true;
-  }
-  if (!over) return { ok: true, claim };
-  await db.deleteFrom('login_attempts').where('id', 'in', claim).execute();
-  return { ok: false, waitMs: Math.max(1000, await loginBlockedFor(db, email, ip, now)) };
+  return store.transaction(async (tx) => {
+    // Always the account first, then the address: every attempt takes them in the same order.
+    for (const [key] of counters) await store.lock(tx, `login:${key}`);
+    const wait = await loginBlockedFor(tx, email, ip, now);
+    if (wait > 0) return { ok: false as const, waitMs: wait };
+    // No RETURNING: D1 applies a transaction's writes at commit.
+    await tx.insertInto('login_attempts').values(counters.map(([key]) => ({ key, at }))).execute();
+    return { ok: true as const, claim: { at, addressKey: addressKey(ip) } };
+  });
 }
 
 /** A wrong password: the claimed attempt stays counted; attempts older than the window are dropped. */
@@ -73,5 +72,5 @@ export async function recordLoginFailure(db: Kysely<Database>, now: Date): Promi
 /** A right password: the account's failures are forgotten, and this attempt is not counted against the address. */
 export async function clearLoginFailures(db: Kysely<Database>, email: string, claim: AttemptClaim): Promise<void> {
   await db.deleteFrom('login_attempts').where('key', '=', accountKey(email)).execute();
-  if (claim.length) await db.deleteFrom('login_attempts').where('id', 'in', claim).execute();
+  if (claim.addressKey) await db.deleteFrom('login_attempts').where('key', '=', claim.addressKey).where('at', '=', claim.at).execute();
 }

@@ -26,7 +26,7 @@ export function createSessionService(deps: { store: Store }) {
     async signIn(args: { email: string; password: string; ip: string | null; userAgent: string | null; now: Date }): Promise<SignInResult> {
       const { email, ip, now } = args;
       // Counted before the slow hash, so parallel guesses cannot all slip under the limit.
-      const attempt = await claimLoginAttempt(store.db, email, ip, now);
+      const attempt = await claimLoginAttempt(store, email, ip, now);
       if (!attempt.ok) return { ok: false, reason: 'blocked', waitMs: attempt.waitMs };
       const staff = await findStaffByEmail(store.db, email);
       const matches = await verifyPassword(args.password, staff?.password_hash ?? DUMMY_HASH);
