@@ -50,6 +50,18 @@ describe.each(dialects)('bad input from signed-in or signed callers on $name', (
     }
   });
 
+  it('cursors past the largest message id find nothing, on every store', async () => {
+    const manager = await staffMember(svc, 'manager');
+    const customer = await svc.db.store.db.insertInto('customers').values({ id: crypto.randomUUID(), display_name: 'Cursor', phone: null, locale: 'en', category: 'prospect', notes: null, consent_at: null, opted_out_at: null, erased_at: null, merged_into_id: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() }).returning('id').executeTakeFirstOrThrow();
+    for (const after of ['2147483648', '9007199254740991', '1e300']) {
+      expect((await manager.request(`/console/customers/${customer.id}/messages.json?after=${after}`)).status, after).toBe(200);
+    }
+    const cookie = (await svc.app.request('/chat')).headers.get('set-cookie')!.split(';')[0]!;
+    for (const after of ['2147483648', '9007199254740991']) {
+      expect((await svc.app.request(`/chat/api/messages?after=${after}`, { headers: { cookie } })).status, after).toBe(200);
+    }
+  });
+
   it('a next= with CR/LF on the sign-in page never reaches a header', async () => {
     for (const next of ['/console/\r\nSet-Cookie: x=1', '/console\r\n', '/console/%0d%0aX: y', '/console\\@evil.example', '//evil.example/console']) {
       const page = await svc.app.request(`/console/login?next=${encodeURIComponent(next)}`);

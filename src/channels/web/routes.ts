@@ -227,7 +227,8 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
   function cursorOf(value: string | undefined): number {
     const after = Number(value ?? 0);
     if (!Number.isInteger(after) || after < 0) throw new AppError('bad_request', 'after must be a whole number');
-    return after;
+    // Message ids are 32-bit on Postgres: nothing lies past the largest, and the database must not be asked.
+    return Math.min(after, 2_147_483_647);
   }
 
   app.get('/', async (c) => {
