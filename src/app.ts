@@ -5,6 +5,8 @@ import type { Config } from './config';
 import type { Engine } from './conversation/engine';
 import { AppError } from './errors';
 import { BODY_LIMITS, limitBody } from './http/body-limit';
+import { addressSet, clientAddress, clientAddressMiddleware, socketPeerAddress, type PeerAddress } from './http/client-address';
+import { constantTimeEqual } from './staff/auth/crypto';
 import type { Translator } from './i18n';
 import type { Clock } from './ops/clock';
 import type { Logger } from './ops/logger';
@@ -29,6 +31,8 @@ export interface AppDeps {
   webChatSecret: string;
   /** Runs after a request that may have written outbox rows (Workers: schedule the sender in waitUntil). */
   afterEvents?: (c: Context) => void;
+  /** The address of the connection a request came on; Node's socket when absent (the Workers entry passes Cloudflare's). */
+  peerAddress?: PeerAddress;
 }
 
 /**
@@ -39,6 +43,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   const log = deps.logger.child({ component: 'http' });
+  // Before every route: who is asking, from the connection, or from a trusted proxy's forwarded header.
+  app.use('*', clientAddressMiddleware({ peer: deps.peerAddress ?? socketPeerAddress, trusted: addressSet(deps.config.trustedProxies) }));
 
   deps.metrics.addGauge({
     name: 'dealer_outbox_messages',
@@ -75,7 +81,11 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.onError((err, c) => {
-    if (err instanceof AppError) return c.json({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }, err.status);
+    if (err instanceof AppError) {
+      // A limit's refusal says when to try again, in the header clients and proxies read.
+      const retryAfter = err.code === 'rate_limited' ? (err.details as { retryAfter?: unknown } | undefined)?.retryAfter : undefined;
+      return c.json({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }, err.status, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {});
+    }
     if (err instanceof HTTPException) return err.getResponse();
     log.error({ err, path: c.req.path, method: c.req.method }, 'request failed');
     return c.json({ error: 'internal error; the request can be retried' }, 500);
@@ -87,7 +97,14 @@ export function createApp(deps: AppDeps): Hono {
     return c.json({ status: database ? 'ok' : 'unavailable', database: database ? 'ok' : 'unreachable' }, database ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => c.text(await deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  // Metrics tell how busy the dealership is: only for the monitoring's addresses (METRICS_ALLOW) or its token (METRICS_TOKEN).
+  const metricsAllowed = addressSet(deps.config.metrics.allow);
+  const metricsToken = deps.config.metrics.token ? new TextEncoder().encode(`Bearer ${deps.config.metrics.token}`) : null;
+  app.get('/metrics', async (c) => {
+    const byToken = metricsToken !== null && constantTimeEqual(new TextEncoder().encode(c.req.header('authorization') ?? ''), metricsToken);
+    if (!byToken && !metricsAllowed.matches(clientAddress(c))) return c.json({ error: 'metrics are served only to the addresses in METRICS_ALLOW or with METRICS_TOKEN' }, 403);
+    return c.text(await deps.metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+  });
 
   const limit = limitBody({
     maxBytes: BODY_LIMITS.webhook,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { COUNTRIES, type Country } from './domain/countries';
+import { addressSet } from './http/client-address';
 import { SUPPORTED_LOCALES } from './i18n/locales';
 
 /**
@@ -12,6 +13,19 @@ const positiveInt = (fallback: number) =>
   z.preprocess(
     (v) => (v === '' || v === undefined ? fallback : Number(v)),
     z.number({ error: 'expected a whole number' }).int('expected a whole number').positive('expected a number above 0'),
+  );
+
+/** A comma-separated list of addresses and CIDR ranges (`loopback` too), each checked. */
+const addressList = (fallback: string[]) =>
+  z.preprocess(
+    (v) => (v === '' || v === undefined ? fallback : String(v).split(',').map((a) => a.trim()).filter(Boolean)),
+    z.array(z.string()).superRefine((entries, ctx) => {
+      try {
+        addressSet(entries);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${(err as Error).message}; expected addresses or CIDR ranges separated by commas, such as 10.0.0.0/8,192.0.2.7` });
+      }
+    }),
   );
 
 const url = (fallback: string) =>
@@ -90,6 +104,16 @@ export const envSchema = z.object({
   DMS_WEBHOOK_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ error: 'expected the http(s) URL of the DMS endpoint' }).optional()),
   DMS_WEBHOOK_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
   DMS_WEBHOOK_MAX_ATTEMPTS: positiveInt(10),
+
+  // Proxies in front of the service whose X-Forwarded-For / Forwarded headers are believed (none: the connection's address is the client's).
+  TRUSTED_PROXIES: addressList([]),
+  // Who may read /metrics: these addresses, or anyone with `Authorization: Bearer <METRICS_TOKEN>`.
+  METRICS_ALLOW: addressList(['loopback']),
+  // What one web chat visitor, and all visitors from one address, may send (SECURITY.md).
+  WEB_CHAT_MESSAGES_PER_VISITOR: positiveInt(60),
+  WEB_CHAT_MESSAGES_PER_ADDRESS: positiveInt(240),
+  WEB_CHAT_NEW_VISITORS_PER_ADDRESS: positiveInt(20),
+  METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -126,6 +150,12 @@ export interface Config {
   };
   /** Signed webhooks to the dealership's DMS (src/repair-orders/dms-webhooks.ts); null when not set. */
   dmsWebhook: { url: string; secret: string; maxAttempts: number } | null;
+  /** Addresses and ranges of the proxies whose forwarded-for headers are believed (src/http/client-address.ts). */
+  trustedProxies: string[];
+  /** Web chat limits: messages a minute per visitor and per address, new visitors per address in 10 minutes. */
+  webChatLimits: { messagesPerVisitorPerMinute: number; messagesPerAddressPerMinute: number; newVisitorsPerAddressPer10Minutes: number };
+  /** Who may read /metrics: connections from `allow`, or a request with the bearer `token`. */
+  metrics: { allow: string[]; token: string | null };
   /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
   disabledChannels: Partial<Record<'line' | 'telegram', string>>;
 }
@@ -199,6 +229,13 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
       },
     },
     dmsWebhook: e.DMS_WEBHOOK_URL && e.DMS_WEBHOOK_SECRET ? { url: e.DMS_WEBHOOK_URL, secret: e.DMS_WEBHOOK_SECRET, maxAttempts: e.DMS_WEBHOOK_MAX_ATTEMPTS } : null,
+    trustedProxies: e.TRUSTED_PROXIES,
+    metrics: { allow: e.METRICS_ALLOW, token: e.METRICS_TOKEN ?? null },
+    webChatLimits: {
+      messagesPerVisitorPerMinute: e.WEB_CHAT_MESSAGES_PER_VISITOR,
+      messagesPerAddressPerMinute: e.WEB_CHAT_MESSAGES_PER_ADDRESS,
+      newVisitorsPerAddressPer10Minutes: e.WEB_CHAT_NEW_VISITORS_PER_ADDRESS,
+    },
     disabledChannels,
   };
 }

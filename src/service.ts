@@ -83,6 +83,8 @@ export interface ServiceOptions {
   subscribers?: Subscriber[];
   /** How the DMS webhooks are posted; global fetch when absent. */
   fetch?: typeof fetch;
+  /** The address of the connection a request came on (src/http/client-address.ts); Node's socket when absent. */
+  peerAddress?: AppDeps['peerAddress'];
 }
 
 /**
@@ -176,6 +178,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     telegram,
     webChatSecret,
     ...(opts.lineSignature ? { lineSignature: opts.lineSignature } : {}),
+    ...(opts.peerAddress ? { peerAddress: opts.peerAddress } : {}),
     // Node: wake the inbox loop. Workers pass their own (drain inside waitUntil).
     afterEvents: opts.afterEvents ?? (() => engine.kick()),
   });

@@ -3,11 +3,14 @@ import { testConfig } from './helpers/config';
 import { startTestService, type TestService } from './helpers/service';
 import { dialects } from './helpers/stores';
 
+const METRICS_TOKEN = 'metrics-token-for-tests-0123';
+const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
+
 describe.each(dialects)('service basics on $name', (dialect) => {
   let svc: TestService;
 
   beforeEach(async () => {
-    svc = await startTestService(dialect, testConfig());
+    svc = await startTestService(dialect, testConfig({ METRICS_TOKEN: METRICS_TOKEN }));
   });
   afterEach(async () => {
     await svc.close();
@@ -33,13 +36,15 @@ describe.each(dialects)('service basics on $name', (dialect) => {
     const v = await svc.app.request('/chat');
     const cookie = v.headers.get('set-cookie')!.split(';')[0]!;
     await svc.app.request('/chat/api/start', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'metrics-start' }) });
-    const before = await (await svc.app.request('/metrics')).text();
+    const before = await (await svc.app.request('/metrics', scrape)).text();
     expect(before).toContain('# TYPE dealer_outbox_messages gauge');
     expect(before).toMatch(/dealer_outbox_messages\{channel="web",status="pending"\} 1/);
     expect(before).toMatch(/dealer_events_processed_total\{channel="web",result="ok"\} 1/);
     expect(before).toContain('dealer_step_duration_seconds_bucket');
     await svc.flush();
-    const after = await (await svc.app.request('/metrics')).text();
+    // Scrapes are answered from memory; the gauges are read again after GAUGE_MAX_AGE_MS, here at once.
+    await svc.metrics.collectGauges();
+    const after = await (await svc.app.request('/metrics', scrape)).text();
     expect(after).toMatch(/dealer_outbox_sends_total\{platform="web",result="sent"\} 1/);
     expect(after).not.toMatch(/dealer_outbox_messages\{channel="web",status="pending"\}/);
   });

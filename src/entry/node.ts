@@ -6,6 +6,7 @@ import { maskSensitive, type Logger } from '../ops/logger';
 import { buildService } from '../service';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
+import { EVENT_IDS_KEPT_MS } from '../webhooks/line';
 import { seedFreshDatabase } from '../store/seed';
 import { NewerDatabaseError } from '../store/store';
 import { serveNode } from './node-http';
@@ -14,7 +15,7 @@ import { diskBlobStore } from './node-blobs';
 import { backupsFolder, claimSqliteFile, openNodeStore, SqliteFileInUse, type SqliteClaim } from './node-store';
 import { createWorkLoop } from '../util/work-loop';
 
-const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
+const PRUNE_EVENTS_AFTER_MS = EVENT_IDS_KEPT_MS;
 
 /** Exit codes that tell a supervisor whether a restart can help (the systemd unit does not restart on 65 and 78). */
 const EXIT_CONFIG = 78; // EX_CONFIG: a setting is wrong
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   );
   reminderLoop.start();
 
-  const server = serveNode(service.app, { port: config.port }, (info) => {
+  const server = serveNode(service.app, { port: config.port, logger: logger.child({ component: 'http' }) }, (info) => {
     logger.info(
       {
         port: info.port,

@@ -7,6 +7,7 @@ import { buildService, type Service } from '../service';
 import { createD1Store } from '../store/d1-driver';
 import { pruneProcessedEvents } from '../store/events';
 import { pruneInbox } from '../store/inbox';
+import { EVENT_IDS_KEPT_MS } from '../webhooks/line';
 import { seedFreshDatabase } from '../store/seed';
 import { migrateToLatest, type Store } from '../store/store';
 
@@ -22,7 +23,7 @@ export interface WorkerEnv {
 }
 
 /** Platforms stop redelivering within hours; a week of event ids is plenty to recognise repeats. */
-const PRUNE_EVENTS_AFTER_MS = 7 * 24 * 3600_000;
+const PRUNE_EVENTS_AFTER_MS = EVENT_IDS_KEPT_MS;
 
 interface Ready {
   service: Service;
@@ -72,6 +73,8 @@ async function setUp(env: WorkerEnv): Promise<Ready> {
     logger,
     clock: systemClock,
     afterEvents: (c) => c.executionCtx.waitUntil(drain(ready)),
+    // Cloudflare's edge sets this header itself (a client's own is replaced), so on Workers it is the connection's address.
+    peerAddress: (c) => c.req.header('cf-connecting-ip') ?? null,
     ...(env.BLOBS ? { blobs: r2BlobStore(env.BLOBS) } : {}),
   });
   const ready: Ready = { service, store, logger };

@@ -7,15 +7,35 @@ export interface Logger {
   child(bindings: object): Logger;
 }
 
-const PHONE = /(?<![\w])(\+?\d[\d\s-]{6,}\d)(?![\w])/g;
+// Digits however they are grouped: spaces, dashes, dots or brackets (0912.345.678, (02) 2345-6789).
+const PHONE = /(?<![\w.])(\+?\(?\d[\d\s.()-]{6,}\d)(?![\w])/g;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const SECRET_KEYS = /token|secret|password|authorization|signature|cookie|phone/i;
+/**
+ * Credentials recognisable by their shape wherever they appear (under any key, inside a URL or a message):
+ * the service's API tokens (dct_…), Telegram bot tokens (<digits>:<35 characters>, also in /bot<token>/ paths),
+ * and bearer credentials.
+ */
+const TOKENS: [RegExp, string][] = [
+  [/\bdct_[A-Za-z0-9_-]{8,}/g, 'dct_***'],
+  [/(?<!\d)\d{5,15}:[A-Za-z0-9_-]{30,}/g, '***bot-token***'],
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***'],
+];
 
 /** Keeps the last three digits of a phone number, enough for staff to recognise it in a log. */
 export function maskPhone(text: string): string {
   return text.replace(PHONE, (match) => {
+    if (IPV4.test(match)) return match;
     const digits = match.replace(/\D/g, '');
     return digits.length < 8 ? match : `***${digits.slice(-3)}`;
   });
+}
+
+/** Phone numbers and credentials masked in free text (messages, stack traces, URLs). */
+export function maskText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of TOKENS) out = out.replace(pattern, replacement);
+  return maskPhone(out);
 }
 
 /**
@@ -26,10 +46,17 @@ export function maskSensitive(value: unknown, key = '', depth = 0): unknown {
   if (depth > 6) return '[…]';
   if (typeof value === 'string') {
     if (SECRET_KEYS.test(key)) return value.length <= 4 ? '***' : `***${value.slice(-2)}`;
-    return maskPhone(value);
+    return maskText(value);
   }
   if (Array.isArray(value)) return value.map((v) => maskSensitive(v, key, depth + 1));
-  if (value instanceof Error) return { name: value.name, message: maskPhone(value.message), stack: value.stack };
+  if (value instanceof Error) {
+    // The stack repeats the message (and may hold more): masked like it. What else the error carries is masked too.
+    const out: Record<string, unknown> = { type: value.name, name: value.name, message: maskText(value.message) };
+    if (value.stack) out['stack'] = maskText(value.stack);
+    for (const [k, v] of Object.entries(value)) if (!(k in out)) out[k] = maskSensitive(v, k, depth + 1);
+    if (value.cause !== undefined) out['cause'] = maskSensitive(value.cause, 'cause', depth + 1);
+    return out;
+  }
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = maskSensitive(v, k, depth + 1);

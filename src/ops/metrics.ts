@@ -69,24 +69,56 @@ export interface GaugeSource {
   collect(): Promise<{ labels: Labels; value: number }[]>;
 }
 
+/** How old the gauges' samples may be when scraped: a scrape never costs more than one read of each gauge per this. */
+export const GAUGE_MAX_AGE_MS = 15_000;
+
 export class Metrics {
   readonly webhookRequests = new Counter('dealer_webhook_requests_total', 'Webhook requests by channel and outcome.');
   readonly eventsProcessed = new Counter('dealer_events_processed_total', 'Customer events processed by channel and result.');
   readonly eventsDeduplicated = new Counter('dealer_events_deduplicated_total', 'Redelivered events dropped because they were already processed.');
   readonly sends = new Counter('dealer_outbox_sends_total', 'Outbound deliveries by platform and result.');
   readonly stepLatency = new Histogram('dealer_step_duration_seconds', 'Time to process one customer event, from lock to commit.');
+  /** Requests refused for going over a rate limit, by what was limited. */
+  readonly rateLimited = new Counter('dealer_rate_limited_total', 'Requests refused with 429, by limit.');
   private readonly gauges: GaugeSource[] = [];
+  /** The gauges' latest samples, kept in memory: scrapes are answered from here. */
+  private samples = new Map<GaugeSource, { labels: Labels; value: number }[]>();
+  private collectedAt = -Infinity;
+  private collecting: Promise<void> | null = null;
+
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   addGauge(source: GaugeSource): void {
     this.gauges.push(source);
   }
 
+  /** Reads every gauge now (one at a time, and only once however many ask at the same moment). */
+  collectGauges(): Promise<void> {
+    this.collecting ??= (async () => {
+      try {
+        const next = new Map<GaugeSource, { labels: Labels; value: number }[]>();
+        for (const g of this.gauges) next.set(g, await g.collect());
+        this.samples = next;
+        this.collectedAt = this.now();
+      } finally {
+        this.collecting = null;
+      }
+    })();
+    return this.collecting;
+  }
+
+  /**
+   * The exposition text, from what is kept in memory. Gauges whose source is the database are read again
+   * only when their samples are older than GAUGE_MAX_AGE_MS, so scrapes, however many, cost the database
+   * at most one read of each gauge in that time.
+   */
   async render(): Promise<string> {
+    if (this.now() - this.collectedAt >= GAUGE_MAX_AGE_MS) await this.collectGauges();
     const lines: string[] = [];
-    for (const m of [this.webhookRequests, this.eventsProcessed, this.eventsDeduplicated, this.sends, this.stepLatency]) lines.push(...m.render());
+    for (const m of [this.webhookRequests, this.eventsProcessed, this.eventsDeduplicated, this.sends, this.rateLimited, this.stepLatency]) lines.push(...m.render());
     for (const g of this.gauges) {
       lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`);
-      for (const { labels, value } of await g.collect()) {
+      for (const { labels, value } of this.samples.get(g) ?? []) {
         const key = labelKey(labels);
         lines.push(`${g.name}${key ? `{${key}}` : ''} ${value}`);
       }

@@ -1,10 +1,12 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { clientAddress } from '../http/client-address';
 import type { Store } from '../store/store';
 import type { Clock } from '../ops/clock';
 import { principalFromApiToken } from './auth/api-tokens';
 import { constantTimeEqual, hmacBase64Url } from './auth/crypto';
 import { principalFromSession, SESSION_COOKIE } from './auth/sessions';
+import { canSeeCustomer, canSeeVehicle } from './customers/scope';
 import { can, type Permission, type Principal } from './permissions';
 
 export interface StaffVariables {
@@ -41,9 +43,12 @@ export class RouteRegistry {
   }
 }
 
-/** The address a request came from, for the audit log (behind Cloudflare or a proxy, the forwarded one). */
+/**
+ * The address a request came from, for the audit log and the sign-in limits: the connection's, or what a
+ * trusted proxy forwarded (src/http/client-address.ts); never a header a client wrote itself.
+ */
 export function clientIp(c: Context): string | null {
-  return c.req.header('cf-connecting-ip') ?? c.req.header('x-forwarded-for')?.split(',')[0]?.trim() ?? null;
+  return clientAddress(c);
 }
 
 /** Who acts, from where and when: what every change's audit entry records, in the console and the API alike. */
@@ -53,6 +58,26 @@ export function actionContext(c: Context<StaffEnv>, clock: Clock): { actor: Prin
 
 export function csrfTokenFor(secret: string, sessionId: string): Promise<string> {
   return hmacBase64Url(secret, `csrf:${sessionId}`);
+}
+
+/**
+ * Whether the route names a customer (or a customer's vehicle) the principal may not see (customerScope):
+ * every console and API route with a customer or vehicle id in its path is checked here, before its handler.
+ */
+async function outOfScope(deps: GuardDeps, c: Context, principal: Principal): Promise<'customer' | 'vehicle' | null> {
+  const route = c.req.routePath;
+  const id = c.req.param('id');
+  if (!id) return null;
+  if (/^\/(console|api)\/customers\/:id(\/|$)/.test(route)) return (await canSeeCustomer(deps.store.db, principal, id)) ? null : 'customer';
+  if (/^\/(console|api)\/vehicles\/:id(\/|$)/.test(route)) return (await canSeeVehicle(deps.store.db, principal, id)) ? null : 'vehicle';
+  return null;
+}
+
+function notFoundHtml(c: Context) {
+  return c.html(
+    `<!doctype html><meta charset="utf-8"><title>404</title><body style="font-family:system-ui;padding:2rem"><h1>404</h1><p>No such customer in your branches.</p><p><a href="/console/customers">Back to the customers</a></p></body>`,
+    404,
+  );
 }
 
 function forbiddenHtml(c: Context, permission: Permission) {
@@ -78,6 +103,7 @@ export function requireConsole(deps: GuardDeps, permission: Permission): Middlew
       return c.json({ error: 'sign in first' }, 401);
     }
     if (!can(principal.role, permission)) return forbiddenHtml(c, permission);
+    if (await outOfScope(deps, c, principal)) return notFoundHtml(c);
     const csrfToken = await csrfTokenFor(deps.csrfSecret, (principal as Extract<Principal, { kind: 'staff' }>).sessionId);
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       const origin = c.req.header('origin');
@@ -103,6 +129,9 @@ export function requireApi(deps: GuardDeps, permission: Permission): MiddlewareH
       return c.json({ error: 'a valid API token is required: Authorization: Bearer <token>' }, 401);
     }
     if (!can(principal.role, permission)) return c.json({ error: `this token's role may not do this (${permission})` }, 403);
+    // The same answer as for an id that does not exist: a token does not learn of customers outside its branches.
+    const hidden = await outOfScope(deps, c, principal);
+    if (hidden) return c.json({ error: `no such ${hidden}` }, 404);
     c.set('principal', principal);
     await next();
   };

@@ -69,3 +69,17 @@ export function canSeeBranch(principal: Principal, branchId: string): boolean {
 export function principalLabel(principal: Principal): string {
   return principal.kind === 'staff' ? principal.email : `token:${principal.name}`;
 }
+
+/**
+ * Which customers a principal may see and change. Admins, and anyone whose branches are all of them, see
+ * every customer. Staff and tokens of some branches see the customers who have an appointment, a repair
+ * order or a complaint at one of their branches, and the customers not yet tied to any branch (new chats,
+ * walk-ins just registered), whom any branch may take up. The rule is applied in src/staff/customers/scope.ts,
+ * which the console and the API both go through.
+ */
+export type CustomerScope = { kind: 'all' } | { kind: 'branches'; branchIds: readonly string[] };
+
+export function customerScope(principal: Principal): CustomerScope {
+  if (principal.role === 'admin' || principal.branchIds === 'all') return { kind: 'all' };
+  return { kind: 'branches', branchIds: principal.branchIds };
+}

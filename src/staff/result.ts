@@ -37,3 +37,12 @@ export const ok = <T>(value: T): Ok<T> => ({ ok: true, value });
 export const notFound = (): NotFound => ({ ok: false, reason: 'not_found' });
 export const invalid = (errors: FieldError[]): Invalid => ({ ok: false, reason: 'invalid', errors });
 export const conflict = (code: string): Conflict => ({ ok: false, reason: 'conflict', code });
+
+/** The highest page number a list is read at; beyond it nobody pages by hand, and the offset stays a small whole number. */
+export const MAX_PAGE = 10_000;
+
+/** A page number from what a query string said: a whole number from 1 to MAX_PAGE (`1e309`, `-3`, `x` → the nearest sensible page). */
+export function pageNumber(value: unknown): number {
+  const n = Math.floor(Number(value ?? 1));
+  return Number.isFinite(n) ? Math.min(Math.max(1, n), MAX_PAGE) : n > 0 ? MAX_PAGE : 1;
+}

@@ -28,12 +28,17 @@ describe.each(dialects)('staff sign-in on $name', (dialect) => {
     await svc.close();
   });
 
+  // `ip` is the address of the connection, as the Node server hands it to the app (src/http/client-address.ts).
   const login = (email: string, password: string, ip = '10.0.0.1', extra: Record<string, string> = {}) =>
-    svc.app.request('/console/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip, 'accept-language': 'en', ...extra },
-      body: new URLSearchParams({ email, password, next: '/console/customers' }).toString(),
-    });
+    svc.app.request(
+      '/console/login',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en', ...extra },
+        body: new URLSearchParams({ email, password, next: '/console/customers' }).toString(),
+      },
+      { incoming: { socket: { remoteAddress: ip } } },
+    );
 
   it('signs in with a secure session cookie, shows the console, and signs out', async () => {
     const res = await login('mei@dealer.example', TEST_PASSWORD);

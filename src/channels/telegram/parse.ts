@@ -38,11 +38,14 @@ const chat = z.object({
   last_name: z.string().optional(),
 });
 
+/** A Unix time in seconds that a Date can hold (a larger one is not a time Telegram sends, and would not convert). */
+const unixSeconds = z.int().min(0).max(8_640_000_000_000);
+
 const location = z.object({ latitude: z.number(), longitude: z.number() });
 
 const message = z.object({
   message_id: z.int(),
-  date: z.int(),
+  date: unixSeconds,
   chat,
   from: user.optional(),
   text: z.string().optional(),
@@ -57,14 +60,14 @@ const callbackQuery = z.object({
   id: z.string(),
   from: user,
   // A button under an old or deleted message comes with an InaccessibleMessage: chat and id, date 0.
-  message: z.object({ message_id: z.int(), date: z.int(), chat }).optional(),
+  message: z.object({ message_id: z.int(), date: unixSeconds, chat }).optional(),
   data: z.string().optional(),
 });
 
 const chatMemberUpdated = z.object({
   chat,
   from: user,
-  date: z.int(),
+  date: unixSeconds,
   new_chat_member: z.object({ status: z.string() }),
 });
 

@@ -8,6 +8,7 @@ export function pageTexts(t: (key: string) => string, dealerName: string) {
     placeholder: t('web.placeholder'),
     send: t('web.send'),
     offline: t('web.offline'),
+    slowDown: t('web.slowDown'),
   };
 }
 
@@ -70,6 +71,9 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
   let TEXTS = ${raw(json)};
   const log = document.getElementById('log');
   const statusLine = document.getElementById('status');
+  /** Until when the "slow down" note stays (the Retry-After the service gave); other news does not clear it before. */
+  let slowUntil = 0;
+  function clearStatus() { if (Date.now() >= slowUntil) statusLine.textContent = ''; }
   const form = document.getElementById('composer');
   const input = document.getElementById('text');
   let cursor = 0;
@@ -94,7 +98,13 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     for (let attempt = 0; attempt < 4; attempt++) {
       try {
         const res = await fetch('/chat/api/' + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
-        if (res.ok || (res.status >= 400 && res.status < 500)) { statusLine.textContent = ''; return res; }
+        // Over the limit: said politely, and not retried (the visitor sends it again after a moment).
+        if (res.status === 429) {
+          statusLine.textContent = TEXTS.slowDown;
+          slowUntil = Date.now() + 1000 * Math.min(60, Number(res.headers.get('retry-after')) || 5);
+          return res;
+        }
+        if (res.ok || (res.status >= 400 && res.status < 500)) { slowUntil = 0; statusLine.textContent = ''; return res; }
       } catch (e) { /* retried below with the same id, so it is never handled twice */ }
       statusLine.textContent = TEXTS.offline;
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
@@ -194,7 +204,7 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     for (const m of data.messages) show(m);
     if (data.cursor > cursor) cursor = data.cursor;
     if (cursor !== before) { refreshQuick(); log.scrollTop = log.scrollHeight; }
-    statusLine.textContent = '';
+    clearStatus();
   }
 
   async function fetchMessages(query) {
@@ -215,7 +225,7 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     if (!window.EventSource || streamFailures >= 3) { schedule(3000); return; }
     stream = new EventSource('/chat/api/stream?after=' + cursor, { withCredentials: true });
     stream.addEventListener('messages', (e) => { streamFailures = 0; try { receive(JSON.parse(e.data)); } catch (err) { /* a broken event is skipped; the next one carries the cursor */ } });
-    stream.addEventListener('ready', () => { statusLine.textContent = ''; });
+    stream.addEventListener('ready', clearStatus);
     stream.onerror = () => {
       // The browser reconnects on its own; a stream that keeps failing is given up for polling.
       if (stream && stream.readyState === EventSource.CLOSED) { streamFailures++; setTimeout(openStream, 1000 * streamFailures); }
@@ -254,7 +264,8 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
 
   async function choose(bar, id, params) {
     if (bar.classList.contains('quick')) bar.querySelectorAll('button').forEach((b) => { b.disabled = true; });
-    await post('messages', params ? { id: newId(), choice: id, params } : { id: newId(), choice: id });
+    const res = await post('messages', params ? { id: newId(), choice: id, params } : { id: newId(), choice: id });
+    if (res && res.status === 429) { bar.querySelectorAll('button').forEach((b) => { b.disabled = false; }); return; }
     soon();
   }
 
@@ -263,7 +274,9 @@ export function renderChatPage(opts: { locale: Locale; dealerName: string; t: (k
     const text = input.value.trim();
     if (!text) return;
     input.value = '';
-    await post('messages', { id: newId(), text });
+    const res = await post('messages', { id: newId(), text });
+    // A message refused for coming too fast is given back, so nothing typed is lost.
+    if (res && res.status === 429) { if (!input.value) input.value = text; return; }
     soon();
   });
 

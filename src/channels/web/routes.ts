@@ -5,9 +5,12 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import type { Engine } from '../../conversation/engine';
 import { AppError } from '../../errors';
+import { clientAddress } from '../../http/client-address';
+import { createRateLimiter, type RateLimit } from '../../http/rate-limit';
 import type { Translator } from '../../i18n';
 import { isLocale, localeFromAcceptLanguage, resolveLocale, type Locale } from '../../i18n/locales';
 import type { Clock } from '../../ops/clock';
+import type { Metrics } from '../../ops/metrics';
 import type { Store } from '../../store/store';
 import type { MessageRow } from '../../store/schema';
 import type { InboundEvent, Input } from '../types';
@@ -25,6 +28,33 @@ export interface WebChatDeps {
   streamPollMs?: number;
   /** How long one stream stays open before the page reconnects (Workers and proxies end long requests). */
   streamMaxMs?: number;
+  /** Counts refusals over the limits. */
+  metrics?: Metrics;
+  /** The limits on what one visitor and one address may send; the config's unless a test gives others. */
+  limits?: WebChatLimits;
+}
+
+export interface WebChatLimits {
+  /** Messages and button taps of one visitor. */
+  messagesPerVisitor: RateLimit;
+  /** Messages and taps of all visitors from one address together (a showroom's or an office's shared address). */
+  messagesPerAddress: RateLimit;
+  /** New visitors (each becomes a customer with their first message) from one address. */
+  newVisitorsPerAddress: RateLimit;
+}
+
+/**
+ * The limits the config sets. Its defaults (60 and 240 a minute, 20 new visitors in 10 minutes) are far
+ * above what a person typing or tapping through a booking does (a tap a second is 60 a minute), far below a
+ * script's flood. SECURITY.md lists them.
+ */
+export function webChatLimits(config: Config): WebChatLimits {
+  const l = config.webChatLimits;
+  return {
+    messagesPerVisitor: { limit: l.messagesPerVisitorPerMinute, windowMs: 60_000 },
+    messagesPerAddress: { limit: l.messagesPerAddressPerMinute, windowMs: 60_000 },
+    newVisitorsPerAddress: { limit: l.newVisitorsPerAddressPer10Minutes, windowMs: 10 * 60_000 },
+  };
 }
 
 /** Messages a page asks for at once; a reload shows the latest this many. */
@@ -49,8 +79,13 @@ const messageBody = z.union([
   }),
 ]);
 
+/** The media type of a Content-Type header, without its parameters, in lower case (`Application/JSON; charset=utf-8` → `application/json`). */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
 async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
-  if (!(c.req.header('content-type') ?? '').includes('application/json')) {
+  if (mediaType(c.req.header('content-type')) !== 'application/json') {
     // Requiring JSON keeps other sites from posting into a visitor's chat with a plain form.
     throw new AppError('bad_request', 'expected Content-Type: application/json');
   }
@@ -74,6 +109,43 @@ function isHttps(c: Context): boolean {
 /** The web chat: a page at /chat and the small JSON API it talks to, on the same engine as LINE and Telegram. */
 export function webChatRoutes(deps: WebChatDeps): Hono {
   const app = new Hono();
+  const limits = deps.limits ?? webChatLimits(deps.config);
+  const now = () => deps.clock.now().getTime();
+  const perVisitor = createRateLimiter(limits.messagesPerVisitor, { now });
+  const perAddress = createRateLimiter(limits.messagesPerAddress, { now });
+  const newPerAddress = createRateLimiter(limits.newVisitorsPerAddress, { now });
+  /** Visitors already counted as new (oldest first, bounded). */
+  const countedNew = new Map<string, true>();
+
+  /**
+   * Counts a message against the visitor's and the address's limits (and, for a visitor who is not a
+   * customer yet, against the new visitors of the address); throws a 429 the page shows in the visitor's
+   * language when one is full. An unknown address is not counted: it would pool strangers together.
+   */
+  async function admit(c: Context, visitorId: string): Promise<void> {
+    const address = clientAddress(c);
+    const customer = await customerOf(visitorId);
+    const refusals: [string, ReturnType<typeof perVisitor.take>][] = [['visitor', perVisitor.take(visitorId)]];
+    if (address) {
+      refusals.push(['address', perAddress.take(address)]);
+      // A visitor counts as new once, also when several first messages arrive before their profile is made.
+      if (!customer && !countedNew.has(visitorId)) {
+        const taken = newPerAddress.take(address);
+        refusals.push(['new_visitors', taken]);
+        if (taken.ok) {
+          countedNew.set(visitorId, true);
+          if (countedNew.size > 50_000) countedNew.delete(countedNew.keys().next().value!);
+        }
+      }
+    }
+    const refused = refusals.find(([, taken]) => !taken.ok);
+    if (!refused) return;
+    const [limit, taken] = refused as [string, { ok: false; retryAfterMs: number }];
+    deps.metrics?.rateLimited.inc({ limit: `web_chat_${limit}` });
+    const locale: Locale = customer?.locale ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
+    const retryAfter = Math.ceil(taken.retryAfterMs / 1000);
+    throw new AppError('rate_limited', deps.translator.t(locale, 'web.slowDown'), { retryAfter });
+  }
 
   async function visitorOf(c: Context): Promise<string> {
     const id = await verifyVisitor(deps.secret, getCookie(c, VISITOR_COOKIE));
@@ -86,10 +158,12 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     return (explicit && resolveLocale(explicit, fallback)) || localeFromAcceptLanguage(c.req.header('accept-language'), fallback);
   }
 
-  async function submit(c: Context, visitorId: string, eventId: string, input: Input, language?: string) {
+  async function submit(c: Context, visitorId: string, clientMessageId: string, input: Input, language?: string) {
+    await admit(c, visitorId);
     const event: InboundEvent = {
       channel: 'web',
-      eventId,
+      // The page makes the ids; each visitor's are their own, so one visitor can never shadow another's message.
+      eventId: `${visitorId}:${clientMessageId}`,
       externalId: visitorId,
       occurredAt: deps.clock.now().toISOString(),
       replyToken: null,
@@ -153,7 +227,8 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
   function cursorOf(value: string | undefined): number {
     const after = Number(value ?? 0);
     if (!Number.isInteger(after) || after < 0) throw new AppError('bad_request', 'after must be a whole number');
-    return after;
+    // Message ids are 32-bit on Postgres: nothing lies past the largest, and the database must not be asked.
+    return Math.min(after, 2_147_483_647);
   }
 
   app.get('/', async (c) => {

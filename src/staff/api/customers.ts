@@ -53,7 +53,7 @@ export function registerCustomerRoutes(app: ApiApp, deps: ApiContext): void {
       const { q, category, updatedSince, limit, cursor } = c.req.valid('query');
       const after = cursor ? decodeCursor(cursor) : null;
       if (cursor && !after) return c.json(invalidField('cursor', 'Not a cursor this API returned; start again without one.'), 400);
-      const page = await customers.listAfter({ q, category, updatedSince: updatedSince && new Date(updatedSince).toISOString(), after, limit });
+      const page = await customers.listAfter({ q, category, updatedSince: updatedSince && new Date(updatedSince).toISOString(), after, limit, visibleTo: c.get('principal') });
       return c.json({ items: page.items.map(toApiCustomer), nextCursor: page.next ? encodeCursor(page.next) : null }, 200);
     },
   );

@@ -96,7 +96,7 @@ export function registerVehicleRoutes(app: ApiApp, deps: ApiContext): void {
       responses: { 200: jsonResponse(VehicleListSchema, 'Vehicles with that plate (usually one), oldest first; each names its customer.') },
     },
     async (c) => {
-      const rows = await customers.vehiclesByPlate(c.req.valid('query').plate);
+      const rows = await customers.vehiclesByPlate(c.req.valid('query').plate, c.get('principal'));
       return c.json({ items: rows.map(toApiVehicle) }, 200);
     },
   );

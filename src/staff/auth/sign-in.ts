@@ -2,7 +2,7 @@ import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import type { Principal } from '../permissions';
 import { findStaffByEmail } from '../staff-users/records';
-import { clearLoginFailures, loginBlockedFor, recordLoginFailure } from './login-limit';
+import { claimLoginAttempt, clearLoginFailures, recordLoginFailure } from './login-limit';
 import { verifyPassword } from './password';
 import { createSession, endSession, principalFromSession } from './sessions';
 
@@ -25,15 +25,16 @@ export function createSessionService(deps: { store: Store }) {
 
     async signIn(args: { email: string; password: string; ip: string | null; userAgent: string | null; now: Date }): Promise<SignInResult> {
       const { email, ip, now } = args;
-      const wait = await loginBlockedFor(store.db, email, ip, now);
-      if (wait > 0) return { ok: false, reason: 'blocked', waitMs: wait };
+      // Counted before the slow hash, so parallel guesses cannot all slip under the limit.
+      const attempt = await claimLoginAttempt(store, email, ip, now);
+      if (!attempt.ok) return { ok: false, reason: 'blocked', waitMs: attempt.waitMs };
       const staff = await findStaffByEmail(store.db, email);
       const matches = await verifyPassword(args.password, staff?.password_hash ?? DUMMY_HASH);
       if (!staff || !matches || staff.active !== 1) {
-        await recordLoginFailure(store.db, email, ip, now);
+        await recordLoginFailure(store.db, now);
         return { ok: false, reason: 'failed' };
       }
-      await clearLoginFailures(store.db, email);
+      await clearLoginFailures(store.db, email, attempt.claim);
       const session = await store.transaction(async (tx) => {
         const created = await createSession(tx, staff.id, { ip, userAgent: args.userAgent, now });
         await tx.updateTable('staff_users').set({ last_login_at: now.toISOString() }).where('id', '=', staff.id).execute();

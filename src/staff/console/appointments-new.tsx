@@ -105,7 +105,7 @@ export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleConte
       );
     }
     state = { ...state, branchId: branch.id };
-    const found = state.customerId ? await customers.withVehicles(state.customerId) : null;
+    const found = state.customerId && (await customers.canSee(page.principal, state.customerId)) ? await customers.withVehicles(state.customerId) : null;
     const customer = found?.ok ? found.value.customer : null;
     const vehicles = found?.ok ? found.value.vehicles : [];
     const capacity = await appointments.capacity(branch.id);
@@ -114,7 +114,7 @@ export function registerNewBookingPages(app: Hono<ConsoleEnv>, ctx: ConsoleConte
     const vehicle = state.vehicle || (vehicles.length === 1 ? vehicles[0]!.id : vehicles.length === 0 ? NEW_VEHICLE : '');
     const ready = customer && state.serviceType && isLocalDate(state.date);
     const free = ready && !view.alternatives ? await appointments.availability(page.principal, branch.id, { serviceTypeCode: state.serviceType, date: state.date, loaner: state.loaner }) : null;
-    const results = !customer && state.q ? (await customers.search({ q: state.q, pageSize: 10 })).items : null;
+    const results = !customer && state.q ? (await customers.search({ q: state.q, pageSize: 10, visibleTo: page.principal })).items : null;
     const loanerCars = capacity?.rules.settings.loanerCars ?? 0;
     const slots = view.alternatives ?? (free?.ok ? free.day.slots : []);
     const newCustomerProblems = customerProblems(page, view.newCustomer?.errors ?? []);

@@ -97,7 +97,7 @@ export async function renderProfile(page: Page, c: Context<ConsoleEnv>, customer
   const editValue = (field: string, stored: string | null) => editValues?.[field] ?? stored ?? '';
   const checked = (field: string, stored: string | null) => (editValues ? editValues[field] === '1' : stored !== null);
   const canMerge = page.can('customers.merge') && !erased;
-  const mergeResults = view.mergeQuery && canMerge ? (await customers.search({ q: view.mergeQuery, pageSize: 10, excludeId: customer.id })).items : null;
+  const mergeResults = view.mergeQuery && canMerge ? (await customers.search({ q: view.mergeQuery, pageSize: 10, excludeId: customer.id, visibleTo: page.principal })).items : null;
 
   return page.render(
     { title: name, flash: view.flash ?? null, status: view.status },

@@ -22,7 +22,7 @@ export function registerCustomerPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext
 
   pages.get('/console/customers', 'customers.read', async (page) => {
     const q = page.query('q', 1000);
-    const result = await customers.search({ q, page: Number(page.query('page') || '1') });
+    const result = await customers.search({ q, page: Number(page.query('page') || '1'), visibleTo: page.principal });
     const base = q ? `/console/customers?q=${encodeURIComponent(q)}` : '/console/customers';
     return page.render(
       { title: ct(page, 'list.title'), flash: customerFlash(page) },

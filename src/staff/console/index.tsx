@@ -16,13 +16,20 @@ import { anonymousLocale, consoleRoutes, FlashMessage, publicConsoleRoute, STYLE
 
 export type { ConsoleDeps } from './deps';
 
+/** What console pages may load and where they may be shown (see the middleware in createConsole). */
+export const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
 }
 
-/** Only same-site paths under /console may be returned to after login. */
+/**
+ * Only same-site paths under /console may be returned to after login, written in plain URL characters
+ * (no spaces, control characters or backslashes: a CR/LF would split the Location header).
+ */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && /^\/console(\/|$|\?)/.test(next) && !next.startsWith('//') ? next : '/console';
+  return typeof next === 'string' && next.length <= 2000 && /^\/console(?:[/?][\x21-\x5b\x5d-\x7e]*)?$/.test(next) ? next : '/console';
 }
 
 function LoginPage(props: { t: (k: string, p?: Record<string, string | number>) => string; locale: string; dealerName: string; next: string; email?: string; error?: string | null; info?: string | null }) {
@@ -68,6 +75,15 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   const formLimit = limitBody({ maxBytes: BODY_LIMITS.console });
   // A staff photo for a customer is a picture, not a form: its route streams it under the photo limit instead.
   app.use('/console/*', (c, next) => (/^\/console\/complaints\/[^/]+\/photo$/.test(c.req.path) ? next() : formLimit(c, next)));
+  // Console pages are never shown inside another site's frame (staff actions cannot be clicked through a
+  // disguise), and scripts, styles and form posts come only from here. The pages' scripts and handlers are inline.
+  app.use('/console/*', async (c, next) => {
+    await next();
+    c.res.headers.set('Content-Security-Policy', CONSOLE_CSP);
+    c.res.headers.set('X-Frame-Options', 'DENY');
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    c.res.headers.set('Referrer-Policy', 'same-origin');
+  });
   const { registry } = deps;
   const ctx: ConsoleContext = {
     ...deps,

@@ -459,10 +459,10 @@ export function registerRepairOrderPages(app: Hono<ConsoleEnv>, ctx: ConsoleCont
     const branch = branches.find((b) => b.id === (view.form?.get('branch') || page.query('branch'))) ?? branches[0];
     if (!branch) return page.render({ title }, <p class="muted">{rt(page, 'noBranches')}</p>);
     const customerId = view.form?.get('customer') || page.query('customer');
-    const found = customerId ? await customers.withVehicles(customerId) : null;
+    const found = customerId && (await customers.canSee(page.principal, customerId)) ? await customers.withVehicles(customerId) : null;
     const customer = found?.ok ? found.value.customer : null;
     const q = page.query('q');
-    const results = !customer && q ? (await customers.search({ q, pageSize: 10 })).items : null;
+    const results = !customer && q ? (await customers.search({ q, pageSize: 10, visibleTo: page.principal })).items : null;
     const advisors = await repairOrders.advisors(page.principal, branch.id);
     const v = (name: string, fallback = '') => view.form?.get(name) ?? fallback;
     return page.render(

@@ -54,7 +54,8 @@ export async function transcriptAfter(db: Kysely<Database>, customerId: string, 
   const customer = await db.selectFrom('customers').select(['id', 'merged_into_id']).where('id', '=', customerId).executeTakeFirst();
   if (!customer) return null;
   const [messages, conversation] = await Promise.all([
-    messagesAfter(db, customerId, afterId, TRANSCRIPT_PAGE),
+    // Message ids are 32-bit on Postgres: a cursor past the largest one there can be finds nothing, not a database error.
+    messagesAfter(db, customerId, Math.min(Math.max(0, afterId), 2_147_483_647), TRANSCRIPT_PAGE),
     db.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', customerId).executeTakeFirst(),
   ]);
   return { messages, flow: conversation?.flow ?? null, step: conversation?.step ?? null, mergedInto: customer.merged_into_id };

@@ -4,6 +4,7 @@ import type { ChannelName, Database, OutboxStatus } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { conflict, ok, type ActionContext, type CustomerResult } from './result';
+import { pageNumber } from '../result';
 
 export const DELIVERY_PAGE_SIZE = 50;
 
@@ -53,7 +54,7 @@ export function summariseReplies(payload: string): string[] {
  */
 export async function listDeliveryProblems(db: Kysely<Database>, args: { page?: number; pageSize?: number } = {}): Promise<{ items: DeliveryProblem[]; page: number; hasNext: boolean }> {
   const pageSize = args.pageSize ?? DELIVERY_PAGE_SIZE;
-  const page = Math.max(1, Math.floor(args.page ?? 1) || 1);
+  const page = pageNumber(args.page);
   const rows = await db
     .selectFrom('outbox')
     .innerJoin('customers', 'customers.id', 'outbox.customer_id')

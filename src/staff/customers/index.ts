@@ -16,3 +16,4 @@ export * from './delivery-problems';
 export * from './create';
 export * from './vehicles';
 export * from './service';
+export * from './scope';

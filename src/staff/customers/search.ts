@@ -1,6 +1,9 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { ChannelName, Customer, CustomerCategory, Database } from '../../store/schema';
+import type { Principal } from '../permissions';
 import { escapeLike, normalizePlate, phoneSearchDigits } from './normalize';
+import { visibleCustomers } from './scope';
+import { pageNumber } from '../result';
 
 export const CUSTOMER_PAGE_SIZE = 25;
 const MAX_QUERY_CHARS = 100;
@@ -66,10 +69,10 @@ export function matchesCustomerQuery(q: string) {
  */
 export async function searchCustomers(
   db: Kysely<Database>,
-  args: { q?: string | null; page?: number; pageSize?: number; excludeId?: string },
+  args: { q?: string | null; page?: number; pageSize?: number; excludeId?: string; visibleTo?: Principal },
 ): Promise<CustomerSearch> {
   const pageSize = args.pageSize ?? CUSTOMER_PAGE_SIZE;
-  const page = Math.max(1, Math.floor(args.page ?? 1) || 1);
+  const page = pageNumber(args.page);
   const q = (args.q ?? '').trim().slice(0, MAX_QUERY_CHARS);
 
   let query = db
@@ -86,6 +89,7 @@ export async function searchCustomers(
     .where('customers.merged_into_id', 'is', null)
     .where('customers.erased_at', 'is', null);
   if (args.excludeId) query = query.where('customers.id', '<>', args.excludeId);
+  if (args.visibleTo) query = query.where(visibleCustomers(args.visibleTo));
 
   if (q) query = query.where(matchesCustomerQuery(q));
 
@@ -137,9 +141,10 @@ export interface CustomerPosition {
  */
 export async function listCustomersAfter(
   db: Kysely<Database>,
-  args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number },
+  args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number; visibleTo?: Principal },
 ): Promise<{ items: Customer[]; next: CustomerPosition | null }> {
   let query = db.selectFrom('customers').selectAll().where('merged_into_id', 'is', null).where('erased_at', 'is', null);
+  if (args.visibleTo) query = query.where(visibleCustomers(args.visibleTo));
   if (args.category) query = query.where('category', '=', args.category);
   if (args.updatedSince) query = query.where('updated_at', '>=', args.updatedSince);
   const text = args.q?.trim();

@@ -10,6 +10,8 @@ import { exportCustomer } from './export';
 import { mergeCustomers } from './merge';
 import { loadCustomerProfile } from './profile';
 import { liveCustomer, type ActionContext } from './result';
+import { canSeeCustomer } from './scope';
+import type { Principal } from '../permissions';
 import { listCustomersAfter, searchCustomers, type CustomerPosition } from './search';
 import { addVehicle, updateCustomerProfile, updateVehicle } from './update';
 import { customerWithVehicles, findVehiclesByPlate, listVehicles, updateVehicleById } from './vehicles';
@@ -31,19 +33,31 @@ export function createCustomerService(deps: CustomerServiceDeps) {
   const { store } = deps;
   const db = store.db;
   return {
-    search: (args: Parameters<typeof searchCustomers>[1]) => searchCustomers(db, args),
-    listAfter: (args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number }) => listCustomersAfter(db, args),
+    /** Customers matching a search, only those `visibleTo` may see (customerScope). */
+    search: (args: Parameters<typeof searchCustomers>[1] & { visibleTo: Principal }) => searchCustomers(db, args),
+    listAfter: (args: { q?: string; category?: CustomerCategory; updatedSince?: string; after: CustomerPosition | null; limit: number; visibleTo: Principal }) => listCustomersAfter(db, args),
+    /** Whether `principal` may see this customer (the guard asks before any route with a customer in its path). */
+    canSee: (principal: Principal, customerId: string) => canSeeCustomer(db, principal, customerId),
     profile: (id: string) => loadCustomerProfile(db, id),
     live: (id: string) => liveCustomer(db, id),
     withVehicles: (id: string) => customerWithVehicles(db, id),
     create: (ctx: ActionContext, raw: unknown) => createCustomer(store, ctx, raw, { locale: deps.defaultLocale }),
     update: (ctx: ActionContext, id: string, raw: unknown) => updateCustomerProfile(store, ctx, id, raw),
-    merge: (ctx: ActionContext, args: { mergeId: string; keepId: string }) => mergeCustomers(store, ctx, args),
+    // Both profiles must be the actor's to see: the one in the path is checked by the guard, the other here.
+    merge: async (ctx: ActionContext, args: { mergeId: string; keepId: string }): Promise<Awaited<ReturnType<typeof mergeCustomers>>> => {
+      if (!(await canSeeCustomer(db, ctx.actor, args.mergeId))) return { ok: false, reason: 'not_found' };
+      if (args.keepId && !(await canSeeCustomer(db, ctx.actor, args.keepId))) return { ok: false, reason: 'invalid', errors: [{ field: 'into', code: 'mergeTargetMissing' }] };
+      return mergeCustomers(store, ctx, args);
+    },
     export: (ctx: ActionContext, id: string) => exportCustomer(store, ctx, id),
     erase: (ctx: ActionContext, id: string, args: { confirmation: string }) => eraseCustomer(store, ctx, id, args),
 
     vehicles: (customerId: string) => listVehicles(db, customerId),
-    vehiclesByPlate: (plate: string) => findVehiclesByPlate(db, plate),
+    vehiclesByPlate: async (plate: string, visibleTo: Principal) => {
+      const found = await findVehiclesByPlate(db, plate);
+      const seen = await Promise.all(found.map((v) => canSeeCustomer(db, visibleTo, v.customer_id)));
+      return found.filter((_, i) => seen[i]);
+    },
     addVehicle: (ctx: ActionContext, customerId: string, raw: unknown) => addVehicle(store, ctx, customerId, raw),
     updateVehicle: (ctx: ActionContext, customerId: string, vehicleId: string, raw: unknown) => updateVehicle(store, ctx, customerId, vehicleId, raw),
     updateVehicleById: (ctx: ActionContext, vehicleId: string, raw: unknown) => updateVehicleById(store, ctx, vehicleId, raw),
