@@ -90,6 +90,8 @@ export const envSchema = z.object({
   DMS_WEBHOOK_URL: z.preprocess((v) => (v === '' ? undefined : v), z.url({ error: 'expected the http(s) URL of the DMS endpoint' }).optional()),
   DMS_WEBHOOK_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
   DMS_WEBHOOK_MAX_ATTEMPTS: positiveInt(10),
+  /** Minutes after collection the satisfaction survey is sent (0: right away), unless the dealer's console setting says otherwise. */
+  SURVEY_DELAY_MINUTES: z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number({ error: 'expected a whole number of minutes' }).int().min(0).max(10_080).default(120)),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -126,6 +128,8 @@ export interface Config {
   };
   /** Signed webhooks to the dealership's DMS (src/repair-orders/dms-webhooks.ts); null when not set. */
   dmsWebhook: { url: string; secret: string; maxAttempts: number } | null;
+  /** Default minutes from collection to the satisfaction survey (the console's setting overrides it). */
+  surveyDelayMinutes: number;
   /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
   disabledChannels: Partial<Record<'line' | 'telegram', string>>;
 }
@@ -189,6 +193,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     webChatSecret: e.WEB_CHAT_SECRET ?? null,
     conversationTimeoutMs: e.CONVERSATION_TIMEOUT_MINUTES * 60_000,
     handoffIdleMs: e.HANDOFF_IDLE_MINUTES * 60_000,
+    surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     blobDir: e.BLOB_DIR ?? null,
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
