@@ -49,6 +49,7 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
       blobs: apiDeps.blobs,
       mediaLinks: apiDeps.mediaLinks,
       onOutbox: apiDeps.onOutbox,
+      timeZone: apiDeps.config.dealer.timeZone,
     }),
   };
   const api = newApiApp(deps);

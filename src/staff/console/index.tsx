@@ -80,6 +80,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
       blobs: deps.blobs,
       mediaLinks: deps.mediaLinks,
       onOutbox: deps.onOutbox,
+      timeZone: deps.config.dealer.timeZone,
     }),
   };
   const { sessions } = ctx.services;
