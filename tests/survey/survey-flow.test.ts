@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RenderedMessage } from '../../src/channels/types';
 import { surveyButtons } from '../../src/conversation/button-ids';
 import { manualClock } from '../../src/ops/clock';
@@ -7,7 +7,7 @@ import { staffFor, webCustomer } from '../complaints/helpers';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { apiToken } from '../helpers/staff';
-import { dialects } from '../helpers/stores';
+import { closeTestD1, flowDialects } from '../helpers/stores';
 
 /*
  * The survey after a visit, in the web chat, as a customer goes through it: sent two hours after the car is
@@ -23,7 +23,9 @@ const DAY = 24 * HOUR;
 
 type Json = Record<string, any>;
 
-describe.each(dialects)('the satisfaction survey in the web chat on $name', (dialect) => {
+afterAll(closeTestD1);
+
+describe.each(flowDialects)('the satisfaction survey in the web chat on $name', (dialect) => {
   let svc: TestService;
   let dms: Awaited<ReturnType<typeof apiToken>>;
   const clock = manualClock(START);
