@@ -76,7 +76,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('customer_category_derivations')
     .addColumn('customer_id', 'text', (c) => c.primaryKey())
     .addColumn('derived', 'text', (c) => c.notNull())
-    .addColumn('written', 'text', (c) => c.notNull())
+    .addColumn('seen', 'text', (c) => c.notNull())
+    .addColumn('staff_choice', 'integer', (c) => c.notNull())
     .addColumn('facts', 'text', (c) => c.notNull())
     .addColumn('derived_at', 'text', (c) => c.notNull())
     .execute();

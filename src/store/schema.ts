@@ -836,8 +836,10 @@ export interface CustomerCategoryDerivationsTable {
   customer_id: string;
   /** What the records point to now. */
   derived: CustomerCategory;
-  /** What the records last wrote on the profile: a profile category different from both is a staff choice. */
-  written: CustomerCategory;
+  /** The profile's category as the last recompute left it: a different one now was set by staff since. */
+  seen: CustomerCategory;
+  /** 1 while the profile holds a category staff chose over the derived one. */
+  staff_choice: number;
   /** JSON: the facts it was decided on. */
   facts: string;
   derived_at: string;

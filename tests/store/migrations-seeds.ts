@@ -269,7 +269,7 @@ export const seeds: Record<string, MigrationSeed> = {
         .execute();
       await db.insertInto('survey_settings').values({ id: 'dealer', enabled: 1, delay_minutes: 90, expiry_days: 5, aspects: JSON.stringify(['advisor', 'price']), review_invite: 1, review_url: 'https://g.page/r/seed', updated_at: T1 }).execute();
       await db.insertInto('customer_referrals').values({ id: 'seed-ref1', customer_id: 'seed-c1', note: '介紹同事', recorded_by: 'seed-s1', created_at: T1 }).execute();
-      await db.insertInto('customer_category_derivations').values({ customer_id: 'seed-c1', derived: 'at_risk', written: 'at_risk', facts: JSON.stringify({ completedVisits: 1 }), derived_at: T1 }).execute();
+      await db.insertInto('customer_category_derivations').values({ customer_id: 'seed-c1', derived: 'at_risk', seen: 'key_influencer', staff_choice: 1, facts: JSON.stringify({ completedVisits: 1 }), derived_at: T1 }).execute();
     },
     async check(db) {
       const survey = await one(db, 'surveys', { repair_order_id: 'seed-ro1' });
@@ -277,7 +277,7 @@ export const seeds: Record<string, MigrationSeed> = {
       expect(JSON.parse(String(survey.aspects))).toEqual({ advisor: 3 });
       expect(await one(db, 'survey_settings', { id: 'dealer' })).toMatchObject({ enabled: 1, delay_minutes: 90, expiry_days: 5, review_url: 'https://g.page/r/seed' });
       await one(db, 'customer_referrals', { customer_id: 'seed-c1' });
-      expect(await one(db, 'customer_category_derivations', { customer_id: 'seed-c1' })).toMatchObject({ derived: 'at_risk', written: 'at_risk' });
+      expect(await one(db, 'customer_category_derivations', { customer_id: 'seed-c1' })).toMatchObject({ derived: 'at_risk', seen: 'key_influencer', staff_choice: 1 });
     },
   },
 };

@@ -46,11 +46,14 @@ describe('customer categories from the history', () => {
     // No derivation yet: only "key influencer" can have come from staff.
     expect(categoryDecision('prospect', null, 'base')).toEqual({ staffChoice: false, write: true });
     expect(categoryDecision('key_influencer', null, 'base')).toEqual({ staffChoice: true, write: false });
-    // The records wrote "base"; staff changed it to "key influencer": kept, whatever the records say now.
-    expect(categoryDecision('key_influencer', { derived: 'base', written: 'base' }, 'at_risk')).toEqual({ staffChoice: true, write: false });
-    // Staff set it back to what the records say: the records lead again.
-    expect(categoryDecision('at_risk', { derived: 'at_risk', written: 'base' }, 'at_risk')).toEqual({ staffChoice: false, write: false });
-    expect(categoryDecision('base', { derived: 'base', written: 'base' }, 'at_risk')).toEqual({ staffChoice: false, write: true });
+    // The records left "base"; staff changed it to "key influencer": kept, whatever the records say now.
+    expect(categoryDecision('key_influencer', { seen: 'base', staffChoice: false }, 'at_risk')).toEqual({ staffChoice: true, write: false });
+    // Still kept later, even when the records come to agree for a while and then disagree again.
+    expect(categoryDecision('key_influencer', { seen: 'key_influencer', staffChoice: true }, 'key_influencer')).toEqual({ staffChoice: true, write: false });
+    expect(categoryDecision('key_influencer', { seen: 'key_influencer', staffChoice: true }, 'at_risk')).toEqual({ staffChoice: true, write: false });
+    // Staff set it to what the records say: the records lead again.
+    expect(categoryDecision('at_risk', { seen: 'key_influencer', staffChoice: true }, 'at_risk')).toEqual({ staffChoice: false, write: false });
+    expect(categoryDecision('base', { seen: 'base', staffChoice: false }, 'at_risk')).toEqual({ staffChoice: false, write: true });
     // The profile suggestion leaves both hand-made categories alone.
     expect(suggestCategory('at_risk', { registeredVehicles: 1 })).toBe('at_risk');
   });

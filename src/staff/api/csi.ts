@@ -115,4 +115,25 @@ export function registerCsiRoutes(app: ApiApp, deps: ApiContext): void {
       return c.json({ error: result.reason === 'conflict' ? result.code : 'invalid' }, 409);
     },
   );
+
+  route(
+    'customers.write',
+    {
+      method: 'post',
+      path: '/api/csi/referrals',
+      operationId: 'recordReferral',
+      summary: 'Record that a customer referred someone',
+      description: 'Referrals count toward the key-influencer category (with repeated "very likely to recommend"); the customer’s category is recomputed at once. Customers outside the token’s branches are not found.',
+      request: { body: { content: { 'application/json': { schema: z.object({ customerId: z.string().min(1).max(100), note: z.string().max(500).optional() }).openapi('ReferralInput') } }, required: true } },
+      responses: { 201: jsonResponse(z.object({ id: z.string(), category: z.string().nullable() }).openapi('Referral'), 'The referral, and the category the records now point to.'), 404: NOT_FOUND },
+    },
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await csi.recordReferral(actionContext(c, deps.clock), body.customerId, body.note);
+      if (result.ok) return c.json(result.value, 201);
+      if (result.reason === 'not_found') return c.json({ error: 'no such customer' }, 404);
+      if (result.reason === 'invalid') return c.json({ error: 'invalid request', details: details(deps.translator, result.errors) }, 400);
+      return c.json({ error: result.code }, 400);
+    },
+  );
 }

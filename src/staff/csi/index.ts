@@ -4,7 +4,9 @@ import { openComplaint } from '../../complaints/open';
 import { csiOf, isAspectCode, loyaltyOf, type AspectCode, type SurveyAnswers } from '../../domain/csi';
 import { addDays, daysBetween, isLocalDate, localDateOf, zonedInstant } from '../../domain/local-time';
 import type { Clock } from '../../ops/clock';
+import { recomputeCategory } from '../../survey/categories';
 import { loadSurveySettings, saveSurveySettings, surveySettingsSchema, type SurveySettings } from '../../survey/settings';
+import { newId } from '../../ids';
 import type { Database } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
@@ -281,6 +283,30 @@ export function createCsiService(deps: CsiServiceDeps) {
         await saveSurveySettings(tx, parsed.data, now);
         await recordAudit(tx, { actor: ctx.actor, action: 'survey.settings', entity: 'survey_settings', entityId: 'dealer', before, after: parsed.data, ip: ctx.ip, now });
         return ok(parsed.data);
+      });
+    },
+
+    /**
+     * Records that a customer referred someone (what makes a loyal promoter a key influencer), and brings
+     * their category up to date. Staff see only customers who visited one of their branches.
+     */
+    async recordReferral(ctx: ActionContext, customerId: string, rawNote: unknown): Promise<Result<{ id: string; category: string | null }>> {
+      const note = typeof rawNote === 'string' ? rawNote.trim() : '';
+      if ([...note].length > 500) return invalid([{ field: 'note', code: 'noteTooLong' }]);
+      return store.transaction(async (tx) => {
+        const customer = await tx.selectFrom('customers').select(['id', 'erased_at', 'merged_into_id']).where('id', '=', customerId).executeTakeFirst();
+        if (!customer || customer.erased_at || customer.merged_into_id) return notFound();
+        if (ctx.actor.branchIds !== 'all') {
+          const visited = await tx.selectFrom('repair_orders').select('id').where('customer_id', '=', customerId).where('branch_id', 'in', ctx.actor.branchIds.length > 0 ? ctx.actor.branchIds : ['']).limit(1).executeTakeFirst();
+          if (!visited) return notFound();
+        }
+        const now = ctx.now.toISOString();
+        const id = newId();
+        await tx.insertInto('customer_referrals').values({ id, customer_id: customerId, note: note || null, recorded_by: ctx.actor.id, created_at: now }).execute();
+        // D1 cannot read the referral back in this transaction: the count is taken with it added.
+        const category = await recomputeCategory(tx, customerId, now, { extraReferral: true });
+        await recordAudit(tx, { actor: ctx.actor, action: 'customer.referral', entity: 'customer', entityId: customerId, after: { referralId: id, note: note || null }, ip: ctx.ip, now });
+        return ok({ id, category });
       });
     },
 
