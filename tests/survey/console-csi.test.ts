@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/ops/clock';
 import { loadSurveySettings } from '../../src/survey/settings';
+import { erasureCode } from '../../src/staff/customers/erase';
+import { staffFor, staffServicesOf } from '../complaints/helpers';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { staffMember, type SignedInStaff } from '../helpers/staff';
@@ -102,5 +104,16 @@ describe.each(dialects)('console CSI pages on $name', (dialect) => {
     expect(await loadSurveySettings(db())).toEqual({ enabled: true, delayMinutes: 45, expiryDays: 3, aspects: ['price'], reviewInvite: true, reviewUrl: 'https://g.page/r/dealer' });
     const audit = await db().selectFrom('audit_log').select('action').where('action', '=', 'survey.settings').execute();
     expect(audit).toHaveLength(1);
+  });
+
+  it('keeps the answers of an erased customer for the figures, without their words', async () => {
+    const { customer_id: customerId } = await db().selectFrom('surveys').select('customer_id').where('id', '=', surveyId).executeTakeFirstOrThrow();
+    const admin = await staffFor(svc, 'admin');
+    const { customers } = await staffServicesOf(svc, clock);
+    expect((await customers.erase(admin.ctx(clock), customerId, { confirmation: erasureCode(customerId) })).ok).toBe(true);
+    expect(await db().selectFrom('surveys').select(['satisfaction', 'comment']).where('id', '=', surveyId).executeTakeFirstOrThrow()).toEqual({ satisfaction: 3, comment: null });
+    const page = await html(await manager.request('/console/csi'));
+    expect(page).toContain('data-figure="responses">1<');
+    expect(page).not.toContain('the invoice was unclear');
   });
 });
