@@ -256,4 +256,12 @@ describe.each(dialects)('the CSI report over several thousand visits on $name', 
     }
     expect((await (await apiToken(svc, 'advisor')).request('/api/csi/report')).status).toBe(403);
   });
+
+  it('is described in the OpenAPI document as getCsiReport', async () => {
+    const doc = (await (await (await apiToken(svc, 'manager')).request('/api/openapi.json')).json()) as Json;
+    const op = doc.paths['/api/csi/report'].get;
+    expect(op.operationId).toBe('getCsiReport');
+    expect(op.parameters.map((p: Json) => p.name).sort()).toEqual(['advisorId', 'branchId', 'from', 'granularity', 'serviceType', 'to']);
+    expect(Object.keys(doc.components.schemas.CsiReport.properties)).toEqual(['period', 'filters', 'figures', 'byBranch', 'byAdvisor', 'byServiceType', 'trend']);
+  });
 });
