@@ -80,6 +80,9 @@ describe.each(flowDialects)('customer categories from visits and surveys on $nam
     expect(await category(customerId)).toBe('key_influencer');
     const derivation = await svc.db.store.db.selectFrom('customer_category_derivations').selectAll().where('customer_id', '=', customerId).executeTakeFirstOrThrow();
     expect(derivation.derived).toBe('at_risk');
+    // The profile shows staff what the records say beside their choice.
+    const profile = await customers.profile(customerId);
+    expect(profile.ok && profile.value.suggestedCategory).toBe('at_risk');
 
     expect((await dms.request('/api/csi/referrals', { json: { customerId: crypto.randomUUID() } })).status).toBe(404);
     expect((await dms.request('/api/csi/referrals', { json: { customerId, note: 'x'.repeat(501) } })).status).toBe(400);
