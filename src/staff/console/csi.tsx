@@ -127,7 +127,7 @@ const Distribution: FC<{ page: Page; title: string; counts: Record<string, numbe
             const share = total > 0 ? (n / total) * 100 : 0;
             return (
               <tr>
-                <td>{label(name)}</td>
+                <td style="white-space:nowrap">{label(name)}</td>
                 <td style="text-align:right">{String(n)}</td>
                 <td style="width:45%">
                   <div style={`background:#0b5cad;height:10px;border-radius:3px;width:${share.toFixed(1)}%`} />
@@ -197,6 +197,11 @@ export function registerCsiPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): vo
   async function reportPage(page: Page, view: { flash?: Flash | null; status?: 400 | 409 } = {}): Promise<Response> {
     const title = ct(page, 'title');
     const [result, options] = await Promise.all([csi.page(page.principal, filterQuery(page)), csi.options(page.principal)]);
+    const serviceName = (code: string | null) => {
+      if (code === null) return ct(page, 'walkIn');
+      const names = options.serviceTypes.find((s) => s.code === code)?.names;
+      return names?.[page.locale] ?? names?.en ?? code;
+    };
     if (!result.ok && result.reason === 'not_found') return notFoundPage(page, { title, text: ct(page, 'notFound'), back: { href: BASE, label: title } });
     const problems: Problem[] = !result.ok && result.reason === 'invalid' ? problemsOf(page, result.errors, (e) => `console-csi:errors.${e.code}`) : [];
     const form = (f: Partial<CsiFilters>) => (
@@ -235,8 +240,8 @@ export function registerCsiPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): vo
             <select id="serviceType" name="serviceType">
               <option value="">{ct(page, 'filters.all')}</option>
               {options.serviceTypes.map((s) => (
-                <option value={s} selected={page.query('serviceType') === s}>
-                  {s}
+                <option value={s.code} selected={page.query('serviceType') === s.code}>
+                  {serviceName(s.code)}
                 </option>
               ))}
               <option value="walk_in" selected={page.query('serviceType') === 'walk_in'}>
@@ -325,7 +330,7 @@ export function registerCsiPages(app: Hono<ConsoleEnv>, ctx: ConsoleContext): vo
           <DataTable rows={report.byAdvisor} empty={page.t('common.none')} columns={[{ label: ct(page, 'filters.advisor'), cell: (r) => advisorName(r.name) }, ...figureColumns<(typeof report.byAdvisor)[number]>(page)]} />
         </Card>
         <Card title={ct(page, 'by.serviceType')}>
-          <DataTable rows={report.byServiceType} empty={page.t('common.none')} columns={[{ label: ct(page, 'filters.serviceType'), cell: (r) => r.serviceType ?? ct(page, 'walkIn') }, ...figureColumns<(typeof report.byServiceType)[number]>(page)]} />
+          <DataTable rows={report.byServiceType} empty={page.t('common.none')} columns={[{ label: ct(page, 'filters.serviceType'), cell: (r) => serviceName(r.serviceType) }, ...figureColumns<(typeof report.byServiceType)[number]>(page)]} />
         </Card>
         <Card title={ct(page, 'comments.title')}>
           <DataTable

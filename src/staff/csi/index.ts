@@ -255,7 +255,7 @@ export function createCsiService(deps: CsiServiceDeps) {
     },
 
     /** What the filter form offers: the branches, advisors and service types the principal's surveys have. */
-    async options(principal: Principal): Promise<{ branches: { id: string; name: string }[]; advisors: { id: string; name: string }[]; serviceTypes: string[] }> {
+    async options(principal: Principal): Promise<{ branches: { id: string; name: string }[]; advisors: { id: string; name: string }[]; serviceTypes: { code: string; names: Record<string, string> }[] }> {
       const branches = (await db.selectFrom('branches').select(['id', 'name']).orderBy('name').execute()).filter((b) => canSeeBranch(principal, b.id));
       const ids = branches.map((b) => b.id);
       if (ids.length === 0) return { branches, advisors: [], serviceTypes: [] };
@@ -267,8 +267,11 @@ export function createCsiService(deps: CsiServiceDeps) {
         .where('s.branch_id', 'in', ids)
         .orderBy('u.name')
         .execute();
-      const types = await db.selectFrom('service_types').select('code').distinct().where('branch_id', 'in', ids).orderBy('code').execute();
-      return { branches, advisors, serviceTypes: types.map((t) => t.code) };
+      const types = await db.selectFrom('service_types').select(['code', 'names']).where('branch_id', 'in', ids).orderBy('code').execute();
+      // One entry per code (branches share the standard codes), with the first branch's names for it.
+      const byCode = new Map<string, Record<string, string>>();
+      for (const t of types) if (!byCode.has(t.code)) byCode.set(t.code, JSON.parse(t.names) as Record<string, string>);
+      return { branches, advisors, serviceTypes: [...byCode].map(([code, names]) => ({ code, names })) };
     },
 
     settings: (): Promise<SurveySettings> => loadSurveySettings(db),
