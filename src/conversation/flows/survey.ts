@@ -25,7 +25,7 @@ export const SURVEY_FLOW = buttons.prefix;
 export const SURVEY_STATE_VERSION = 1;
 
 /** Where a conversation waits for a survey's question, for the job that sends it. */
-export function surveyPosition(state: Steps['question'], _replies?: Reply[]): { flow: string; step: string; state: unknown; stateVersion: number } {
+export function surveyPosition(state: Steps['question']): { flow: string; step: string; state: unknown; stateVersion: number } {
   return { flow: SURVEY_FLOW, step: 'question', state: savedState(state), stateVersion: SURVEY_STATE_VERSION };
 }
 
