@@ -5,7 +5,7 @@ import { erasureCode } from '../../src/staff/customers/erase';
 import { staffFor, staffServicesOf } from '../complaints/helpers';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
-import { staffMember, type SignedInStaff } from '../helpers/staff';
+import { apiToken, staffMember, type SignedInStaff } from '../helpers/staff';
 import { closeTestD1, flowDialects } from '../helpers/stores';
 
 /*
@@ -92,6 +92,16 @@ describe.each(flowDialects)('console CSI pages on $name', (dialect) => {
     expect(complaint.description).toContain('the invoice was unclear');
     expect(await html(await manager.request(`/console/csi/surveys/${surveyId}/complaint`, { form: {} }), 409)).toContain('That survey already has a complaint.');
     expect((await manager.request(`/console/csi/surveys/${crypto.randomUUID()}/complaint`, { form: {} })).status).toBe(404);
+  });
+
+  it('turns a comment into a complaint from the API too', async () => {
+    const token = await apiToken(svc, 'manager');
+    const res = await token.request(`/api/csi/surveys/${surveyId}/complaint`, { json: {} });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { complaintId: string; reference: string };
+    expect(body.reference).toMatch(/^CP-/);
+    expect((await token.request(`/api/csi/surveys/${surveyId}/complaint`, { json: {} })).status).toBe(409);
+    expect((await (await apiToken(svc, 'manager', [crypto.randomUUID()])).request(`/api/csi/surveys/${surveyId}/complaint`, { json: {} })).status).toBe(404);
   });
 
   it('answers bad filters and bad settings in words, and saves good settings', async () => {
