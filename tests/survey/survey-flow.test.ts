@@ -161,6 +161,15 @@ describe.each(flowDialects)('the satisfaction survey in the web chat on $name', 
     expect(await survey(customerId)).toMatchObject({ status: 'skipped', skip_reason: 'opted_out', sent_at: null });
   });
 
+  it('switched off in the settings: no survey goes out', async () => {
+    await saveSurveySettings(svc.db.store.db, { ...DEFAULT_SURVEY_SETTINGS, enabled: false }, clock.now().toISOString());
+    const { c, customerId } = await collectedVisit();
+    clock.advance(3 * HOUR);
+    await runJobs();
+    expect(await c.heard()).toEqual([]);
+    expect(await survey(customerId)).toMatchObject({ status: 'skipped', skip_reason: 'disabled' });
+  });
+
   it('a car collected in the evening is asked about the next morning, and a delighted customer is invited to review', async () => {
     await saveSurveySettings(svc.db.store.db, { ...DEFAULT_SURVEY_SETTINGS, aspects: ['advisor'], reviewInvite: true, reviewUrl: 'https://g.page/r/dealer-review' }, clock.now().toISOString());
     clock.set('2026-11-30T09:30:00.000Z'); // 17:30 in Taipei: two hours later the branch is closed
