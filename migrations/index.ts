@@ -9,6 +9,7 @@ import * as m0007 from './0007_line_rich_menu_links';
 import * as m0008 from './0008_customer_reach';
 import * as m0011 from './0011_complaints';
 import * as m0010 from './0010_repair_progress';
+import * as m0012 from './0012_survey';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '0008_customer_reach': m0008,
   '0011_complaints': m0011,
   '0010_repair_progress': m0010,
+  '0012_survey': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {

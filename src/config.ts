@@ -114,6 +114,8 @@ export const envSchema = z.object({
   WEB_CHAT_MESSAGES_PER_ADDRESS: positiveInt(240),
   WEB_CHAT_NEW_VISITORS_PER_ADDRESS: positiveInt(20),
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16, 'expected at least 16 characters').optional()),
+  /** Minutes after collection the satisfaction survey is sent (0: right away), unless the dealer's console setting says otherwise. */
+  SURVEY_DELAY_MINUTES: z.preprocess((v) => (v === '' || v === undefined ? undefined : Number(v)), z.number({ error: 'expected a whole number of minutes' }).int().min(0).max(10_080).default(120)),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -156,6 +158,8 @@ export interface Config {
   webChatLimits: { messagesPerVisitorPerMinute: number; messagesPerAddressPerMinute: number; newVisitorsPerAddressPer10Minutes: number };
   /** Who may read /metrics: connections from `allow`, or a request with the bearer `token`. */
   metrics: { allow: string[]; token: string | null };
+  /** Default minutes from collection to the satisfaction survey (the console's setting overrides it). */
+  surveyDelayMinutes: number;
   /** Why each disabled channel is off, for its webhook's 404 answer and the start-up log. */
   disabledChannels: Partial<Record<'line' | 'telegram', string>>;
 }
@@ -219,6 +223,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     webChatSecret: e.WEB_CHAT_SECRET ?? null,
     conversationTimeoutMs: e.CONVERSATION_TIMEOUT_MINUTES * 60_000,
     handoffIdleMs: e.HANDOFF_IDLE_MINUTES * 60_000,
+    surveyDelayMinutes: e.SURVEY_DELAY_MINUTES,
     blobDir: e.BLOB_DIR ?? null,
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,

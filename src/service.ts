@@ -21,6 +21,8 @@ import { createEventDispatcher, type EventDispatcher, type Subscriber } from './
 import { createDmsWebhookSender, dmsWebhookSubscriber } from './repair-orders/dms-webhooks';
 import { repairOrderJobs } from './repair-orders/jobs';
 import { isRepairOrderConflict } from './repair-orders/repair-orders';
+import { sendDueSurveys } from './survey/jobs';
+import { surveyScheduler } from './survey/schedule';
 import { calendarLinks, calendarRoutes } from './booking/calendar-link';
 import { createReminders, type Reminders } from './booking/reminders';
 import { createTranslator, type Translator } from './i18n';
@@ -204,7 +206,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   const complaintClock = createComplaintClock({ store, clock, logger, onAlerts: () => alerts.kick() });
   const handoffReturn = createHandoffReturn({ store, clock, logger, idleMs: config.handoffIdleMs, menuChoices: () => engine.menuChoices(), onOutbox: () => outbox?.kick() });
   // Events are handed on after the work that writes them, and webhooks sent after the events that queue them.
-  const events = createEventDispatcher({ store, clock, logger, subscribers: [dmsWebhookSubscriber(config.dmsWebhook), ...(opts.subscribers ?? [])] });
+  const events = createEventDispatcher({ store, clock, logger, subscribers: [dmsWebhookSubscriber(config.dmsWebhook), surveyScheduler({ defaultDelayMinutes: config.surveyDelayMinutes, now: () => clock.now() }), ...(opts.subscribers ?? [])] });
   const dmsWebhooks = createDmsWebhookSender({ store, config: config.dmsWebhook, clock, logger, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   const scheduledJobs: ScheduledJob[] = [
     { name: 'reminders', runOnce: () => reminders.runOnce() },
@@ -217,6 +219,8 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     { name: 'complaint-alerts', runOnce: () => alerts.runOnce() },
     { name: 'domain-events', runOnce: () => events.runOnce() },
     { name: 'dms-webhooks', runOnce: () => dmsWebhooks.runOnce() },
+    // Satisfaction surveys whose time has come (written by the survey scheduler when a car is collected).
+    { name: 'surveys', runOnce: () => sendDueSurveys({ store, clock, logger, onOutbox: () => outbox?.kick() }) },
   ];
   return { app, routes, reminders, scheduledJobs, events, engine, outbox, richMenuLinks, metrics, translator, blobs };
 }

@@ -190,3 +190,13 @@ export const progressButtons = defineButtons('prog', {
   /** One order's progress. */
   order: { code: 'o', args: ['orderId'] },
 });
+
+/**
+ * The satisfaction survey after a visit: each answer names its survey, the question and the value
+ * (`svy:a:<surveyId>:<question>:<value>`, at most 56 bytes with a UUID and the longest aspect), so a tap
+ * days later still lands on the right visit, or is told the survey has closed.
+ */
+export const surveyButtons = defineButtons('svy', {
+  answer: { code: 'a', args: ['surveyId', 'question', 'value'] },
+  skipComment: { code: 'sk', args: ['surveyId'] },
+});

@@ -191,7 +191,9 @@ export function createEngine(deps: EngineDeps): Engine {
       if (flow && flow.stateVersion === conversation.state_version && !expired) {
         activeFlow = flow;
         current = { flow: flow.name, step: conversation.step, state: JSON.parse(conversation.state) as unknown, stateVersion: flow.stateVersion };
-      } else {
+      } else if (!(flow && expired && flow.stateVersion === conversation.state_version && input.type === 'choice' && prefixOf(input.id) === flow.name)) {
+        // A button of the very flow that timed out carries its own context (a survey answered hours after
+        // it came): it is answered without the "started over" note.
         prefix.push({ type: 'text', text: { key: 'expired' } });
       }
     }

@@ -62,15 +62,25 @@ import thComplaint from '../../locales/th/complaint.json';
 import thConsoleComplaints from '../../locales/th/console-complaints.json';
 import thProgress from '../../locales/th/progress.json';
 import thConsoleRepairOrders from '../../locales/th/console-repair-orders.json';
+import zhTWSurvey from '../../locales/zh-TW/survey.json';
+import zhTWConsoleCsi from '../../locales/zh-TW/console-csi.json';
+import zhCNSurvey from '../../locales/zh-CN/survey.json';
+import zhCNConsoleCsi from '../../locales/zh-CN/console-csi.json';
+import enSurvey from '../../locales/en/survey.json';
+import enConsoleCsi from '../../locales/en/console-csi.json';
+import jaSurvey from '../../locales/ja/survey.json';
+import jaConsoleCsi from '../../locales/ja/console-csi.json';
+import thSurvey from '../../locales/th/survey.json';
+import thConsoleCsi from '../../locales/th/console-csi.json';
 import type { Locale } from './locales';
 
-export const NAMESPACES = ['common', 'intents', 'words', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking', 'complaint', 'console-complaints', 'progress', 'console-repair-orders'] as const;
+export const NAMESPACES = ['common', 'intents', 'words', 'booking', 'console', 'console-customers', 'console-admin', 'console-booking', 'complaint', 'console-complaints', 'progress', 'console-repair-orders', 'survey', 'console-csi'] as const;
 export type Namespace = (typeof NAMESPACES)[number];
 
 export const resources: Record<Locale, Record<Namespace, Record<string, unknown>>> = {
-  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, words: zhTWWords, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking, complaint: zhTWComplaint, 'console-complaints': zhTWConsoleComplaints, progress: zhTWProgress, 'console-repair-orders': zhTWConsoleRepairOrders },
-  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, words: zhCNWords, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking, complaint: zhCNComplaint, 'console-complaints': zhCNConsoleComplaints, progress: zhCNProgress, 'console-repair-orders': zhCNConsoleRepairOrders },
-  en: { common: enCommon, intents: enIntents, words: enWords, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking, complaint: enComplaint, 'console-complaints': enConsoleComplaints, progress: enProgress, 'console-repair-orders': enConsoleRepairOrders },
-  ja: { common: jaCommon, intents: jaIntents, words: jaWords, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking, complaint: jaComplaint, 'console-complaints': jaConsoleComplaints, progress: jaProgress, 'console-repair-orders': jaConsoleRepairOrders },
-  th: { common: thCommon, intents: thIntents, words: thWords, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking, complaint: thComplaint, 'console-complaints': thConsoleComplaints, progress: thProgress, 'console-repair-orders': thConsoleRepairOrders },
+  'zh-TW': { common: zhTWCommon, intents: zhTWIntents, words: zhTWWords, console: zhTWConsole, 'console-customers': zhTWConsoleCustomers, 'console-admin': zhTWConsoleAdmin, 'console-booking': zhTWConsoleBooking, booking: zhTWBooking, complaint: zhTWComplaint, 'console-complaints': zhTWConsoleComplaints, progress: zhTWProgress, 'console-repair-orders': zhTWConsoleRepairOrders, survey: zhTWSurvey, 'console-csi': zhTWConsoleCsi },
+  'zh-CN': { common: zhCNCommon, intents: zhCNIntents, words: zhCNWords, console: zhCNConsole, 'console-customers': zhCNConsoleCustomers, 'console-admin': zhCNConsoleAdmin, 'console-booking': zhCNConsoleBooking, booking: zhCNBooking, complaint: zhCNComplaint, 'console-complaints': zhCNConsoleComplaints, progress: zhCNProgress, 'console-repair-orders': zhCNConsoleRepairOrders, survey: zhCNSurvey, 'console-csi': zhCNConsoleCsi },
+  en: { common: enCommon, intents: enIntents, words: enWords, console: enConsole, 'console-customers': enConsoleCustomers, 'console-admin': enConsoleAdmin, 'console-booking': enConsoleBooking, booking: enBooking, complaint: enComplaint, 'console-complaints': enConsoleComplaints, progress: enProgress, 'console-repair-orders': enConsoleRepairOrders, survey: enSurvey, 'console-csi': enConsoleCsi },
+  ja: { common: jaCommon, intents: jaIntents, words: jaWords, console: jaConsole, 'console-customers': jaConsoleCustomers, 'console-admin': jaConsoleAdmin, 'console-booking': jaConsoleBooking, booking: jaBooking, complaint: jaComplaint, 'console-complaints': jaConsoleComplaints, progress: jaProgress, 'console-repair-orders': jaConsoleRepairOrders, survey: jaSurvey, 'console-csi': jaConsoleCsi },
+  th: { common: thCommon, intents: thIntents, words: thWords, console: thConsole, 'console-customers': thConsoleCustomers, 'console-admin': thConsoleAdmin, 'console-booking': thConsoleBooking, booking: thBooking, complaint: thComplaint, 'console-complaints': thConsoleComplaints, progress: thProgress, 'console-repair-orders': thConsoleRepairOrders, survey: thSurvey, 'console-csi': thConsoleCsi },
 };

@@ -30,6 +30,10 @@ export const PERMISSIONS = {
   'repair_orders.read': ['advisor', 'care', 'manager', 'admin'],
   'repair_orders.write': ['advisor', 'manager', 'admin'],
   'repair_orders.settings': ['manager', 'admin'],
+  /** CSI and loyalty reports, and turning a survey comment into a complaint. */
+  'csi.read': ['manager', 'admin'],
+  /** The dealer's survey settings (delay, expiry, aspects, review invitation). */
+  'csi.settings': ['manager', 'admin'],
   'staff.manage': ['admin'],
   'tokens.manage': ['admin'],
   'audit.read': ['manager', 'admin'],

@@ -11,6 +11,7 @@ import { createSessionService } from './auth/sign-in';
 import { createBranchService } from './branches';
 import { createCapacityService } from './capacity';
 import { createComplaintService } from './complaints/service';
+import { createCsiService } from './csi';
 import { createCustomerService } from './customers/service';
 import { createDashboardService } from './dashboard';
 import { createRepairOrderService } from './repair-orders';
@@ -30,6 +31,8 @@ export interface StaffServiceDeps {
   mediaLinks?: MediaLinks;
   /** Wakes the outbox sender after a change queued messages for a customer. */
   onOutbox?: () => void;
+  /** The dealer's time zone (DEALER_TIMEZONE): report periods are its local dates. */
+  timeZone?: string;
 }
 
 /**
@@ -50,6 +53,7 @@ export function createStaffServices(deps: StaffServiceDeps) {
     tokens: createApiTokenService({ store }),
     audit: createAuditLogService({ store }),
     complaints: createComplaintService({ store, clock, blobs: deps.blobs, links: deps.mediaLinks, menuChoices: deps.menuChoices }),
+    csi: createCsiService({ store, clock, timeZone: deps.timeZone ?? 'Asia/Taipei' }),
   };
 }
 

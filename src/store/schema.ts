@@ -9,7 +9,7 @@ import type { StaffTables } from './staff-schema';
  */
 
 export type ChannelName = 'line' | 'telegram' | 'web';
-export type CustomerCategory = 'prospect' | 'base' | 'key_influencer';
+export type CustomerCategory = 'prospect' | 'base' | 'key_influencer' | 'at_risk';
 
 export interface CustomersTable {
   id: string;
@@ -763,3 +763,93 @@ export interface Database {
 export type ComplaintRow = Selectable<ComplaintsTable>;
 export type ComplaintEventRow = Selectable<ComplaintEventsTable>;
 export type NewComplaintEvent = Insertable<ComplaintEventsTable>;
+
+/* The satisfaction survey (migration 0012_survey). */
+
+/** scheduled: waits for its time; sent: in the customer's chat (expired once past expires_at); skipped: never sent (see skip_reason). */
+export type SurveyStatus = 'scheduled' | 'sent' | 'skipped';
+
+export interface SurveysTable {
+  id: string;
+  /** The visit; unique, so a visit is surveyed once. */
+  repair_order_id: string;
+  customer_id: string;
+  branch_id: string;
+  advisor_id: string | null;
+  /** The booked service type's code; null for a walk-in order. */
+  service_type: string | null;
+  status: SurveyStatus;
+  /** 'opted_out' | 'unreachable' | 'disabled' | 'erased'. */
+  skip_reason: string | null;
+  collected_at: string;
+  due_at: string;
+  sent_at: string | null;
+  expires_at: string | null;
+  channel: ChannelName | null;
+  locale: string | null;
+  /** JSON: the per-aspect ratings asked in this survey (the dealer's setting when it was sent). */
+  aspect_codes: string;
+  /** 5 very satisfied … 1 very dissatisfied. */
+  satisfaction: number | null;
+  /** 3 above 70 %, 2 30–70 %, 1 below 30 %. */
+  repurchase: number | null;
+  /** 3 very likely, 2 possible, 1 unlikely. */
+  recommend: number | null;
+  /** JSON: { advisor: 1–5, … }. */
+  aspects: string;
+  comment: string | null;
+  comment_skipped: number;
+  first_answer_at: string | null;
+  completed_at: string | null;
+  /** The complaint a low score opened, or staff opened from the comment. */
+  complaint_id: string | null;
+  comment_flagged_at: string | null;
+  review_invited_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SurveySettingsTable {
+  /** 'dealer': one row for the dealership. */
+  id: string;
+  enabled: number;
+  /** Null: SURVEY_DELAY_MINUTES. */
+  delay_minutes: number | null;
+  expiry_days: number;
+  /** JSON: the aspect codes asked. */
+  aspects: string;
+  review_invite: number;
+  review_url: string | null;
+  updated_at: string;
+}
+
+export interface CustomerReferralsTable {
+  id: string;
+  /** Who referred someone. */
+  customer_id: string;
+  note: string | null;
+  recorded_by: string | null;
+  created_at: string;
+}
+
+export interface CustomerCategoryDerivationsTable {
+  customer_id: string;
+  /** What the records point to now. */
+  derived: CustomerCategory;
+  /** The profile's category as the last recompute left it: a different one now was set by staff since. */
+  seen: CustomerCategory;
+  /** 1 while the profile holds a category staff chose over the derived one. */
+  staff_choice: number;
+  /** JSON: the facts it was decided on. */
+  facts: string;
+  derived_at: string;
+}
+
+export interface Database {
+  surveys: SurveysTable;
+  survey_settings: SurveySettingsTable;
+  customer_referrals: CustomerReferralsTable;
+  customer_category_derivations: CustomerCategoryDerivationsTable;
+}
+
+export type SurveyRow = Selectable<SurveysTable>;

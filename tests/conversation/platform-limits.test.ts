@@ -15,6 +15,12 @@ import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
 import { createRepairOrderService, MAX_ITEMS_PER_REQUEST } from '../../src/staff/repair-orders';
+import { surveyButtons } from '../../src/conversation/button-ids';
+import { silentLogger } from '../../src/ops/logger';
+import { sendDueSurveys } from '../../src/survey/jobs';
+import { levelsOf, questionsOf, surveyState } from '../../src/survey/questions';
+import { scheduleSurvey } from '../../src/survey/schedule';
+import { DEFAULT_SURVEY_SETTINGS, saveSurveySettings } from '../../src/survey/settings';
 
 /*
  * Every message the flows send, rendered in every language for every platform, must be one the platform
@@ -37,6 +43,7 @@ describe('every message in every locale fits LINE and Telegram', () => {
     for (const channel of ['line', 'telegram'] as const) {
       for (const locale of SUPPORTED_LOCALES) await walkEveryFlow(channel, locale);
       for (const locale of SUPPORTED_LOCALES) await walkRepairProgress(channel, locale);
+      for (const locale of SUPPORTED_LOCALES) await walkSurvey(channel, locale);
     }
     const rows = await svc.db.store.db.selectFrom('outbox').select(['channel', 'payload']).execute();
     for (const row of rows) collected[row.channel as 'line' | 'telegram'].push(...(JSON.parse(row.payload) as Reply[]));
@@ -253,13 +260,61 @@ describe('every message in every locale fits LINE and Telegram', () => {
     await svc.db.store.transaction((tx) => enqueueReplies(tx, { customerId, channel, externalId: identity.external_id, replies: surveyed!.replies, source: 'bot', now: clock.now().toISOString() }));
   }
 
+  /**
+   * The satisfaction survey with every aspect asked and the review invitation on: answered to the end by a
+   * delighted customer (a wrong answer and a sticker on the way), by an unhappy one (a complaint opens),
+   * an old button after the end, one after expiry, and "rate" with nothing to rate.
+   */
+  async function walkSurvey(channel: ChannelName, locale: Locale) {
+    const who = `${channel}-${locale}-svy`;
+    const s = (input: Input | string) => say(channel, who, locale, input);
+    const tap = (id: string): Input => ({ type: 'choice', id, params: null });
+    const db = svc.db.store.db;
+    await saveSurveySettings(db, { ...DEFAULT_SURVEY_SETTINGS, aspects: ['advisor', 'work', 'waiting', 'price', 'cleanliness'], reviewInvite: true, reviewUrl: 'https://g.page/r/dealer-review-link' }, clock.now().toISOString());
+    await s({ type: 'start', payload: null });
+    const { customer_id: customerId } = await db.selectFrom('channel_identities').select('customer_id').where('external_id', '=', who).executeTakeFirstOrThrow();
+    const branch = await db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
+    const vehicleId = crypto.randomUUID();
+    const now = clock.now().toISOString();
+    await db.insertInto('vehicles').values({ id: vehicleId, customer_id: customerId, plate: 'ABCD-12345', plate_normalized: 'ABCD12345', make: null, model: null, year: null, vin: null, mileage_km: null, created_at: now, updated_at: now }).execute();
+    const visit = async () => {
+      const id = crypto.randomUUID();
+      const seq = Math.floor(Math.random() * 1e9);
+      await db.insertInto('repair_orders').values({ id, seq, number: `RO-${seq}`, appointment_id: null, branch_id: branch.id, customer_id: customerId, vehicle_id: vehicleId, advisor_id: null, status: 'collected', mileage_in: null, version: 1, created_at: now, updated_at: now, collected_at: clock.now().toISOString() }).execute();
+      await svc.db.store.transaction((tx) => scheduleSurvey(tx, id, 0, clock.now().toISOString()));
+      await sendDueSurveys({ store: svc.db.store, clock, logger: silentLogger });
+      return db.selectFrom('surveys').selectAll().where('repair_order_id', '=', id).executeTakeFirstOrThrow();
+    };
+    const answerAll = async (row: Awaited<ReturnType<typeof visit>>, level: (levels: readonly number[]) => number) => {
+      for (const q of questionsOf(surveyState(row))) {
+        if (q === 'comment') continue;
+        await s(tap(surveyButtons.id('answer', row.id, q, level(levelsOf(q)))));
+      }
+    };
+    const happy = await visit();
+    await s('banana');
+    await answerAll(happy, (levels) => levels[0]!);
+    await s({ type: 'sticker' });
+    await s('Excellent service. '.repeat(50).trim());
+    await s(tap(surveyButtons.id('answer', happy.id, 'sat', 5)));
+    const unhappy = await visit();
+    await answerAll(unhappy, (levels) => levels.at(-1)!);
+    await s(tap(surveyButtons.id('skipComment', unhappy.id)));
+    const late = await visit();
+    await s(tap(surveyButtons.id('answer', late.id, 'sat', 4)));
+    clock.advance(8 * 24 * 3_600_000);
+    await s(tap(surveyButtons.id('answer', late.id, 'rep', 2)));
+    await s('rate');
+    clock.set(START);
+  }
+
   it('walked every flow and collected its replies', () => {
     const all = [...collected.line, ...collected.telegram];
     const keys = new Set(all.flatMap((r) => (r.type === 'text' ? (Array.isArray(r.text) ? r.text : [r.text]) : r.type === 'card' ? [r.title] : r.type === 'carousel' ? [r.altText] : [])).map((t) => ('key' in t ? t.key : 'raw')));
     for (const key of ['progress:status.checked_in', 'progress:status.diagnosing', 'progress:delay', 'progress:consent.altText', 'progress:decision.alreadyApproved', 'progress:pickup.chooseTime', 'progress:pickup.confirmed', 'progress:pickup.moreTime', 'progress:callMe.thanksPhone', 'progress:status.collected', 'progress:status.cancelled', 'progress:intro']) {
       expect(keys, key).toContain(key);
     }
-    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton', 'complaint:handoff.requested', 'complaint:handoff.already', 'complaint:handoff.closedNow', 'complaint:handoff.idle', 'complaint:intake.categoryAgain', 'complaint:intake.visitAgain', 'complaint:intake.photoLost', 'complaint:intake.photoReceived', 'complaint:intake.photosNoted', 'complaint:opened', 'complaint:expect.within', 'complaint:expect.by', 'complaint:joined.care', 'complaint:resolve.ask', 'complaint:resolve.askAgain', 'complaint:resolve.reopened', 'complaint:resolve.rate', 'complaint:resolve.rateAgain', 'complaint:resolve.thanks', 'complaint:resolve.notWaiting', 'complaint:survey.opened']) {
+    for (const key of ['greeting.welcomeNamed', 'help', 'unknown', 'language.reask', 'booking:plateInvalid', 'booking:dateClosed', 'booking:datePast', 'booking:dateBeyond', 'booking:askPhone', 'booking:phoneInvalid', 'booking:bookedTitle', 'booking:confirmCancel', 'booking:kept', 'booking:rescheduledTitle', 'booking:cancelledTitle', 'booking:none', 'booking:referenceNotFound', 'info.addressText', 'info.phoneText', 'info.prompt', 'didYouMean', 'smallTalk.thanks', 'expired', 'staleButton', 'complaint:handoff.requested', 'complaint:handoff.already', 'complaint:handoff.closedNow', 'complaint:handoff.idle', 'complaint:intake.categoryAgain', 'complaint:intake.visitAgain', 'complaint:intake.photoLost', 'complaint:intake.photoReceived', 'complaint:intake.photosNoted', 'complaint:opened', 'complaint:expect.within', 'complaint:expect.by', 'complaint:joined.care', 'complaint:resolve.ask', 'complaint:resolve.askAgain', 'complaint:resolve.reopened', 'complaint:resolve.rate', 'complaint:resolve.rateAgain', 'complaint:resolve.thanks', 'complaint:resolve.notWaiting', 'complaint:survey.opened', 'survey:intro', 'survey:question.satisfaction', 'survey:question.repurchase', 'survey:question.recommend', 'survey:question.aspect.advisor', 'survey:question.aspect.cleanliness', 'survey:question.comment', 'survey:pickOne', 'survey:commentAgain', 'survey:review', 'survey:thanksFollowUp', 'survey:alreadyDone', 'survey:closed', 'survey:none']) {
       expect(keys, key).toContain(key);
     }
     // Telegram got a month calendar of seven buttons a row.

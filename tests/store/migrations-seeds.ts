@@ -286,4 +286,29 @@ export const seeds: Record<string, MigrationSeed> = {
       expect(await one(db, 'complaint_events', { complaint_id: 'seed-cp1', version: 1 })).toMatchObject({ text: 'Waited two hours' });
     },
   },
+
+  '0012_survey': {
+    async insert(db) {
+      await db
+        .insertInto('surveys')
+        .values({
+          id: 'seed-sv1', repair_order_id: 'seed-ro1', customer_id: 'seed-c1', branch_id: 'seed-b1', advisor_id: 'seed-s1', service_type: 'maintenance', status: 'sent', skip_reason: null,
+          collected_at: T0, due_at: T1, sent_at: T1, expires_at: '2026-03-09T01:05:00.000Z', channel: 'line', locale: 'zh-TW', aspect_codes: JSON.stringify(['advisor']),
+          satisfaction: 2, repurchase: 1, recommend: null, aspects: JSON.stringify({ advisor: 3 }), comment: '等太久', comment_skipped: 0, first_answer_at: T1, completed_at: null,
+          complaint_id: null, comment_flagged_at: null, review_invited_at: null, created_at: T0, updated_at: T1,
+        })
+        .execute();
+      await db.insertInto('survey_settings').values({ id: 'dealer', enabled: 1, delay_minutes: 90, expiry_days: 5, aspects: JSON.stringify(['advisor', 'price']), review_invite: 1, review_url: 'https://g.page/r/seed', updated_at: T1 }).execute();
+      await db.insertInto('customer_referrals').values({ id: 'seed-ref1', customer_id: 'seed-c1', note: '介紹同事', recorded_by: 'seed-s1', created_at: T1 }).execute();
+      await db.insertInto('customer_category_derivations').values({ customer_id: 'seed-c1', derived: 'at_risk', seen: 'key_influencer', staff_choice: 1, facts: JSON.stringify({ completedVisits: 1 }), derived_at: T1 }).execute();
+    },
+    async check(db) {
+      const survey = await one(db, 'surveys', { repair_order_id: 'seed-ro1' });
+      expect(survey).toMatchObject({ status: 'sent', satisfaction: 2, repurchase: 1, recommend: null, comment: '等太久', comment_skipped: 0 });
+      expect(JSON.parse(String(survey.aspects))).toEqual({ advisor: 3 });
+      expect(await one(db, 'survey_settings', { id: 'dealer' })).toMatchObject({ enabled: 1, delay_minutes: 90, expiry_days: 5, review_url: 'https://g.page/r/seed' });
+      await one(db, 'customer_referrals', { customer_id: 'seed-c1' });
+      expect(await one(db, 'customer_category_derivations', { customer_id: 'seed-c1' })).toMatchObject({ derived: 'at_risk', seen: 'key_influencer', staff_choice: 1 });
+    },
+  },
 };

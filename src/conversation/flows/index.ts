@@ -6,9 +6,10 @@ import { infoFlow } from './info';
 import { languageFlow } from './language';
 import { myBookingsFlow } from './my-bookings';
 import { progressFlow } from './progress';
+import { surveyFlow } from './survey';
 
 /** Every flow the customer can reach, in one list; a new flow is one line here. */
-export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, progressFlow, infoFlow, complaintFlow, handoffFlow, languageFlow];
+export const FLOWS: Flow[] = [bookingFlow, myBookingsFlow, progressFlow, infoFlow, complaintFlow, handoffFlow, languageFlow, surveyFlow];
 
 /** The flows in which staff hold the conversation (the console lists those customers as waiting for a person). */
 export const STAFF_HELD_FLOWS: readonly string[] = FLOWS.filter((f) => f.settings.staffHold).map((f) => f.name);

@@ -3,6 +3,7 @@ import { BODY_LIMITS, limitBody } from '../../http/body-limit';
 import { registerAppointmentRoutes } from './appointments';
 import { registerBranchRoutes } from './branches';
 import { registerComplaintRoutes } from './complaints';
+import { registerCsiRoutes } from './csi';
 import { registerCustomerRoutes } from './customers';
 import { registerRepairOrderRoutes } from './repair-orders';
 import { createStaffServices } from '../services';
@@ -49,6 +50,7 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
       blobs: apiDeps.blobs,
       mediaLinks: apiDeps.mediaLinks,
       onOutbox: apiDeps.onOutbox,
+      timeZone: apiDeps.config.dealer.timeZone,
     }),
   };
   const api = newApiApp(deps);
@@ -84,5 +86,6 @@ export function createApi(apiDeps: ApiDeps): ApiApp {
   registerAppointmentRoutes(api, deps);
   registerComplaintRoutes(api, deps);
   registerRepairOrderRoutes(api, deps);
+  registerCsiRoutes(api, deps);
   return api;
 }

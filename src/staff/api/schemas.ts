@@ -11,7 +11,7 @@ import { readHolidays, readOpeningHours } from '../branches/form';
 
 const timestamp = (description: string) => z.string().openapi({ description: `${description} (ISO 8601, UTC).`, example: '2026-03-14T02:30:00.000Z' });
 
-export const CategorySchema = z.enum(CUSTOMER_CATEGORIES as [CustomerCategory, ...CustomerCategory[]]).openapi({ description: 'prospect: interested, has not bought yet; base: owns one of our cars; key_influencer: well connected, brings others.' });
+export const CategorySchema = z.enum(CUSTOMER_CATEGORIES as [CustomerCategory, ...CustomerCategory[]]).openapi({ description: 'prospect: interested, has not bought yet; base: owns one of our cars; key_influencer: well connected, brings others; at_risk: the latest survey shows low satisfaction or loyalty.' });
 
 export const CustomerSchema = z
   .object({

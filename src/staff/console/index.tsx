@@ -11,6 +11,7 @@ import { registerComplaintPages } from './complaints';
 import { registerCustomerPages } from './customers';
 import { registerDashboardPage } from './dashboard';
 import { registerRepairOrderPages } from './repair-orders';
+import { registerCsiPages } from './csi';
 import type { ConsoleContext, ConsoleDeps } from './deps';
 import { anonymousLocale, consoleRoutes, FlashMessage, publicConsoleRoute, STYLES, type ConsoleEnv } from './kit';
 
@@ -96,6 +97,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
       blobs: deps.blobs,
       mediaLinks: deps.mediaLinks,
       onOutbox: deps.onOutbox,
+      timeZone: deps.config.dealer.timeZone,
     }),
   };
   const { sessions } = ctx.services;
@@ -138,6 +140,7 @@ export function createConsole(deps: ConsoleDeps): Hono<ConsoleEnv> {
   registerBookingPages(app, ctx);
   registerComplaintPages(app, ctx);
   registerRepairOrderPages(app, ctx);
+  registerCsiPages(app, ctx);
   registerApiDocsPage(app, ctx);
   return app;
 }

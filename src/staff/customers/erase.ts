@@ -47,6 +47,8 @@ function scrubbedAuditValue(text: string | null): string | null {
  * - repair orders stay for statistics without the odometer reading (it describes the person's driving);
  * - complaints stay for statistics (category, deadlines, rating) without the customer's words, staff
  *   messages and notes, resolutions or photos;
+ * - satisfaction surveys keep their answers for the CSI figures but not the comment, and none is sent any
+ *   more; referral notes are cleared;
  * - earlier audit entries about the profile and its vehicles keep what was done but not the values.
  * One transaction with an audit entry that holds counts only.
  */
@@ -102,6 +104,10 @@ export async function eraseCustomer(store: Store, ctx: ActionContext, id: string
     const complaintsOfCustomer = (eb: ExpressionBuilder<Database, 'complaint_events'>) => eb.selectFrom('complaints').select('complaints.id').where('complaints.customer_id', '=', id);
     await tx.updateTable('complaint_events').set({ text: null, blob_key: null, details: null }).where('complaint_id', 'in', complaintsOfCustomer).execute();
     await tx.updateTable('complaint_events').set({ actor_label: null }).where('complaint_id', 'in', complaintsOfCustomer).where('actor_type', '=', 'customer').execute();
+    // Survey answers stay for the CSI figures; the customer's own words go, and nothing more is sent.
+    await tx.updateTable('surveys').set({ comment: null, updated_at: now }).where('customer_id', '=', id).execute();
+    await tx.updateTable('surveys').set({ status: 'skipped', skip_reason: 'erased', updated_at: now }).where('customer_id', '=', id).where('status', '=', 'scheduled').execute();
+    await tx.updateTable('customer_referrals').set({ note: null }).where('customer_id', '=', id).execute();
     for (const entry of audited) {
       await tx.updateTable('audit_log').set({ before: scrubbedAuditValue(entry.before), after: scrubbedAuditValue(entry.after) }).where('id', '=', entry.id).execute();
     }

@@ -9,7 +9,7 @@ import { MOVED_ON_MERGE } from './tables';
 const FILLED_FIELDS = ['display_name', 'phone', 'notes', 'consent_at', 'opted_out_at'] as const;
 
 /** A category is a statement staff or the records made about the person; a merge keeps the stronger one. */
-const CATEGORY_RANK: Record<CustomerCategory, number> = { prospect: 0, base: 1, key_influencer: 2 };
+const CATEGORY_RANK: Record<CustomerCategory, number> = { prospect: 0, at_risk: 1, base: 2, key_influencer: 3 };
 
 export interface MergeOutcome {
   keptId: string;

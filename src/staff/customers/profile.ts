@@ -9,7 +9,7 @@ export interface CustomerProfile {
   identities: ChannelIdentity[];
   vehicles: Vehicle[];
   conversation: Conversation | null;
-  /** What the records point to (see suggestCategory); staff decide whether to take it. */
+  /** What the records point to: the visit and survey history's category once there is one (src/survey/categories.ts), else suggestCategory. */
   suggestedCategory: CustomerCategory;
   /** Profiles that were merged into this one. */
   mergedFrom: { id: string; displayName: string | null }[];
@@ -23,18 +23,19 @@ export async function loadCustomerProfile(db: Kysely<Database>, id: string): Pro
   const customer = await db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
   if (!customer) return { ok: false, reason: 'not_found' };
   if (customer.merged_into_id) return { ok: false, reason: 'merged', mergedInto: (await currentProfileId(db, customer.merged_into_id)) ?? customer.merged_into_id };
-  const [identities, vehicles, conversation, mergedFrom] = await Promise.all([
+  const [identities, vehicles, conversation, mergedFrom, derivation] = await Promise.all([
     db.selectFrom('channel_identities').selectAll().where('customer_id', '=', id).orderBy('last_seen_at', 'desc').execute(),
     db.selectFrom('vehicles').selectAll().where('customer_id', '=', id).orderBy('created_at').orderBy('id').execute(),
     db.selectFrom('conversations').selectAll().where('customer_id', '=', id).executeTakeFirst(),
     db.selectFrom('customers').select(['id', 'display_name']).where('merged_into_id', '=', id).orderBy('updated_at').execute(),
+    db.selectFrom('customer_category_derivations').select('derived').where('customer_id', '=', id).executeTakeFirst(),
   ]);
   return ok({
     customer,
     identities,
     vehicles,
     conversation: conversation ?? null,
-    suggestedCategory: suggestCategory(customer.category, { registeredVehicles: vehicles.filter((v) => v.plate_normalized !== '').length }),
+    suggestedCategory: derivation?.derived ?? suggestCategory(customer.category, { registeredVehicles: vehicles.filter((v) => v.plate_normalized !== '').length }),
     mergedFrom: mergedFrom.map((m) => ({ id: m.id, displayName: m.display_name })),
   });
 }

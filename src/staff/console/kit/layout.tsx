@@ -15,6 +15,7 @@ const NAV: { href: string; key: string; permission: Permission }[] = [
   { href: '/console/appointments', key: 'console-booking:nav.appointments', permission: 'appointments.read' },
   { href: '/console/complaints', key: 'console-complaints:nav.complaints', permission: 'complaints.read' },
   { href: '/console/repair-orders', key: 'console-repair-orders:nav', permission: 'repair_orders.read' },
+  { href: '/console/csi', key: 'console-csi:nav', permission: 'csi.read' },
   { href: '/console/outbox', key: 'nav.outbox', permission: 'outbox.read' },
   { href: '/console/branches', key: 'nav.branches', permission: 'branches.read' },
   { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
