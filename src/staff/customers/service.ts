@@ -1,8 +1,9 @@
 import type { Choice } from '../../channels/types';
 import type { Locale } from '../../i18n/locales';
 import type { CustomerCategory } from '../../store/schema';
+import type { Principal } from '../permissions';
 import type { Store } from '../../store/store';
-import { handBackToBot, latestMessages, sendStaffMessage, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
+import { answeringOf, conversationSidePanel, handBackToBot, latestMessages, sendStaffMessage, staffNamesOf, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
 import { createCustomer } from './create';
 import { listDeliveryProblems, retryDeadMessage } from './delivery-problems';
 import { eraseCustomer } from './erase';
@@ -50,9 +51,16 @@ export function createCustomerService(deps: CustomerServiceDeps) {
 
     /** The latest messages, oldest first, and the staff messages still on their way. */
     transcript: async (customerId: string) => {
-      const [messages, undelivered] = await Promise.all([latestMessages(db, customerId), undeliveredStaffMessages(db, customerId)]);
-      return { messages, undelivered };
+      const [messages, undelivered, conversation] = await Promise.all([
+        latestMessages(db, customerId),
+        undeliveredStaffMessages(db, customerId),
+        db.selectFrom('conversations').select(['flow', 'state']).where('customer_id', '=', customerId).executeTakeFirst(),
+      ]);
+      const [staffNames, answeredBy] = await Promise.all([staffNamesOf(db, messages), answeringOf(db, conversation)]);
+      return { messages, undelivered, staffNames, answeredBy };
     },
+    /** Bookings, cars and open repair orders beside the conversation (see conversationSidePanel). */
+    sidePanel: (principal: Principal, customerId: string, opts: { now: Date; locale: Locale }) => conversationSidePanel(db, principal, customerId, opts),
     transcriptAfter: (customerId: string, afterId: number) => transcriptAfter(db, customerId, afterId),
     sendMessage: (ctx: ActionContext, customerId: string, input: StaffMessageInput) => sendStaffMessage(store, ctx, customerId, input),
     handBack: (ctx: ActionContext, customerId: string) => handBackToBot(store, ctx, customerId, { menuChoices: deps.menuChoices }),
