@@ -148,7 +148,7 @@ export function registerDashboardPage(app: Hono<ConsoleEnv>, ctx: ConsoleContext
           ]}
         />
 
-        <h2>{page.t('dashboard.recent')}</h2>
+        <h2 id="recent">{page.t('dashboard.recent')}</h2>
         <DataTable<Recent>
           rows={today.recent}
           empty={page.t('common.none')}
