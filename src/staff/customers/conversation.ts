@@ -105,7 +105,7 @@ export interface ConversationSidePanel {
   /** Bookings from today on (not cancelled), soonest first, in the branches the staff member sees. */
   bookings: { id: string; reference: string; startsAt: string; timeZone: string; branchName: string; service: string; plate: string | null; status: AppointmentStatus }[];
   vehicles: { id: string; plate: string; make: string | null; model: string | null; year: number | null; mileageKm: number | null }[];
-  /** Repair orders still in the workshop, in the branches the staff member sees. */
+  /** Repair orders still in the workshop, in the branches the staff member sees (by the number staff quote: the DMS's, else ours). */
   repairOrders: { id: string; number: string; status: RepairOrderStatus; plate: string | null; promisedAt: string | null; branchName: string }[];
 }
 
@@ -133,7 +133,7 @@ export async function conversationSidePanel(db: Kysely<Database>, principal: Pri
       .selectFrom('repair_orders')
       .innerJoin('branches', 'branches.id', 'repair_orders.branch_id')
       .leftJoin('vehicles', 'vehicles.id', 'repair_orders.vehicle_id')
-      .select(['repair_orders.id', 'repair_orders.number', 'repair_orders.status', 'repair_orders.promised_at', 'repair_orders.branch_id', 'branches.name as branch_name', 'vehicles.plate'])
+      .select(['repair_orders.id', 'repair_orders.number', 'repair_orders.dms_number', 'repair_orders.status', 'repair_orders.promised_at', 'repair_orders.branch_id', 'branches.name as branch_name', 'vehicles.plate'])
       .where('repair_orders.customer_id', '=', customerId)
       .where('repair_orders.status', 'in', OPEN_ORDER_STATUSES)
       .orderBy('repair_orders.created_at', 'desc')
@@ -154,7 +154,7 @@ export async function conversationSidePanel(db: Kysely<Database>, principal: Pri
     vehicles: vehicles.map((v) => ({ id: v.id, plate: v.plate, make: v.make, model: v.model, year: v.year, mileageKm: v.mileage_km })),
     repairOrders: orders
       .filter((o) => canSeeBranch(principal, o.branch_id))
-      .map((o) => ({ id: o.id, number: o.number, status: o.status, plate: o.plate ?? null, promisedAt: o.promised_at, branchName: o.branch_name })),
+      .map((o) => ({ id: o.id, number: o.dms_number ?? o.number, status: o.status, plate: o.plate ?? null, promisedAt: o.promised_at, branchName: o.branch_name })),
   };
 }
 
