@@ -121,8 +121,11 @@ describe.each(dialects)('console audit log on $name', (dialect) => {
     const zh = await staffMember(world.svc, 'manager', { locale: 'zh-TW' });
     const html = await (await zh.request('/console/audit')).text();
     const text = readable(html);
-    expect(text).toContain('修改客戶資料');
-    expect(text).toMatch(/姓名: .*→ Emily Chen-Wu/);
-    expect(html).toMatch(/<option value="customer"[^>]*>客戶<\/option>/);
+    const t = (key: string) => world.svc.translator.t('zh-TW', `console-admin:audit.${key}`);
+    expect(t('actions.customer.update')).not.toBe(world.svc.translator.t('en', 'console-admin:audit.actions.customer.update'));
+    expect(text).toContain(t('actions.customer.update'));
+    expect(text).toContain(`${t('fields.display_name')}: `);
+    expect(text).toMatch(/→ Emily Chen-Wu/);
+    expect(html).toContain(`<option value="customer">${t('entities.customer')}</option>`);
   });
 });

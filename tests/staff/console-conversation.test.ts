@@ -79,7 +79,7 @@ describe.each(dialects)('console conversation page on $name', (dialect) => {
 
     const zh = await staffMember(world.svc, 'advisor', { locale: 'zh-TW' });
     const zhHtml = await (await zh.request(`/console/customers/${customerId}/conversation`)).text();
-    expect(textOfId(zhHtml, 'conversation-status')).toContain('預約保養維修');
+    expect(textOfId(zhHtml, 'conversation-status')).toContain(createTranslator('en').t('zh-TW', 'console-customers:flows.book'));
     expect(textOfId(zhHtml, 'conversation-status')).not.toContain(conversation.step!);
   });
 

@@ -130,8 +130,9 @@ describe.each(dialects)('console today page on $name', (dialect) => {
 
     const zh = await staffMember(world.svc, 'advisor', { locale: 'zh-TW' });
     const html = await (await zh.request('/console')).text();
-    expect(html).toContain('今日進場');
-    expect(rowsUnder(html, 'arrivals')[0]).toContain('定期保養');
+    expect(html).toContain(world.svc.translator.t('zh-TW', 'console:dashboard.arrivals'));
+    const names = (await world.svc.db.store.db.selectFrom('service_types').select('names').where('code', '=', 'periodic_maintenance').executeTakeFirstOrThrow()).names;
+    expect(rowsUnder(html, 'arrivals')[0]).toContain((JSON.parse(names) as Record<string, string>)['zh-TW']);
 
     const elsewhere = await staffMember(world.svc, 'advisor', { branchIds: [] });
     const theirs = await (await elsewhere.request('/console')).text();

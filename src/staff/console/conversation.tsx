@@ -18,7 +18,7 @@ const TRANSCRIPT_STYLES = `
   .convo { display:grid; gap:16px; grid-template-columns:minmax(0,1fr); align-items:start; }
   @media (min-width:960px) { .convo { grid-template-columns:minmax(0,1fr) 300px; } .convo aside { position:sticky; top:12px; } }
   .convo .card { margin-bottom:0; }
-  .transcript { display:flex; flex-direction:column; gap:8px; height:calc(100vh - 360px); min-height:220px; max-height:62vh; overflow-y:auto; padding:4px; }
+  .transcript { display:flex; flex-direction:column; gap:8px; height:calc(100vh - 440px); min-height:200px; max-height:62vh; overflow-y:auto; padding:4px; }
   .msg { max-width:80%; padding:8px 12px; border-radius:12px; background:#fff; border:1px solid var(--line); }
   .msg.in { align-self:flex-start; }
   .msg.out { align-self:flex-end; background:#eef4fb; }
@@ -39,7 +39,7 @@ const TRANSCRIPT_STYLES = `
   aside li { padding:6px 0; border-bottom:1px solid var(--line); font-size:.9rem; }
   aside li:last-child { border-bottom:0; }
   aside .plate { font-family:ui-monospace,Menlo,Consolas,monospace; }
-  @media (max-width:720px) { .msg { max-width:95%; } .transcript { height:55vh; } }
+  @media (max-width:720px) { .msg { max-width:95%; } .transcript { height:calc(100vh - 560px); min-height:180px; } .reply .hint { display:none; } .reply textarea { min-height:56px; } }
 `;
 /** One transcript line as both the page and the polling script draw it. */
 interface TranscriptLine {
@@ -352,7 +352,7 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
                     >
                       <CsrfField page={page} />
                       <FormField label={ct(page, 'conversation.reply')} id="text" problems={problems}>
-                        <textarea id="text" name="text" required rows={3} maxlength={MAX_STAFF_MESSAGE_CHARS}>
+                        <textarea id="text" name="text" required rows={2} maxlength={MAX_STAFF_MESSAGE_CHARS}>
                           {view.text ?? ''}
                         </textarea>
                       </FormField>
@@ -368,7 +368,7 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
                           ))}
                         </select>
                         <SubmitButton label={ct(page, 'conversation.send')} />
-                        <span class="muted" style="font-size:.8rem">{ct(page, 'conversation.sendHint')}</span>
+                        <span class="muted hint" style="font-size:.8rem">{ct(page, 'conversation.sendHint')}</span>
                       </div>
                       {problems
                         .filter((p) => p.field === 'identity')

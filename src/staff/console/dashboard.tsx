@@ -14,10 +14,11 @@ const DASHBOARD_STYLES = `
   .today-stats .card { margin:0; padding:12px 14px; }
   .today-stats .stat { font-size:1.6rem; }
   .who-line { font-weight:600; }
-  .said { max-width:36ch; overflow:hidden; text-overflow:ellipsis; display:-webkit-box; -webkit-line-clamp:2; -webkit-box-orient:vertical; overflow-wrap:anywhere; }
+  .today-table .badge, .today-table .muted { white-space:nowrap; }
+  .svc { display:inline-block; min-width:9em; }
+  .said { min-width:12em; max-width:36ch; overflow:hidden; text-overflow:ellipsis; display:-webkit-box; -webkit-line-clamp:2; -webkit-box-orient:vertical; overflow-wrap:anywhere; }
   .plate { font-family:ui-monospace,Menlo,Consolas,monospace; white-space:nowrap; }
   .waited { white-space:nowrap; font-weight:600; }
-  @media (max-width:720px) { .said { max-width:24ch; } }
 `;
 
 const unitFormats = new Map<string, Intl.NumberFormat>();
@@ -56,6 +57,14 @@ function Person({ page, who }: { page: Page; who: WhoIs }) {
 }
 
 const Plate = ({ plate }: { plate: string | null }) => (plate ? <span class="plate">{plate}</span> : <span class="muted">—</span>);
+
+/** A time of today as just the time ("09:30"); another day's with its date. */
+function when(page: Page, iso: string, today: string): string {
+  const full = formatTime(page, iso);
+  const local = new Intl.DateTimeFormat('en-CA', { timeZone: page.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(iso));
+  if (local !== today) return full;
+  return new Intl.DateTimeFormat(page.locale, { timeZone: page.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}
 
 function said(page: Page, m: { text: string | null; kind: string } | null): string {
   if (!m) return '';
@@ -96,70 +105,76 @@ export function registerDashboardPage(app: Hono<ConsoleEnv>, ctx: ConsoleContext
         </div>
 
         <h2 id="waiting">{page.t('dashboard.waiting')}</h2>
-        <DataTable<Waiting>
-          rows={today.waiting}
-          empty={page.t('dashboard.nobodyWaiting')}
-          columns={[
-            { label: page.t('dashboard.columns.customer'), cell: (w) => <Person page={page} who={w} /> },
-            { label: page.t('dashboard.columns.plate'), cell: (w) => <Plate plate={w.plate} /> },
-            {
-              label: page.t('dashboard.columns.lastMessage'),
-              cell: (w) => (
-                <>
-                  <div class="said">{said(page, w.lastMessage)}</div>
-                  {w.lastMessage ? <div class="muted" style="font-size:.8rem">{formatTime(page, w.lastMessage.at)}</div> : null}
-                </>
-              ),
-            },
-            {
-              label: page.t('dashboard.columns.waited'),
-              cell: (w) =>
-                w.answered ? (
-                  <span class="badge ok">{page.t('dashboard.answered')}</span>
-                ) : (
-                  <span class="waited" title={formatTime(page, w.since)}>
-                    {waitedFor(page.locale, w.since, now)}
-                  </span>
+        <div class="today-table">
+          <DataTable<Waiting>
+            rows={today.waiting}
+            empty={page.t('dashboard.nobodyWaiting')}
+            columns={[
+              { label: page.t('dashboard.columns.customer'), cell: (w) => <Person page={page} who={w} /> },
+              { label: page.t('dashboard.columns.plate'), cell: (w) => <Plate plate={w.plate} /> },
+              {
+                label: page.t('dashboard.columns.lastMessage'),
+                cell: (w) => (
+                  <>
+                    <div class="said">{said(page, w.lastMessage)}</div>
+                    {w.lastMessage ? <div class="muted" style="font-size:.8rem">{when(page, w.lastMessage.at, today.date)}</div> : null}
+                  </>
                 ),
-            },
-            { cell: (w) => (w.channel ? <ChannelBadge page={page} channel={w.channel} /> : null) },
-          ]}
-        />
+              },
+              {
+                label: page.t('dashboard.columns.waited'),
+                cell: (w) =>
+                  w.answered ? (
+                    <span class="badge ok">{page.t('dashboard.answered')}</span>
+                  ) : (
+                    <span class="waited" title={formatTime(page, w.since)}>
+                      {waitedFor(page.locale, w.since, now)}
+                    </span>
+                  ),
+              },
+              { cell: (w) => (w.channel ? <ChannelBadge page={page} channel={w.channel} /> : null) },
+            ]}
+          />
+        </div>
 
         <h2 id="arrivals">{page.t('dashboard.arrivals')}</h2>
-        <DataTable<Arrival>
-          rows={today.arrivals}
-          empty={page.t('dashboard.noArrivals')}
-          columns={[
-            { label: page.t('dashboard.columns.time'), style: 'white-space:nowrap', cell: (a) => (page.can('appointments.read') ? <a href={`/console/appointments/${a.appointmentId}`}>{a.time}</a> : a.time) },
-            { label: page.t('dashboard.columns.customer'), cell: (a) => <Person page={page} who={a} /> },
-            { label: page.t('dashboard.columns.plate'), cell: (a) => <Plate plate={a.plate} /> },
-            {
-              label: page.t('dashboard.columns.service'),
-              cell: (a) => (
-                <>
-                  {a.service}
-                  {a.loaner ? <div class="muted" style="font-size:.8rem">{page.t('dashboard.loaner')}</div> : null}
-                </>
-              ),
-            },
-            { label: page.t('dashboard.columns.status'), cell: (a) => <span class={a.status === 'booked' ? 'badge' : a.status === 'no_show' ? 'badge bad' : 'badge ok'}>{page.t(`console-booking:status.${a.status}`)}</span> },
-            { label: page.t('dashboard.columns.branch'), class: 'muted', cell: (a) => a.branchName },
-          ]}
-        />
+        <div class="today-table">
+          <DataTable<Arrival>
+            rows={today.arrivals}
+            empty={page.t('dashboard.noArrivals')}
+            columns={[
+              { label: page.t('dashboard.columns.time'), style: 'white-space:nowrap', cell: (a) => (page.can('appointments.read') ? <a href={`/console/appointments/${a.appointmentId}`}>{a.time}</a> : a.time) },
+              { label: page.t('dashboard.columns.customer'), cell: (a) => <Person page={page} who={a} /> },
+              { label: page.t('dashboard.columns.plate'), cell: (a) => <Plate plate={a.plate} /> },
+              {
+                label: page.t('dashboard.columns.service'),
+                cell: (a) => (
+                  <>
+                    <span class="svc">{a.service}</span>
+                    {a.loaner ? <div class="muted" style="font-size:.8rem">{page.t('dashboard.loaner')}</div> : null}
+                  </>
+                ),
+              },
+              { label: page.t('dashboard.columns.status'), cell: (a) => <span class={a.status === 'booked' ? 'badge' : a.status === 'no_show' ? 'badge bad' : 'badge ok'}>{page.t(`console-booking:status.${a.status}`)}</span> },
+              { label: page.t('dashboard.columns.branch'), class: 'muted', cell: (a) => a.branchName },
+            ]}
+          />
+        </div>
 
         <h2 id="recent">{page.t('dashboard.recent')}</h2>
-        <DataTable<Recent>
-          rows={today.recent}
-          empty={page.t('common.none')}
-          columns={[
-            { label: page.t('dashboard.columns.customer'), cell: (m) => <Person page={page} who={m} /> },
-            { label: page.t('dashboard.columns.plate'), cell: (m) => <Plate plate={m.plate} /> },
-            { label: page.t('dashboard.columns.message'), cell: (m) => <div class="said">{said(page, m)}</div> },
-            { label: page.t('dashboard.columns.time'), class: 'muted', style: 'white-space:nowrap', cell: (m) => formatTime(page, m.at) },
-            { cell: (m) => <ChannelBadge page={page} channel={m.channel} /> },
-          ]}
-        />
+        <div class="today-table">
+          <DataTable<Recent>
+            rows={today.recent}
+            empty={page.t('common.none')}
+            columns={[
+              { label: page.t('dashboard.columns.customer'), cell: (m) => <Person page={page} who={m} /> },
+              { label: page.t('dashboard.columns.plate'), cell: (m) => <Plate plate={m.plate} /> },
+              { label: page.t('dashboard.columns.message'), cell: (m) => <div class="said">{said(page, m)}</div> },
+              { label: page.t('dashboard.columns.time'), class: 'muted', style: 'white-space:nowrap', cell: (m) => when(page, m.at, today.date) },
+              { cell: (m) => <ChannelBadge page={page} channel={m.channel} /> },
+            ]}
+          />
+        </div>
       </>,
     );
   });
