@@ -111,16 +111,6 @@ export function registerDashboardPage(app: Hono<ConsoleEnv>, ctx: ConsoleContext
             empty={page.t('dashboard.nobodyWaiting')}
             columns={[
               { label: page.t('dashboard.columns.customer'), cell: (w) => <Person page={page} who={w} /> },
-              { label: page.t('dashboard.columns.plate'), cell: (w) => <Plate plate={w.plate} /> },
-              {
-                label: page.t('dashboard.columns.lastMessage'),
-                cell: (w) => (
-                  <>
-                    <div class="said">{said(page, w.lastMessage)}</div>
-                    {w.lastMessage ? <div class="muted" style="font-size:.8rem">{when(page, w.lastMessage.at, today.date)}</div> : null}
-                  </>
-                ),
-              },
               {
                 label: page.t('dashboard.columns.waited'),
                 cell: (w) =>
@@ -131,6 +121,16 @@ export function registerDashboardPage(app: Hono<ConsoleEnv>, ctx: ConsoleContext
                       {waitedFor(page.locale, w.since, now)}
                     </span>
                   ),
+              },
+              { label: page.t('dashboard.columns.plate'), cell: (w) => <Plate plate={w.plate} /> },
+              {
+                label: page.t('dashboard.columns.lastMessage'),
+                cell: (w) => (
+                  <>
+                    <div class="said">{said(page, w.lastMessage)}</div>
+                    {w.lastMessage ? <div class="muted" style="font-size:.8rem">{when(page, w.lastMessage.at, today.date)}</div> : null}
+                  </>
+                ),
               },
               { cell: (w) => (w.channel ? <ChannelBadge page={page} channel={w.channel} /> : null) },
             ]}
