@@ -231,6 +231,9 @@ describe.skipIf(!hasChromium)(`staff console in Chromium${hasChromium ? '' : ` (
         expect(dead).toHaveLength(1);
       }, { timeout: 10_000, interval: 100 });
       expect(line.accepted.messagesTo(users[1]!).map((m) => m.text)).not.toContain(undeliverable);
+      // The line the page showed as being sent now says it was given up on.
+      await page.locator('#transcript .msg.failed .text', { hasText: undeliverable }).waitFor({ timeout: 10_000 });
+      expect(await page.locator('#transcript .msg.failed .meta').textContent()).toContain('Given up');
 
       await visit('/console');
       // 田中 asked for a person on LINE, so the dashboard lists her as waiting.

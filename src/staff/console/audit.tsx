@@ -183,7 +183,7 @@ function columns(page: Page) {
         const name = v.entityName ?? (!entry.entity_id ? null : v.entityFound ? (entry.entity === 'customer' ? customerName(page, null) : null) : at(page, 'audit.deleted'));
         return (
           <>
-            <strong>{named(page, 'actions', entry.action)}</strong>
+            <strong data-action={entry.action}>{named(page, 'actions', entry.action)}</strong>
             <div style="font-size:.85rem">
               <span class="muted">{named(page, 'entities', entry.entity)}</span>
               {name ? <> · {href ? <a href={href}>{name}</a> : name}</> : null}

@@ -24,6 +24,8 @@ const TRANSCRIPT_STYLES = `
   .msg.out { align-self:flex-end; background:#eef4fb; }
   .msg.staff { background:#e9f6ee; }
   .msg.pending { opacity:.65; }
+  .msg.failed { border-color:var(--bad); background:#fdecea; }
+  .msg.failed .meta span:last-child { color:var(--bad); font-weight:600; }
   .msg .meta { font-size:.78rem; color:var(--muted); display:flex; gap:6px; flex-wrap:wrap; align-items:center; margin-bottom:2px; }
   .msg .text { white-space:pre-wrap; overflow-wrap:anywhere; }
   .msg .text.kind { font-style:italic; color:var(--muted); }
@@ -141,6 +143,15 @@ const POLL_SCRIPT = `(function () {
           box.insertBefore(draw(m), pending.length ? pending[0].row : null);
           after = m.id;
         });
+        // A line still being sent whose message was given up on says so, instead of "sending" for ever.
+        (data.givenUp || []).forEach(function (text) {
+          pending = pending.filter(function (p) {
+            if (text.indexOf(p.text) === -1) return true;
+            p.row.className = 'msg out staff failed';
+            p.state.textContent = form ? form.getAttribute('data-given-up') || '' : '';
+            return false;
+          });
+        });
         if (atBottom) box.scrollTop = box.scrollHeight;
         showStatus(data);
       })
@@ -165,7 +176,8 @@ const POLL_SCRIPT = `(function () {
     var row = el('div', 'msg out staff pending');
     var meta = el('div', 'meta');
     meta.appendChild(el('strong', '', form.getAttribute('data-me') || ''));
-    meta.appendChild(el('span', '', form.getAttribute('data-sending') || ''));
+    var state = el('span', '', form.getAttribute('data-sending') || '');
+    meta.appendChild(state);
     row.appendChild(meta);
     row.appendChild(el('div', 'text', said));
     if (error) { error.hidden = true; error.textContent = ''; }
@@ -177,7 +189,7 @@ const POLL_SCRIPT = `(function () {
         var empty = document.getElementById('transcript-empty');
         if (empty) empty.remove();
         box.appendChild(row);
-        pending.push({ text: said, row: row });
+        pending.push({ text: said, row: row, state: state });
         box.scrollTop = box.scrollHeight;
         text.value = '';
         showStatus(res.data);
@@ -349,6 +361,7 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
                       data-me={`${page.principal.name} (${ct(page, 'sender.staff')})`}
                       data-sending={ct(page, 'conversation.sending')}
                       data-failed={ct(page, 'conversation.sendFailed')}
+                      data-given-up={ct(page, 'outbox.status.dead')}
                     >
                       <CsrfField page={page} />
                       <FormField label={ct(page, 'conversation.reply')} id="text" problems={problems}>
@@ -428,6 +441,7 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
       step: update.step,
       status: conversationStatus(page, update.flow, update.step, update.answeredBy),
       statusClass: statusClass(update.flow, update.answeredBy),
+      givenUp: update.givenUp.map((u) => summariseReplies(u.payload).join('\n')),
       mergedInto: update.mergedInto,
     });
   });

@@ -81,6 +81,8 @@ export interface TranscriptUpdate {
   step: string | null;
   /** Who answers while staff hold the conversation (see answeringOf). */
   answeredBy: string | null;
+  /** Staff messages given up on (every attempt failed), so a line the page shows as being sent can say so. */
+  givenUp: { id: number; payload: string }[];
   /** The profile this one was merged into, for the page to follow. */
   mergedInto: string | null;
 }
@@ -96,8 +98,9 @@ export async function transcriptAfter(db: Kysely<Database>, customerId: string, 
     messagesAfter(db, customerId, afterId, TRANSCRIPT_PAGE),
     db.selectFrom('conversations').select(['flow', 'step', 'state']).where('customer_id', '=', customerId).executeTakeFirst(),
   ]);
-  const [staffNames, answeredBy] = await Promise.all([staffNamesOf(db, messages), answeringOf(db, conversation)]);
-  return { messages, staffNames, flow: conversation?.flow ?? null, step: conversation?.step ?? null, answeredBy, mergedInto: customer.merged_into_id };
+  const [staffNames, answeredBy, undelivered] = await Promise.all([staffNamesOf(db, messages), answeringOf(db, conversation), undeliveredStaffMessages(db, customerId)]);
+  const givenUp = undelivered.filter((u) => u.status === 'dead').map((u) => ({ id: u.id, payload: u.payload }));
+  return { messages, staffNames, flow: conversation?.flow ?? null, step: conversation?.step ?? null, answeredBy, givenUp, mergedInto: customer.merged_into_id };
 }
 
 /** What the staff member answering a customer needs beside the chat: their bookings, cars and car in the workshop. */
