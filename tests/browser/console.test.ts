@@ -225,7 +225,7 @@ describe.skipIf(!hasChromium)(`staff console in Chromium${hasChromium ? '' : ` (
       await visit(`/console/customers/${customerIds[1]}/conversation`);
       await page.locator('#text').fill(undeliverable);
       await page.getByRole('button', { name: 'Send', exact: true }).click();
-      await page.locator('#transcript .msg.pending .text', { hasText: undeliverable }).waitFor({ timeout: 5_000 });
+      await page.locator('#transcript .msg.staff .text', { hasText: undeliverable }).waitFor({ timeout: 5_000 });
       await vi.waitFor(async () => {
         const dead = await svc.db.store.db.selectFrom('outbox').select('id').where('status', '=', 'dead').execute();
         expect(dead).toHaveLength(1);
