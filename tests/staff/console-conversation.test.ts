@@ -103,6 +103,11 @@ describe.each(dialects)('console conversation page on $name', (dialect) => {
     expect(await sent.json()).toEqual({ ok: true, channel: 'line', status: 'advisor user is answering', statusClass: 'ok' });
     await world.svc.flush();
 
+    // A nonsense position is read as "after everything", never a server error.
+    const far = await advisor.request(`/console/customers/${customerId}/messages.json?after=99999999999999`);
+    expect(far.status).toBe(200);
+    expect(((await far.json()) as { messages: unknown[] }).messages).toEqual([]);
+
     const poll = (await (await advisor.request(`/console/customers/${customerId}/messages.json?after=0`)).json()) as { messages: { sender: string; senderLabel: string; text: string }[]; status: string; statusClass: string };
     expect(poll.status).toBe('advisor user is answering');
     const staffLine = poll.messages.find((m) => m.sender === 'staff')!;

@@ -431,7 +431,8 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
   pages.get('/console/customers/:id/conversation', 'conversations.read', (page, c) => render(page, c, page.param('id'), { flash: customerFlash(page) }));
 
   pages.get('/console/customers/:id/messages.json', 'conversations.read', async (page, c) => {
-    const after = Math.max(0, Math.floor(Number(c.req.query('after') ?? '0')) || 0);
+    // Message ids are 32-bit integers in Postgres: a larger `after` would be refused by the database.
+    const after = Math.min(2_147_483_647, Math.max(0, Math.floor(Number(c.req.query('after') ?? '0')) || 0));
     const update = await customers.transcriptAfter(page.param('id'), after);
     if (!update) return c.json({ error: 'no such customer' }, 404);
     c.header('Cache-Control', 'no-store');
@@ -464,8 +465,8 @@ export function registerConversationPages(app: Hono<ConsoleEnv>, ctx: ConsoleCon
     }
     ctx.onOutbox?.();
     if (wantsJson) {
-      const update = await customers.transcriptAfter(id, Number.MAX_SAFE_INTEGER);
-      return c.json({ ok: true, channel: result.value.channel, status: conversationStatus(page, update?.flow, update?.step, update?.answeredBy), statusClass: statusClass(update?.flow, update?.answeredBy) }, 200);
+      const now = await customers.standing(id);
+      return c.json({ ok: true, channel: result.value.channel, status: conversationStatus(page, now.flow, now.step, now.answeredBy), statusClass: statusClass(now.flow, now.answeredBy) }, 200);
     }
     return c.redirect(`/console/customers/${id}/conversation?flash=sent`, 303);
   });

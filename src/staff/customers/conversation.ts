@@ -73,6 +73,12 @@ export async function answeringOf(db: Kysely<Database>, conversation: { flow: st
   return staff?.name ?? null;
 }
 
+/** Where a customer's conversation stands now: its flow and step, and who answers while staff hold it. */
+export async function conversationStanding(db: Kysely<Database>, customerId: string): Promise<{ flow: string | null; step: string | null; answeredBy: string | null }> {
+  const conversation = await db.selectFrom('conversations').select(['flow', 'step', 'state']).where('customer_id', '=', customerId).executeTakeFirst();
+  return { flow: conversation?.flow ?? null, step: conversation?.step ?? null, answeredBy: await answeringOf(db, conversation) };
+}
+
 export interface TranscriptUpdate {
   messages: MessageRow[];
   /** Names of the staff members who wrote the messages, by id. */

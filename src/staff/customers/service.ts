@@ -3,7 +3,7 @@ import type { Locale } from '../../i18n/locales';
 import type { CustomerCategory } from '../../store/schema';
 import type { Principal } from '../permissions';
 import type { Store } from '../../store/store';
-import { answeringOf, conversationSidePanel, handBackToBot, latestMessages, sendStaffMessage, staffNamesOf, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
+import { answeringOf, conversationSidePanel, conversationStanding, handBackToBot, latestMessages, sendStaffMessage, staffNamesOf, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
 import { createCustomer } from './create';
 import { listDeliveryProblems, retryDeadMessage } from './delivery-problems';
 import { eraseCustomer } from './erase';
@@ -62,6 +62,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
     /** Bookings, cars and open repair orders beside the conversation (see conversationSidePanel). */
     sidePanel: (principal: Principal, customerId: string, opts: { now: Date; locale: Locale }) => conversationSidePanel(db, principal, customerId, opts),
     transcriptAfter: (customerId: string, afterId: number) => transcriptAfter(db, customerId, afterId),
+    standing: (customerId: string) => conversationStanding(db, customerId),
     sendMessage: (ctx: ActionContext, customerId: string, input: StaffMessageInput) => sendStaffMessage(store, ctx, customerId, input),
     handBack: (ctx: ActionContext, customerId: string) => handBackToBot(store, ctx, customerId, { menuChoices: deps.menuChoices }),
 
