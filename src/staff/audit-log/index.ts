@@ -150,6 +150,8 @@ export function changesOf(entry: Pick<AuditEntry, 'before' | 'after'>): AuditCha
   const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
   const changes: AuditChange[] = [];
   for (const field of fields) {
+    // The record's version only counts edits (it guards against two people saving at once): not news to staff.
+    if (field === 'version') continue;
     const was = before ? before[field] : undefined;
     const is = after ? after[field] : undefined;
     if (before && after && JSON.stringify(was) === JSON.stringify(is)) continue;

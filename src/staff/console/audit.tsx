@@ -44,7 +44,11 @@ function named(page: Page, group: 'actions' | 'entities' | 'fields', key: string
     .toLowerCase();
 }
 
-function valueText(page: Page, v: AuditValue): string {
+/** Where a record kind's status words live, so "booked" reads as the console says it. */
+const STATUS_TEXTS: Record<string, string> = { appointment: 'console-booking:status', repair_order: 'console-repair-orders:status', complaint: 'console-complaints:status' };
+
+function valueText(page: Page, v: AuditValue, field?: string, entity?: string): string {
+  if (v.kind === 'text' && field === 'status' && entity && STATUS_TEXTS[entity] && page.has(`${STATUS_TEXTS[entity]}.${v.text}`)) return page.t(`${STATUS_TEXTS[entity]}.${v.text}`);
   switch (v.kind) {
     case 'none':
       return '—';
@@ -59,17 +63,18 @@ function valueText(page: Page, v: AuditValue): string {
   }
 }
 
-const Change: FC<{ page: Page; change: AuditChange }> = ({ page, change }) => {
+const Change: FC<{ page: Page; change: AuditChange; entity: string }> = ({ page, change, entity }) => {
   const label = named(page, 'fields', change.field);
-  if (change.before === null) return <li>{`${label}: ${change.after ? valueText(page, change.after) : '—'}`}</li>;
-  if (change.after === null) return <li>{`${label}: ${valueText(page, change.before)} (${at(page, 'audit.removed')})`}</li>;
+  const value = (v: AuditValue) => valueText(page, v, change.field, entity);
+  if (change.before === null) return <li>{`${label}: ${change.after ? value(change.after) : '—'}`}</li>;
+  if (change.after === null) return <li>{`${label}: ${value(change.before)} (${at(page, 'audit.removed')})`}</li>;
   return (
     <li>
       {`${label}: `}
       <span class="muted">
-        <s>{valueText(page, change.before)}</s>
+        <s>{value(change.before)}</s>
       </span>
-      {` → ${valueText(page, change.after)}`}
+      {` → ${value(change.after)}`}
     </li>
   );
 };
@@ -82,7 +87,7 @@ const Changes: FC<{ page: Page; view: AuditEntryView }> = ({ page, view }) => {
       {changes.length > 0 ? (
         <ul style="margin:0;padding-left:18px;overflow-wrap:anywhere">
           {changes.map((c) => (
-            <Change page={page} change={c} />
+            <Change page={page} change={c} entity={entry.entity} />
           ))}
         </ul>
       ) : raw.length > 0 ? (
