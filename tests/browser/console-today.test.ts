@@ -190,6 +190,8 @@ describe.skipIf(!hasChromium)(`console today page and reply in Chromium${hasChro
       const box = (await page.locator('#text').boundingBox())!;
       expect(box.y).toBeGreaterThan(0);
       expect(box.y + box.height).toBeLessThanOrEqual(c.viewport.height);
+      const send = (await page.getByRole('button', { name: words.send, exact: true }).boundingBox())!;
+      expect(send.y + send.height).toBeLessThanOrEqual(c.viewport.height);
       await page.locator('#transcript .msg.in .text', { hasText: customer.says }).waitFor();
       if (shots) await page.screenshot({ path: join(shots, `conversation-${c.size}-${c.locale}.png`) });
 

@@ -41,7 +41,7 @@ const TRANSCRIPT_STYLES = `
   aside li { padding:6px 0; border-bottom:1px solid var(--line); font-size:.9rem; }
   aside li:last-child { border-bottom:0; }
   aside .plate { font-family:ui-monospace,Menlo,Consolas,monospace; }
-  @media (max-width:720px) { .msg { max-width:95%; } .transcript { height:calc(100vh - 560px); min-height:180px; } .reply .hint { display:none; } .reply textarea { min-height:56px; } }
+  @media (max-width:720px) { .msg { max-width:95%; } .transcript { height:calc(100vh - 600px); min-height:160px; } .reply .hint { display:none; } .reply textarea { min-height:56px; } .reply .row label { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; } .reply .row select { min-width:0; } }
 `;
 /** One transcript line as both the page and the polling script draw it. */
 interface TranscriptLine {
