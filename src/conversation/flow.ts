@@ -119,6 +119,8 @@ export interface Flow {
   readonly intent?: Intent;
   readonly menuOrder?: number;
   readonly settings: FlowSettings;
+  /** The names of the flow's steps, so the console can say where a customer is in their own language. */
+  readonly stepNames?: readonly string[];
   /**
    * Enters the flow. `input` is what started it: null for a menu button or an intent word, or one of this
    * flow's own buttons pressed when the flow was not the current one (an old message, a reminder).

@@ -125,6 +125,7 @@ export function defineFlow<Steps>(def: FlowDefinition<Steps>): Flow {
     ...(def.intent ? { intent: def.intent } : {}),
     ...(def.menuOrder !== undefined ? { menuOrder: def.menuOrder } : {}),
     settings: { ...DEFAULT_FLOW_SETTINGS, ...def.settings },
+    stepNames: Object.keys(steps),
     async start(ctx, input) {
       return seal(ctx, await def.start(ctx, input), null);
     },

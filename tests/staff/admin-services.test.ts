@@ -225,13 +225,13 @@ describe.each(dialects)('admin services on $name', (dialect) => {
       await write('meixlin@dealer.example', 1);
       for (let i = 2; i < 53; i++) await write('script', i);
 
-      expect((await audit.list({ actor: 'MEI_LIN' })).items.map((e) => e.action)).toEqual(['test.entry0']);
+      expect((await audit.list({ actor: 'MEI_LIN' })).items.map((e) => e.entry.action)).toEqual(['test.entry0']);
       const first = await audit.list({ entity: 'test' });
       expect(first).toMatchObject({ page: 1, hasNext: true });
       expect(first.items).toHaveLength(50);
-      expect(first.items[0]!.action).toBe('test.entry52');
+      expect(first.items[0]!.entry.action).toBe('test.entry52');
       const last = await audit.list({ entity: 'test', page: 2 });
-      expect(last.items.map((e) => e.action)).toEqual(['test.entry2', 'test.entry1', 'test.entry0']);
+      expect(last.items.map((e) => e.entry.action)).toEqual(['test.entry2', 'test.entry1', 'test.entry0']);
       expect(last.hasNext).toBe(false);
       expect(await audit.entities()).toContain('test');
     });

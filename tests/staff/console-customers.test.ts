@@ -338,9 +338,11 @@ describe.each(dialects)('console customers on $name', (dialect) => {
     expect(poll.status).toBe(200);
     const data = (await poll.json()) as { messages: { id: number; sender: string; senderLabel: string; text: string }[]; status: string };
     expect(data.messages.map((m) => [m.sender, m.text])).toEqual([['staff', answer]]);
-    expect(data.messages[0]!.senderLabel).toBe('Staff');
-    // A person answered, so the bot stays out of the conversation until someone hands it back.
-    expect(data.status).toBe('Waiting for a person');
+    // The staff line is signed with who wrote it.
+    expect(data.messages[0]!.senderLabel).toBe('advisor user (Staff)');
+    // A person answered, so the bot stays out of the conversation until someone hands it back, and the
+    // status says who is answering rather than still "waiting for a person".
+    expect(data.status).toBe('advisor user is answering');
     expect(((await (await advisor.request(`/console/customers/${id}/messages.json?after=${data.messages[0]!.id}`)).json()) as { messages: unknown[] }).messages).toEqual([]);
     const transcript = await (await advisor.request(`/console/customers/${id}/conversation`)).text();
     expect(transcript).toMatch(/class="msg out staff"[\s\S]*Yes, ready at 17:00/);

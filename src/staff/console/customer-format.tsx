@@ -49,14 +49,34 @@ export function customerFlash(page: Page): Flash | null {
   return flashNote(page, FLASHES, (word) => `${NS}:flash.${word}`);
 }
 
-/** A flow's name in the staff member's language when the console knows it, else the name itself. */
+/**
+ * A flow's name in the staff member's language. Every flow has one (tests/staff/console-conversation.test.ts);
+ * a flow added without its name reads as the generic "in a conversation" rather than an internal code.
+ */
 export function flowLabel(page: Page, flow: string): string {
-  return page.has(`${NS}:flows.${flow}`) ? ct(page, `flows.${flow}`) : flow;
+  return page.has(`${NS}:flows.${flow}`) ? ct(page, `flows.${flow}`) : ct(page, 'conversation.status.idle');
 }
 
-/** Where the conversation stands, as staff need to know it ("waiting for a person"). */
-export function conversationStatus(page: Page, flow: string | null | undefined, step: string | null | undefined): string {
+/** A step's name ("choosing a day"); null when the console has no name for it (then only the flow is said). */
+export function stepLabel(page: Page, flow: string, step: string | null | undefined): string | null {
+  if (!step) return null;
+  return page.has(`${NS}:steps.${flow}.${step}`) ? ct(page, `steps.${flow}.${step}`) : null;
+}
+
+/** "Service booking · choosing a day": where a message was said, or where the conversation stands. */
+export function whereInFlow(page: Page, flow: string | null | undefined, step: string | null | undefined): string {
+  if (!flow) return '';
+  const stepName = stepLabel(page, flow, step);
+  return stepName ? `${flowLabel(page, flow)} · ${stepName}` : flowLabel(page, flow);
+}
+
+/**
+ * Where the conversation stands, as staff need to know it: "waiting for a person" until someone answers,
+ * then who is answering.
+ */
+export function conversationStatus(page: Page, flow: string | null | undefined, step: string | null | undefined, answeredBy?: string | null): string {
   if (!flow) return ct(page, 'conversation.status.idle');
-  if (isHeldByStaff(flow)) return ct(page, 'conversation.status.handoff');
-  return ct(page, 'conversation.status.inFlow', { flow: flowLabel(page, flow), step: step ?? '' });
+  if (isHeldByStaff(flow)) return answeredBy ? ct(page, 'conversation.status.answering', { name: answeredBy }) : ct(page, 'conversation.status.handoff');
+  const stepName = stepLabel(page, flow, step);
+  return stepName ? ct(page, 'conversation.status.inFlow', { flow: flowLabel(page, flow), step: stepName }) : flowLabel(page, flow);
 }

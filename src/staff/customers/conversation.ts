@@ -12,6 +12,11 @@ import { complaintActorOf, recordStaffReply } from '../../complaints/handling';
 import { isOpenStatus } from '../../complaints/model';
 import { findComplaint, insertEvents, isComplaintConflict, openComplaintOf } from '../../complaints/tickets';
 import { replyTargets } from './profile';
+import { canSeeBranch, type Principal } from '../permissions';
+import { serviceName } from '../../conversation/flows/booking-view';
+import { OPEN_STATUSES as OPEN_ORDER_STATUSES } from '../../repair-orders/statuses';
+import type { Locale } from '../../i18n/locales';
+import type { AppointmentStatus, RepairOrderStatus } from '../../store/schema';
 import { conflict, invalid, liveCustomer, ok, type ActionContext, type CustomerResult } from './result';
 
 /** Well within LINE's 5,000 and Telegram's 4,096 characters, so a staff message always fits one platform message. */
@@ -38,10 +43,52 @@ export async function undeliveredStaffMessages(db: Kysely<Database>, customerId:
     .execute();
 }
 
+/** The names of the staff members who wrote some messages, so each staff line is signed. */
+export async function staffNamesOf(db: Kysely<Database>, messages: readonly Pick<MessageRow, 'staff_user_id'>[]): Promise<Record<string, string>> {
+  const ids = [...new Set(messages.map((m) => m.staff_user_id).filter((id): id is string => id !== null))];
+  if (ids.length === 0) return {};
+  const rows = await db.selectFrom('staff_users').select(['id', 'name']).where('id', 'in', ids).execute();
+  return Object.fromEntries(rows.map((r) => [r.id, r.name]));
+}
+
+/**
+ * Who answers a conversation staff hold: the staff member's name, or the integration's token name; null
+ * while nobody has answered yet (or when the conversation is not held).
+ */
+export async function answeringOf(db: Kysely<Database>, conversation: { flow: string | null; state: string } | null | undefined): Promise<string | null> {
+  if (!conversation || !isHeldByStaff(conversation.flow)) return null;
+  let held;
+  try {
+    held = readHandoffState(JSON.parse(conversation.state) as unknown);
+  } catch {
+    return null;
+  }
+  const who = held?.staffId;
+  if (!who) return null;
+  if (who.startsWith('token:')) {
+    const token = await db.selectFrom('api_tokens').select('name').where('id', '=', who.slice(6)).executeTakeFirst();
+    return token?.name ?? null;
+  }
+  const staff = await db.selectFrom('staff_users').select('name').where('id', '=', who).executeTakeFirst();
+  return staff?.name ?? null;
+}
+
+/** Where a customer's conversation stands now: its flow and step, and who answers while staff hold it. */
+export async function conversationStanding(db: Kysely<Database>, customerId: string): Promise<{ flow: string | null; step: string | null; answeredBy: string | null }> {
+  const conversation = await db.selectFrom('conversations').select(['flow', 'step', 'state']).where('customer_id', '=', customerId).executeTakeFirst();
+  return { flow: conversation?.flow ?? null, step: conversation?.step ?? null, answeredBy: await answeringOf(db, conversation) };
+}
+
 export interface TranscriptUpdate {
   messages: MessageRow[];
+  /** Names of the staff members who wrote the messages, by id. */
+  staffNames: Record<string, string>;
   flow: string | null;
   step: string | null;
+  /** Who answers while staff hold the conversation (see answeringOf). */
+  answeredBy: string | null;
+  /** Staff messages given up on (every attempt failed), so a line the page shows as being sent can say so. */
+  givenUp: { id: number; payload: string }[];
   /** The profile this one was merged into, for the page to follow. */
   mergedInto: string | null;
 }
@@ -56,9 +103,69 @@ export async function transcriptAfter(db: Kysely<Database>, customerId: string, 
   const [messages, conversation] = await Promise.all([
     // Message ids are 32-bit on Postgres: a cursor past the largest one there can be finds nothing, not a database error.
     messagesAfter(db, customerId, Math.min(Math.max(0, afterId), 2_147_483_647), TRANSCRIPT_PAGE),
-    db.selectFrom('conversations').select(['flow', 'step']).where('customer_id', '=', customerId).executeTakeFirst(),
+    db.selectFrom('conversations').select(['flow', 'step', 'state']).where('customer_id', '=', customerId).executeTakeFirst(),
   ]);
-  return { messages, flow: conversation?.flow ?? null, step: conversation?.step ?? null, mergedInto: customer.merged_into_id };
+  const [staffNames, answeredBy, undelivered] = await Promise.all([staffNamesOf(db, messages), answeringOf(db, conversation), undeliveredStaffMessages(db, customerId)]);
+  const givenUp = undelivered.filter((u) => u.status === 'dead').map((u) => ({ id: u.id, payload: u.payload }));
+  return { messages, staffNames, flow: conversation?.flow ?? null, step: conversation?.step ?? null, answeredBy, givenUp, mergedInto: customer.merged_into_id };
+}
+
+/** What the staff member answering a customer needs beside the chat: their bookings, cars and car in the workshop. */
+export interface ConversationSidePanel {
+  /** Bookings from today on (not cancelled), soonest first, in the branches the staff member sees. */
+  bookings: { id: string; reference: string; startsAt: string; timeZone: string; branchName: string; service: string; plate: string | null; status: AppointmentStatus }[];
+  vehicles: { id: string; plate: string; make: string | null; model: string | null; year: number | null; mileageKm: number | null }[];
+  /** Repair orders still in the workshop, in the branches the staff member sees (by the number staff quote: the DMS's, else ours). */
+  repairOrders: { id: string; number: string; status: RepairOrderStatus; plate: string | null; promisedAt: string | null; branchName: string }[];
+}
+
+const PANEL_BOOKINGS = 5;
+
+/** The side panel of the conversation page (see ConversationSidePanel). */
+export async function conversationSidePanel(db: Kysely<Database>, principal: Principal, customerId: string, opts: { now: Date; locale: Locale }): Promise<ConversationSidePanel> {
+  // From the start of the day in the earliest time zone, so this morning's visit is still listed.
+  const since = new Date(opts.now.getTime() - 24 * 60 * 60 * 1000).toISOString();
+  const [bookings, vehicles, orders] = await Promise.all([
+    db
+      .selectFrom('appointments')
+      .innerJoin('branches', 'branches.id', 'appointments.branch_id')
+      .innerJoin('service_types', 'service_types.id', 'appointments.service_type_id')
+      .leftJoin('vehicles', 'vehicles.id', 'appointments.vehicle_id')
+      .select(['appointments.id', 'appointments.reference', 'appointments.starts_at', 'appointments.status', 'appointments.branch_id', 'branches.name as branch_name', 'branches.time_zone', 'service_types.names', 'service_types.code', 'vehicles.plate'])
+      .where('appointments.customer_id', '=', customerId)
+      .where('appointments.status', '!=', 'cancelled')
+      .where('appointments.starts_at', '>=', since)
+      .orderBy('appointments.starts_at')
+      .limit(PANEL_BOOKINGS * 4)
+      .execute(),
+    db.selectFrom('vehicles').select(['id', 'plate', 'make', 'model', 'year', 'mileage_km']).where('customer_id', '=', customerId).orderBy('created_at').orderBy('id').execute(),
+    db
+      .selectFrom('repair_orders')
+      .innerJoin('branches', 'branches.id', 'repair_orders.branch_id')
+      .leftJoin('vehicles', 'vehicles.id', 'repair_orders.vehicle_id')
+      .select(['repair_orders.id', 'repair_orders.number', 'repair_orders.dms_number', 'repair_orders.status', 'repair_orders.promised_at', 'repair_orders.branch_id', 'branches.name as branch_name', 'vehicles.plate'])
+      .where('repair_orders.customer_id', '=', customerId)
+      .where('repair_orders.status', 'in', OPEN_ORDER_STATUSES)
+      .orderBy('repair_orders.created_at', 'desc')
+      .execute(),
+  ]);
+  const names = (text: string): Record<string, string> => {
+    try {
+      return JSON.parse(text) as Record<string, string>;
+    } catch {
+      return {};
+    }
+  };
+  return {
+    bookings: bookings
+      .filter((b) => canSeeBranch(principal, b.branch_id))
+      .slice(0, PANEL_BOOKINGS)
+      .map((b) => ({ id: b.id, reference: b.reference, startsAt: b.starts_at, timeZone: b.time_zone, branchName: b.branch_name, service: serviceName(names(b.names), opts.locale, b.code), plate: b.plate ?? null, status: b.status })),
+    vehicles: vehicles.map((v) => ({ id: v.id, plate: v.plate, make: v.make, model: v.model, year: v.year, mileageKm: v.mileage_km })),
+    repairOrders: orders
+      .filter((o) => canSeeBranch(principal, o.branch_id))
+      .map((o) => ({ id: o.id, number: o.dms_number ?? o.number, status: o.status, plate: o.plate ?? null, promisedAt: o.promised_at, branchName: o.branch_name })),
+  };
 }
 
 export interface StaffMessageInput {

@@ -1,8 +1,9 @@
 import type { Choice } from '../../channels/types';
 import type { Locale } from '../../i18n/locales';
 import type { CustomerCategory } from '../../store/schema';
+import type { Principal } from '../permissions';
 import type { Store } from '../../store/store';
-import { handBackToBot, latestMessages, sendStaffMessage, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
+import { answeringOf, conversationSidePanel, conversationStanding, handBackToBot, latestMessages, sendStaffMessage, staffNamesOf, transcriptAfter, undeliveredStaffMessages, type StaffMessageInput } from './conversation';
 import { createCustomer } from './create';
 import { listDeliveryProblems, retryDeadMessage } from './delivery-problems';
 import { eraseCustomer } from './erase';
@@ -11,7 +12,6 @@ import { mergeCustomers } from './merge';
 import { loadCustomerProfile } from './profile';
 import { liveCustomer, type ActionContext } from './result';
 import { canSeeCustomer } from './scope';
-import type { Principal } from '../permissions';
 import { listCustomersAfter, searchCustomers, type CustomerPosition } from './search';
 import { addVehicle, updateCustomerProfile, updateVehicle } from './update';
 import { customerWithVehicles, findVehiclesByPlate, listVehicles, updateVehicleById } from './vehicles';
@@ -64,10 +64,18 @@ export function createCustomerService(deps: CustomerServiceDeps) {
 
     /** The latest messages, oldest first, and the staff messages still on their way. */
     transcript: async (customerId: string) => {
-      const [messages, undelivered] = await Promise.all([latestMessages(db, customerId), undeliveredStaffMessages(db, customerId)]);
-      return { messages, undelivered };
+      const [messages, undelivered, conversation] = await Promise.all([
+        latestMessages(db, customerId),
+        undeliveredStaffMessages(db, customerId),
+        db.selectFrom('conversations').select(['flow', 'state']).where('customer_id', '=', customerId).executeTakeFirst(),
+      ]);
+      const [staffNames, answeredBy] = await Promise.all([staffNamesOf(db, messages), answeringOf(db, conversation)]);
+      return { messages, undelivered, staffNames, answeredBy };
     },
+    /** Bookings, cars and open repair orders beside the conversation (see conversationSidePanel). */
+    sidePanel: (principal: Principal, customerId: string, opts: { now: Date; locale: Locale }) => conversationSidePanel(db, principal, customerId, opts),
     transcriptAfter: (customerId: string, afterId: number) => transcriptAfter(db, customerId, afterId),
+    standing: (customerId: string) => conversationStanding(db, customerId),
     sendMessage: (ctx: ActionContext, customerId: string, input: StaffMessageInput) => sendStaffMessage(store, ctx, customerId, input),
     handBack: (ctx: ActionContext, customerId: string) => handBackToBot(store, ctx, customerId, { menuChoices: deps.menuChoices }),
 

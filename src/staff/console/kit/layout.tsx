@@ -9,24 +9,31 @@ export interface Flash {
   error?: boolean;
 }
 
-const NAV: { href: string; key: string; permission: Permission }[] = [
-  { href: '/console', key: 'nav.dashboard', permission: 'console.use' },
-  { href: '/console/customers', key: 'nav.customers', permission: 'customers.read' },
-  { href: '/console/appointments', key: 'console-booking:nav.appointments', permission: 'appointments.read' },
-  { href: '/console/complaints', key: 'console-complaints:nav.complaints', permission: 'complaints.read' },
-  { href: '/console/repair-orders', key: 'console-repair-orders:nav', permission: 'repair_orders.read' },
-  { href: '/console/csi', key: 'console-csi:nav', permission: 'csi.read' },
-  { href: '/console/outbox', key: 'nav.outbox', permission: 'outbox.read' },
-  { href: '/console/branches', key: 'nav.branches', permission: 'branches.read' },
-  { href: '/console/staff', key: 'nav.staff', permission: 'staff.manage' },
-  { href: '/console/tokens', key: 'nav.tokens', permission: 'tokens.manage' },
-  { href: '/console/audit', key: 'nav.audit', permission: 'audit.read' },
+/**
+ * The console's navigation. Each entry names its page with the very key the page's title and heading use,
+ * so a page is called the same in the menu and on the page in every language (tests/staff/console-names.test.ts).
+ */
+export const NAV: readonly { href: string; key: string; permission: Permission }[] = [
+  { href: '/console', key: 'dashboard.title', permission: 'console.use' },
+  { href: '/console/customers', key: 'console-customers:list.title', permission: 'customers.read' },
+  { href: '/console/appointments', key: 'console-booking:list.title', permission: 'appointments.read' },
+  { href: '/console/complaints', key: 'console-complaints:title', permission: 'complaints.read' },
+  { href: '/console/repair-orders', key: 'console-repair-orders:title', permission: 'repair_orders.read' },
+  { href: '/console/csi', key: 'console-csi:title', permission: 'csi.read' },
+  { href: '/console/outbox', key: 'console-customers:outbox.title', permission: 'outbox.read' },
+  { href: '/console/branches', key: 'console-admin:branches.title', permission: 'branches.read' },
+  { href: '/console/staff', key: 'console-admin:staff.title', permission: 'staff.manage' },
+  { href: '/console/tokens', key: 'console-admin:tokens.title', permission: 'tokens.manage' },
+  { href: '/console/audit', key: 'console-admin:audit.title', permission: 'audit.read' },
 ];
 
 export const STYLES = `
   :root { --brand:#0b5cad; --ink:#1d2733; --muted:#66727f; --line:#dfe4ea; --bg:#f5f7fa; --ok:#1f7a3a; --warn:#a15c00; --bad:#b42318; }
   * { box-sizing: border-box; }
   [hidden] { display:none !important; }
+  .skip { position:absolute; left:8px; top:-48px; z-index:10; background:#fff; color:var(--brand); padding:8px 12px; border:2px solid var(--brand); border-radius:6px; }
+  .skip:focus { top:8px; }
+  main:focus { outline:none; }
   body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK TC","Noto Sans Thai",sans-serif; color:var(--ink); background:var(--bg); }
   a { color:var(--brand); }
   header.top { display:flex; align-items:center; gap:16px; padding:10px 20px; background:#fff; border-bottom:1px solid var(--line); flex-wrap:wrap; }
@@ -113,6 +120,9 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
       <style dangerouslySetInnerHTML={{ __html: STYLES }} />
     </head>
     <body>
+      <a class="skip" href="#main">
+        {page.t('skipToContent')}
+      </a>
       <header class="top">
         <a class="brand" href="/console">
           {page.dealerName}
@@ -136,7 +146,7 @@ export const Layout: FC<{ page: Page; title: string; children?: Child; flash?: F
           </form>
         </div>
       </header>
-      <main>
+      <main id="main" tabindex={-1}>
         <FlashMessage flash={flash} />
         <div id="complaint-toast" class="toast" role="status" hidden></div>
         {children}
