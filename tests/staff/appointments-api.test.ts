@@ -69,7 +69,7 @@ describe.each(dialects)('appointments API on $name', (dialect) => {
       customerId: customer.customerId,
       vehicleId: customer.vehicleId,
       serviceType: 'periodic_maintenance',
-      serviceTypeNames: { en: 'Periodic maintenance', 'zh-TW': '定期保養' },
+      serviceTypeNames: { en: 'Scheduled service', 'zh-TW': '定期保養' },
       startsAt: localIso(MON, '09:00'),
       localDate: MON,
       localStart: '09:00',

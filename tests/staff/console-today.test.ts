@@ -117,7 +117,7 @@ describe.each(dialects)('console today page on $name', (dialect) => {
     const html = await (await advisor.request('/console')).text();
     const arrivals = rowsUnder(html, 'arrivals');
     expect(arrivals).toHaveLength(1);
-    expect(arrivals[0]).toMatch(/^10:00 Emily Chen RBX-7788 Periodic maintenance/);
+    expect(arrivals[0]).toMatch(/^10:00 Emily Chen RBX-7788 Scheduled service/);
     expect(arrivals[0]).toContain('Needs a loaner car');
     expect(arrivals.join(' ')).not.toContain('Tom Lee');
     expect(arrivals.join(' ')).not.toContain('Ken Sato');

@@ -56,7 +56,7 @@ describe.each(dialects)('the satisfaction survey on LINE and Telegram on $name',
 
   async function lineSays(userId: string, what: { text?: string; postback?: string; follow?: boolean }) {
     seq += 1;
-    const base = { mode: 'active', timestamp: Date.now(), source: { type: 'user', userId }, webhookEventId: `01JSURV${String(seq).padStart(19, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
+    const base = { mode: 'active', timestamp: clock.now().getTime(), source: { type: 'user', userId }, webhookEventId: `01JSURV${String(seq).padStart(19, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
     const ev = what.follow
       ? { ...base, type: 'follow', follow: { isUnblocked: false } }
       : what.postback

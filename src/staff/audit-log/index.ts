@@ -15,6 +15,9 @@ const MAX_PAGE = 10_000;
 
 /** Every action the services record; the console has a name for each in every language (a test checks). */
 export const AUDIT_ACTIONS = [
+  'survey.settings',
+  'survey.flag_comment',
+  'customer.referral',
   'login',
   'logout',
   'appointment.assign_advisor',
@@ -63,7 +66,7 @@ export const AUDIT_ACTIONS = [
 ] as const;
 
 /** Every kind of record entries are about; each has a name in the console too. */
-export const AUDIT_ENTITIES = ['api_token', 'appointment', 'bay', 'branch', 'branch_settings', 'complaint', 'customer', 'outbox', 'repair_order', 'service_type', 'staff', 'staff_session', 'staff_user', 'vehicle'] as const;
+export const AUDIT_ENTITIES = ['api_token', 'appointment', 'bay', 'branch', 'branch_settings', 'complaint', 'customer', 'outbox', 'repair_order', 'service_type', 'staff', 'staff_session', 'staff_user', 'survey', 'survey_settings', 'vehicle'] as const;
 
 export interface AuditFilter {
   entity?: string;
