@@ -221,9 +221,12 @@ export const worker = {
       return startFailure(err);
     }
     const queues = ready.queues;
-    if (!queues) return ready.service.app.fetch(request, env, ctx);
-    const { response, accepted } = await collectingAccepted(async () => ready.service.app.fetch(request, env, ctx));
-    if (accepted.length > 0) ctx.waitUntil(processQueues(queues, accepted, ready.logger));
+    const { response, accepted } = queues
+      ? await collectingAccepted(async () => ready.service.app.fetch(request, env, ctx))
+      : { response: await ready.service.app.fetch(request, env, ctx), accepted: [] };
+    if (queues && accepted.length > 0) ctx.waitUntil(processQueues(queues, accepted, ready.logger));
+    // Staff and the DMS write notices and replies for customers: sent right after the answer, not a minute later by the cron.
+    if (request.method !== 'GET' && request.method !== 'HEAD' && /^\/(api|console)\//.test(new URL(request.url).pathname)) ctx.waitUntil(sendQueued(ready));
     return response;
   },
 

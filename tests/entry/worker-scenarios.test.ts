@@ -1,0 +1,249 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken } from '../../src/staff/auth/api-tokens';
+import { createD1Store } from '../../src/store/d1-driver';
+import type { Store } from '../../src/store/store';
+import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
+import { TEST_LINE_SECRET, TEST_LINE_TOKEN } from '../helpers/config';
+import { startBundledWorker, type TestWorker } from '../helpers/d1';
+
+/*
+ * The customer scenarios against the Worker as Cloudflare runs it: bundled by wrangler, in workerd, on D1,
+ * with each customer's events processed by their Durable Object. Two isolates of the Worker share the
+ * database and the objects, as two machines of Cloudflare's edge would; LINE is the fake server, which
+ * refuses what LINE refuses. The service runs on the real clock here, so answers are read from what LINE
+ * received rather than from fixed dates.
+ */
+
+type Json = Record<string, any>;
+
+let line: FakeLineApi;
+let worker: TestWorker;
+let store: Store;
+let seq = 0;
+
+beforeAll(async () => {
+  line = await startFakeLineApi();
+  worker = await startBundledWorker({
+    isolates: 2,
+    vars: {
+      DEALER_NAME: 'Test Motors',
+      DEFAULT_LOCALE: 'en',
+      LOG_LEVEL: 'warn',
+      LINE_CHANNEL_SECRET: TEST_LINE_SECRET,
+      LINE_CHANNEL_ACCESS_TOKEN: TEST_LINE_TOKEN,
+      LINE_API_BASE_URL: line.url,
+      LINE_DATA_API_BASE_URL: line.url,
+      SURVEY_DELAY_MINUTES: '0',
+    },
+  });
+  store = createD1Store(worker.database());
+  // The first request migrates and seeds the fresh database.
+  expect((await worker.fetch(0, '/healthz')).status).toBe(200);
+  expect((await worker.fetch(1, '/healthz')).status).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  await worker?.dispose();
+  await line?.close();
+});
+
+/** Waits until `check` passes (the Worker answers first and works in waitUntil and on the objects). */
+async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+interface LineInput {
+  text?: string;
+  postback?: string;
+  params?: Record<string, string>;
+  follow?: boolean;
+}
+
+/** A LINE webhook event from a user, with a reply token the fake LINE will accept once. */
+function lineEvent(userId: string, what: LineInput): Json {
+  seq += 1;
+  const base = {
+    mode: 'active',
+    timestamp: Date.now(),
+    source: { type: 'user', userId },
+    webhookEventId: `01JW${String(seq).padStart(22, '0')}`,
+    deliveryContext: { isRedelivery: false },
+    replyToken: line.issueReplyToken({ userId }),
+  };
+  if (what.follow) return { ...base, type: 'follow', follow: { isUnblocked: false } };
+  if (what.postback) return { ...base, type: 'postback', postback: { data: what.postback, ...(what.params ? { params: what.params } : {}) } };
+  return { ...base, type: 'message', message: { id: String(seq), type: 'text', quoteToken: 'q', text: what.text } };
+}
+
+async function postLine(events: Json[], isolate = 0): Promise<void> {
+  const body = JSON.stringify({ destination: 'Ubot', events });
+  const res = await worker.fetch(isolate, '/webhooks/line', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-line-signature': createHmac('sha256', TEST_LINE_SECRET).update(body).digest('base64') },
+    body,
+  });
+  expect(res.status).toBe(200);
+}
+
+/** Sends one event and returns what LINE delivered to the user because of it (waits for at least one message). */
+async function says(userId: string, what: LineInput, isolate = 0): Promise<Json[]> {
+  const before = line.accepted.messagesTo(userId).length;
+  await postLine([lineEvent(userId, what)], isolate);
+  return eventually(() => {
+    const now = line.accepted.messagesTo(userId);
+    expect(now.length).toBeGreaterThan(before);
+    return now.slice(before) as Json[];
+  });
+}
+
+const quickReplies = (message: Json | undefined): Json[] => (message?.quickReply?.items ?? []).map((i: Json) => i.action);
+const texts = (messages: Json[]) => messages.map((m) => m.text ?? m.altText ?? '').join('\n');
+
+/** Every button of a message: quick replies, and the footers of Flex bubbles and carousels. */
+function actions(message: Json | undefined): Json[] {
+  if (!message) return [];
+  const bubbles: Json[] = message.contents?.type === 'carousel' ? message.contents.contents : message.contents ? [message.contents] : [];
+  return [...quickReplies(message), ...bubbles.flatMap((b) => (b.footer?.contents ?? []).map((c: Json) => c.action).filter(Boolean))];
+}
+
+/** Books a visit the way a customer taps through it: a vehicle check, the first day and time offered, no loaner. */
+async function book(u: string): Promise<{ summary: Json[]; asked: string[] }> {
+  const asked: string[] = [];
+  let last = await says(u, { postback: 'i:book' });
+  for (let step = 0; step < 15; step++) {
+    const data = last.flatMap(actions).map((a) => String(a.data ?? ''));
+    asked.push(texts(last));
+    const tap = (prefix: string) => data.find((d) => d.startsWith(prefix));
+    let next: LineInput;
+    if (tap('book:ok')) return { summary: await says(u, { postback: tap('book:ok')! }), asked };
+    if (tap('book:st:inspection')) next = { postback: 'book:st:inspection' };
+    else if (/licence plate/.test(texts(last))) next = { text: 'ABC-1234' };
+    else if (tap('book:d:')) next = { postback: tap('book:d:')! };
+    else if (tap('book:t:')) next = { postback: tap('book:t:')! };
+    else if (tap('book:skip')) next = { postback: 'book:skip' };
+    else if (tap('book:no')) next = { postback: 'book:no' };
+    else if (/mobile number/.test(texts(last))) next = { text: '0912345678' };
+    else throw new Error(`no answer for: ${texts(last)} [${data.join(' ')}]`);
+    last = await says(u, next);
+  }
+  throw new Error(`the booking did not reach its summary:\n${asked.join('\n')}`);
+}
+
+/** The DMS as an integration calls the staff API, with a token of the demo branch; asked on the second isolate. */
+async function dmsClient() {
+  const branch = (await store.db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
+  const { token } = await createApiToken(store.db, { name: 'DMS', role: 'manager', branchIds: [branch], createdBy: null, now: new Date() });
+  return async (path: string, init: { method?: string; json?: unknown } = {}): Promise<Json> => {
+    const res = await worker.fetch(1, path, {
+      method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
+    });
+    const body = (await res.json()) as Json;
+    expect(res.status, JSON.stringify(body)).toBeLessThan(300);
+    return body;
+  };
+}
+
+/** What the customer's transcript holds, oldest first: which event each customer message came from, and each answer. */
+async function transcript(userId: string): Promise<{ direction: string; event_id: string | null; text: string | null }[]> {
+  return store.db
+    .selectFrom('messages')
+    .innerJoin('channel_identities', 'channel_identities.customer_id', 'messages.customer_id')
+    .select(['messages.direction', 'messages.event_id', 'messages.text'])
+    .where('channel_identities.channel', '=', 'line')
+    .where('channel_identities.external_id', '=', userId)
+    .orderBy('messages.id')
+    .execute();
+}
+
+describe('the scenario suite on the Worker (workerd, D1, a Durable Object per customer)', () => {
+  it('follow → booking → progress notice → an added item approved → pickup time → survey → complaint, on LINE', async () => {
+    const u = `U${'a'.repeat(32)}`;
+    line.setProfile(u, { displayName: 'Mei Lin', language: 'en' });
+    const greeting = await says(u, { follow: true });
+    expect(texts(greeting)).toContain('Hello Mei Lin! Welcome to Test Motors.');
+
+    const { summary, asked } = await book(u);
+    expect(asked.join('\n')).toContain('Please check your booking\nName: Mei Lin\nMobile: +886912345678');
+    expect(texts(summary)).toMatch(/^Your booking is confirmed\nReference: BK-/);
+    const appointment = await store.db.selectFrom('appointments').select(['status', 'starts_at']).executeTakeFirstOrThrow();
+    expect(Date.parse(appointment.starts_at)).toBeGreaterThan(Date.now());
+
+    // The dealer's DMS checks the car in, finds an item, finishes the work: each notice is pushed right after its call.
+    const dms = await dmsClient();
+    const pushes = (n: number) =>
+      eventually(() => {
+        const sent = line.accepted.pushes().filter((p) => p.to === u);
+        expect(sent).toHaveLength(n);
+        return sent.at(-1)!.messages as Json[];
+      });
+    const order = await dms('/api/repair-orders/W-100', { method: 'PUT', json: { plate: 'ABC-1234', estimatedAmount: 3500 } });
+    expect(texts(await pushes(1))).toBe("Your car (ABC-1234) is checked in, repair order W-100. We'll keep you posted here on how the work is going.");
+
+    const items = await dms('/api/repair-orders/W-100/items', { json: { items: [{ description: 'Front brake pads', price: 2400, urgency: 'red' }] } });
+    const request = await pushes(2);
+    expect(texts(request)).toContain('We found 1 more item(s) for your car (ABC-1234).');
+    expect(actions(request[0]).map((a) => a.data)).toContain(`prog:a:${items.itemIds[0]}`);
+    const approved = await says(u, { postback: `prog:a:${items.itemIds[0]}` });
+    expect(texts(approved)).toContain('✅ Approved: #1 Front brake pads (NT$2,400)');
+    expect((await dms('/api/repair-orders/W-100')).items).toEqual([expect.objectContaining({ description: 'Front brake pads', decision: 'approved' })]);
+
+    await dms('/api/repair-orders/W-100/status', { json: { status: 'ready' } });
+    const card = await pushes(3);
+    expect(texts(card)).toContain('Ready for pickup: ABC-1234');
+    const picker = actions(card[0]).find((a) => a.type === 'datetimepicker')!;
+    expect(picker.data).toBe(`prog:pt:${order.id}`);
+    const chosen = await says(u, { postback: picker.data, params: { datetime: picker.min } });
+    expect(texts(chosen)).toMatch(/^Thank you! We'll have your car ready for you at \d\d:\d\d on /);
+
+    // Collected: the survey is written for the branch's next open hour; the cron sends it once that hour has come.
+    await dms('/api/repair-orders/W-100/status', { json: { status: 'collected' } });
+    await worker.scheduled(0);
+    const survey = await eventually(() => store.db.selectFrom('surveys').select(['id', 'status']).executeTakeFirstOrThrow());
+    expect(survey.status).toBe('scheduled');
+    await store.db.updateTable('surveys').set({ due_at: new Date(Date.now() - 1000).toISOString() }).where('id', '=', survey.id).execute();
+    await worker.scheduled(1);
+    const question = await pushes(4);
+    expect(texts(question)).toContain('Overall, how satisfied are you with this visit?');
+    const verySatisfied = question.flatMap(actions).find((a) => a.label === 'Very satisfied')!;
+    expect(texts(await says(u, { postback: verySatisfied.data }))).toMatch(/Noted, thank you\.\s+How likely are you to have your car serviced with us again/);
+    expect(await store.db.selectFrom('surveys').select(['satisfaction']).executeTakeFirstOrThrow()).toEqual({ satisfaction: 5 });
+
+    const complaint = await says(u, { text: 'complaint' });
+    expect(texts(complaint)).toContain("I'm sorry something went wrong. We'd like to put it right. What is it about?");
+    const visit = await says(u, { postback: 'cmp:c:service_quality' });
+    expect(texts(visit)).toContain('Which visit is it about?');
+    const repair = visit.flatMap(actions).find((a) => String(a.data).startsWith('cmp:v:ro:'))!;
+    expect(texts(await says(u, { postback: repair.data }))).toContain('Please tell us what happened, in your own words.');
+    expect(texts(await says(u, { text: 'The brakes still squeak after the new pads.' }))).toContain('Noted. Anything else?');
+    // Then photos (skipped), how urgent, how to be reached: the first offer each time, until the ticket is filed.
+    let last = await says(u, { postback: 'cmp:done' });
+    const questions: string[] = [];
+    for (let i = 0; i < 8 && !(await store.db.selectFrom('complaints').select('id').executeTakeFirst()); i++) {
+      questions.push(texts(last));
+      const offer = last.flatMap(actions).find((a) => a.data && a.data !== 'i:cancel');
+      if (!offer) throw new Error(`no button to tap after: ${questions.join(' / ')}`);
+      last = await says(u, { postback: offer.data });
+    }
+    expect(questions).toEqual(['Do you have photos of it? Send up to 5 here, or tap "Skip".', 'How urgent is it for you?', 'How would you like us to get back to you?']);
+    const ticket = await store.db.selectFrom('complaints').select(['reference', 'category', 'description', 'channel', 'repair_order_id']).executeTakeFirstOrThrow();
+    expect(texts(last)).toContain(`Your complaint is registered as ${ticket.reference}.`);
+    expect(ticket).toMatchObject({ category: 'service_quality', description: 'The brakes still squeak after the new pads.', channel: 'line', repair_order_id: expect.any(String) });
+
+    // Every event was processed once, on the customer's object, and every answer went out in order.
+    const rows = await transcript(u);
+    const events = rows.filter((r) => r.direction === 'in').map((r) => r.event_id);
+    expect(new Set(events).size).toBe(events.length);
+    expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
+  }, 90_000);
+});
