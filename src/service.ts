@@ -91,7 +91,7 @@ export interface ServiceOptions {
    * The engine as webhooks and the web chat see it. Default: this engine. Workers hand each customer's
    * events to that customer's Durable Object instead of processing them in the isolate that received them.
    */
-  routeEngine?: (engine: Engine) => Engine;
+  routeEngine?: (engine: Engine, metrics: Metrics) => Engine;
 }
 
 /**
@@ -173,7 +173,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   outbox = withRichMenuLinks(sender, richMenuLinks);
 
   const webChatSecret = config.webChatSecret ?? (await ensureSecret(store, 'web_chat_secret'));
-  const routed = opts.routeEngine ? opts.routeEngine(engine) : engine;
+  const routed = opts.routeEngine ? opts.routeEngine(engine, metrics) : engine;
   const app = createApp({
     config,
     store,

@@ -1,8 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
-import type { ChannelName } from '../store/schema';
+import type { InboundEvent } from '../channels/types';
 import type { Engine } from '../conversation/engine';
+import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
+import type { Metrics } from '../ops/metrics';
+import { acceptEvents } from '../store/inbox';
+import type { ChannelName } from '../store/schema';
+import type { Store } from '../store/store';
 
 /** One customer's queue of accepted events, named as the inbox names it. */
 export interface CustomerKey {
@@ -41,17 +46,30 @@ export function durableObjectQueues(namespace: DurableObjectNamespace): Customer
   };
 }
 
-/** The customers whose events one request accepted, collected while the request runs. */
-const acceptedInRequest = new AsyncLocalStorage<Map<string, CustomerKey>>();
+/** What one request keeps while it runs: the customers whose events it accepted, and its inbox writes in order. */
+interface RequestScope {
+  accepted: Map<string, CustomerKey>;
+  writes: Promise<unknown>;
+}
+
+const requestScope = new AsyncLocalStorage<RequestScope>();
 
 /**
  * Runs one request, then returns its response and the customers whose events it accepted (once each, in
  * the order their first event came), so the entry can hand those queues on after answering.
  */
 export async function collectingAccepted(run: () => Promise<Response>): Promise<{ response: Response; accepted: CustomerKey[] }> {
-  const accepted = new Map<string, CustomerKey>();
-  const response = await acceptedInRequest.run(accepted, run);
-  return { response, accepted: [...accepted.values()] };
+  const scope: RequestScope = { accepted: new Map(), writes: Promise.resolve() };
+  const response = await requestScope.run(scope, run);
+  return { response, accepted: [...scope.accepted.values()] };
+}
+
+export interface RoutingDeps {
+  queues: CustomerQueues;
+  store: Store;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
 }
 
 /**
@@ -59,24 +77,38 @@ export async function collectingAccepted(run: () => Promise<Response>): Promise<
  * its customer for the request (processed after the answer, on the customer's object); handling (web chat)
  * accepts and waits for the customer's object to process it. A failure to reach the object leaves the event
  * queued in D1, where the next cron pass finds it.
+ *
+ * Events are kept one request at a time, never in a batch with another request's: the engine's group commit
+ * would settle one request's promise from another request's I/O, which the Workers runtime refuses (the
+ * waiting request is cancelled as hung). Within a request they are written one after another, in the order
+ * offered, so the inbox keeps a webhook's events in their order.
  */
-export function routeThroughQueues(engine: Engine, queues: CustomerQueues, logger: Logger): Engine {
+export function routeThroughQueues(engine: Engine, deps: RoutingDeps): Engine {
+  async function keep(event: InboundEvent): Promise<'accepted' | 'duplicate'> {
+    const write = async () => (await acceptEvents(deps.store.db, [event], deps.clock.now().toISOString()))[0] === true;
+    const scope = requestScope.getStore();
+    const written = scope ? scope.writes.then(write, write) : write();
+    if (scope) scope.writes = written.catch(() => undefined);
+    const fresh = await written;
+    if (!fresh) deps.metrics.eventsDeduplicated.inc({ channel: event.channel });
+    return fresh ? 'accepted' : 'duplicate';
+  }
   return {
     ...engine,
     async accept(event) {
-      const outcome = await engine.accept(event);
+      const outcome = await keep(event);
       if (outcome === 'accepted') {
         const customer = { channel: event.channel, externalId: event.externalId };
-        acceptedInRequest.getStore()?.set(queueName(customer), customer);
+        requestScope.getStore()?.accepted.set(queueName(customer), customer);
       }
       return outcome;
     },
     async handle(event) {
-      if ((await engine.accept(event)) === 'duplicate') return 'duplicate';
+      if ((await keep(event)) === 'duplicate') return 'duplicate';
       try {
-        await queues.process({ channel: event.channel, externalId: event.externalId });
+        await deps.queues.process({ channel: event.channel, externalId: event.externalId });
       } catch (err) {
-        logger.error({ err, channel: event.channel }, "could not reach the customer's queue; the event stays queued for the next scheduled pass");
+        deps.logger.error({ err, channel: event.channel }, "could not reach the customer's queue; the event stays queued for the next scheduled pass");
       }
       return 'processed';
     },

@@ -104,7 +104,7 @@ async function setUp(env: WorkerEnv, role: Role): Promise<Ready> {
     afterEvents: (c) => {
       if (!queues) c.executionCtx.waitUntil(drain(ready));
     },
-    ...(queues ? { routeEngine: (engine) => routeThroughQueues(engine, queues, logger) } : {}),
+    ...(queues ? { routeEngine: (engine, metrics) => routeThroughQueues(engine, { queues, store, clock: systemClock, metrics, logger }) } : {}),
     // Cloudflare's edge sets this header itself (a client's own is replaced), so on Workers it is the connection's address.
     peerAddress: (c) => c.req.header('cf-connecting-ip') ?? null,
     ...(env.BLOBS ? { blobs: r2BlobStore(env.BLOBS) } : {}),
@@ -175,15 +175,25 @@ function startFailure(err: unknown): Response {
  * A customer's Durable Object (binding CUSTOMER_QUEUES, one object per `channel:externalId`): the one place
  * that customer's events are processed, so two isolates that each accepted one of their events never run
  * them side by side or out of order. It runs the same engine on the same D1 database, then sends what the
- * events queued. Requests to one object for one customer wait for each other (the engine's per-customer lock).
+ * events queued. Its requests run one after another: a request that finds the queue already emptied by the
+ * one before it returns at once.
  */
 export class CustomerQueue {
+  /** The run in progress: each request waits for the one before it, so processing and sending never overlap. */
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(
     _state: DurableObjectState,
     private readonly env: WorkerEnv,
   ) {}
 
-  async fetch(request: Request): Promise<Response> {
+  fetch(request: Request): Promise<Response> {
+    const run = this.tail.then(() => this.process(request));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async process(request: Request): Promise<Response> {
     const customer = (await request.json().catch(() => null)) as CustomerKey | null;
     if (new URL(request.url).pathname !== PROCESS_PATH || !customer || typeof customer.channel !== 'string' || typeof customer.externalId !== 'string') {
       return Response.json({ error: 'POST /process with { channel, externalId }' }, { status: 400 });

@@ -246,4 +246,79 @@ describe('the scenario suite on the Worker (workerd, D1, a Durable Object per cu
     expect(new Set(events).size).toBe(events.length);
     expect(line.requests.filter((r) => r.status >= 400)).toEqual([]);
   }, 90_000);
+
+  /** What LINE was asked to answer with the given reply tokens, in the order the calls reached it. */
+  function repliesWith(tokens: string[]): { token: string; texts: string }[] {
+    return line.requests
+      .filter((r) => r.kind === 'reply' && r.status === 200 && tokens.includes(String((r.body as Json).replyToken)))
+      .map((r) => ({ token: String((r.body as Json).replyToken), texts: texts((r.body as Json).messages as Json[]) }));
+  }
+
+  it("answers a customer's quick taps in the order they were written, though each webhook landed on another isolate", async () => {
+    const u = `U${'b'.repeat(32)}`;
+    line.setProfile(u, { displayName: 'Ken', language: 'en' });
+    await says(u, { follow: true });
+    // LINE delivers one user's events one webhook after another without waiting for our answers; each is
+    // acknowledged before the next, while the processing runs on behind the answers.
+    const inputs: LineInput[] = [{ postback: 'i:book' }, { postback: 'book:st:inspection' }, { text: 'XYZ-9876' }, { postback: 'book:skip' }, { postback: 'book:skip' }, { postback: 'book:skip' }];
+    const events = inputs.map((input) => lineEvent(u, input));
+    for (const [i, event] of events.entries()) await postLine([event], i % 2);
+    const replies = await eventually(() => {
+      const sent = repliesWith(events.map((e) => e.replyToken));
+      expect(sent).toHaveLength(events.length);
+      return sent;
+    });
+    expect(replies.map((r) => r.token)).toEqual(events.map((e) => e.replyToken));
+    expect(replies.map((r) => r.texts.split('\n')[0])).toEqual([
+      'What does your car need?',
+      "What is the car's licence plate number? (for example ABC-1234)",
+      'What make and model is it? (for example Toyota Corolla) You can skip this.',
+      'Which year is the car from? You can skip this.',
+      'About how many kilometres has it done? You can skip this.',
+      expect.stringMatching(/^Which day suits you\?/),
+    ]);
+  }, 60_000);
+
+  it('runs a burst of one customer’s webhooks arriving at the same moment on two isolates one at a time, in the order they were accepted', async () => {
+    const u = `U${'c'.repeat(32)}`;
+    line.setProfile(u, { displayName: 'Ann', language: 'en' });
+    await says(u, { follow: true });
+    const events = Array.from({ length: 8 }, (_, i) => lineEvent(u, { text: i % 2 === 0 ? 'menu' : 'branch info' }));
+    // All at once, half on each isolate; one of them is also delivered twice (LINE redelivering it at the same moment).
+    await Promise.all([...events.map((e, i) => postLine([e], i % 2)), postLine([{ ...events[3], deliveryContext: { isRedelivery: true } }], 0)]);
+    const rows = await eventually(async () => {
+      const all = await transcript(u);
+      expect(all.filter((r) => r.direction === 'in')).toHaveLength(events.length + 1);
+      expect(repliesWith(events.map((e) => e.replyToken))).toHaveLength(events.length);
+      return all;
+    });
+    const accepted = await store.db.selectFrom('inbound_events').select('event_id').where('channel', '=', 'line').where('external_id', '=', u).orderBy('id').execute();
+    expect(accepted).toHaveLength(events.length + 1);
+    // Processed in the order accepted, each once, each answered before the next began.
+    const processed = rows.filter((r) => r.direction === 'in').map((r) => r.event_id);
+    expect(processed).toEqual(accepted.map((a) => a.event_id));
+    // LINE received their answers in that same order (each answer went with its own event's reply token).
+    const tokenOf = new Map(events.map((e) => [e.webhookEventId as string, e.replyToken as string]));
+    const expected = processed.slice(1).map((id) => tokenOf.get(id!)!);
+    expect(repliesWith(expected as string[]).map((r) => r.token)).toEqual(expected);
+  }, 60_000);
+
+  it('keeps the order of several events in one webhook', async () => {
+    const u = `U${'d'.repeat(32)}`;
+    line.setProfile(u, { displayName: 'Lee', language: 'en' });
+    const events = [lineEvent(u, { follow: true }), lineEvent(u, { postback: 'i:book' }), lineEvent(u, { postback: 'book:st:inspection' }), lineEvent(u, { text: 'QQ-1234' })];
+    await postLine(events, 1);
+    const replies = await eventually(() => {
+      const sent = repliesWith(events.map((e) => e.replyToken));
+      expect(sent).toHaveLength(events.length);
+      return sent;
+    });
+    expect(replies.map((r) => r.token)).toEqual(events.map((e) => e.replyToken));
+    expect(replies.map((r) => r.texts.split('\n')[0])).toEqual([
+      expect.stringContaining('Hello Lee!'),
+      'What does your car need?',
+      "What is the car's licence plate number? (for example ABC-1234)",
+      'What make and model is it? (for example Toyota Corolla) You can skip this.',
+    ]);
+  }, 60_000);
 });
