@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/staff/auth/api-tokens';
+import { DEFAULT_PBKDF2_ITERATIONS } from '../../src/staff/auth/password';
+import { createStaffUser } from '../../src/staff/staff-users/records';
 import { createD1Store } from '../../src/store/d1-driver';
 import type { Store } from '../../src/store/store';
 import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
@@ -320,5 +322,27 @@ describe('the scenario suite on the Worker (workerd, D1, a Durable Object per cu
       "What is the car's licence plate number? (for example ABC-1234)",
       'What make and model is it? (for example Toyota Corolla) You can skip this.',
     ]);
+  }, 60_000);
+
+  it('signs staff in with their 600,000-round password, derived on the password Durable Object', async () => {
+    const branch = (await store.db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id;
+    const password = 'correct horse battery staple';
+    const staff = await createStaffUser(store.db, { email: 'advisor@dealer.example', name: 'Advisor', role: 'advisor', locale: 'en', password, branchIds: [branch] }, new Date());
+    expect(staff.password_hash.split('$')[1]).toBe(String(DEFAULT_PBKDF2_ITERATIONS));
+    const login = (isolate: number, pw: string) =>
+      worker.fetch(isolate, '/console/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ email: 'advisor@dealer.example', password: pw, next: '/console' }).toString(),
+        redirect: 'manual',
+      });
+    const wrong = await login(0, 'not the password at all');
+    expect(wrong.status).toBe(401);
+    const right = await login(1, password);
+    expect(right.status).toBe(303);
+    const cookie = right.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await worker.fetch(0, '/console', { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Advisor');
   }, 60_000);
 });
