@@ -6,7 +6,10 @@ import { createStaffUser } from '../../src/staff/staff-users/records';
 import { createD1Store } from '../../src/store/d1-driver';
 import type { Store } from '../../src/store/store';
 import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
-import { TEST_LINE_SECRET, TEST_LINE_TOKEN } from '../helpers/config';
+import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
+import { TEST_LINE_SECRET, TEST_LINE_TOKEN, TEST_TELEGRAM_SECRET, TEST_TELEGRAM_TOKEN } from '../helpers/config';
+import { acceptEvents } from '../../src/store/inbox';
+import type { InboundEvent } from '../../src/channels/types';
 import { startBundledWorker, type TestWorker } from '../helpers/d1';
 
 /*
@@ -20,12 +23,14 @@ import { startBundledWorker, type TestWorker } from '../helpers/d1';
 type Json = Record<string, any>;
 
 let line: FakeLineApi;
+let telegram: FakeTelegramApi;
 let worker: TestWorker;
 let store: Store;
 let seq = 0;
 
 beforeAll(async () => {
   line = await startFakeLineApi();
+  telegram = await startFakeTelegramApi();
   worker = await startBundledWorker({
     isolates: 2,
     vars: {
@@ -36,6 +41,9 @@ beforeAll(async () => {
       LINE_CHANNEL_ACCESS_TOKEN: TEST_LINE_TOKEN,
       LINE_API_BASE_URL: line.url,
       LINE_DATA_API_BASE_URL: line.url,
+      TELEGRAM_BOT_TOKEN: TEST_TELEGRAM_TOKEN,
+      TELEGRAM_WEBHOOK_SECRET: TEST_TELEGRAM_SECRET,
+      TELEGRAM_API_BASE_URL: telegram.url,
       SURVEY_DELAY_MINUTES: '0',
     },
   });
@@ -48,6 +56,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.dispose();
   await line?.close();
+  await telegram?.close();
 });
 
 /** Waits until `check` passes (the Worker answers first and works in waitUntil and on the objects). */
@@ -344,5 +353,54 @@ describe('the scenario suite on the Worker (workerd, D1, a Durable Object per cu
     const page = await worker.fetch(0, '/console', { headers: { cookie } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Advisor');
+  }, 60_000);
+
+  it('on Telegram too: a customer’s quick messages and button presses, acknowledged on alternate isolates, are answered in order', async () => {
+    const chatId = 7_000_001;
+    const from = { id: chatId, is_bot: false, first_name: 'Mei', language_code: 'en' };
+    const chat = { id: chatId, type: 'private', first_name: 'Mei' };
+    const update = (what: { text?: string; press?: string }) => {
+      seq += 1;
+      return what.press
+        ? { update_id: 900_000 + seq, callback_query: { id: `cb-${seq}`, from, chat_instance: '1', data: what.press, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, text: '…' } } }
+        : { update_id: 900_000 + seq, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, from, text: what.text, ...(what.text!.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: what.text!.length }] } : {}) } };
+    };
+    const updates = [update({ text: '/start' }), update({ text: '/book' }), update({ press: 'book:st:inspection' }), update({ text: 'TG-5555' }), update({ press: 'book:skip' })];
+    for (const [i, u] of updates.entries()) {
+      const res = await worker.fetch(i % 2, '/webhooks/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TEST_TELEGRAM_SECRET }, body: JSON.stringify(u) });
+      expect(res.status).toBe(200);
+    }
+    const sent = await eventually(() => {
+      const all = telegram.sent(chatId).map((r) => String(r.params.text ?? ''));
+      expect(all).toHaveLength(updates.length);
+      return all;
+    });
+    expect(sent.map((t) => t.split('\n')[0])).toEqual([
+      expect.stringContaining('Welcome to Test Motors'),
+      'What does your car need?',
+      "What is the car's licence plate number? (for example ABC-1234)",
+      'What make and model is it? (for example Toyota Corolla) You can skip this.',
+      'Which year is the car from? You can skip this.',
+    ]);
+  }, 60_000);
+
+  it('has the cron hand a waiting queue to its customer’s object when no request did (a waitUntil cut short)', async () => {
+    const u = `U${'e'.repeat(32)}`;
+    line.setProfile(u, { displayName: 'Joe', language: 'en' });
+    await says(u, { follow: true });
+    // An event kept in D1 whose webhook never got to ask the object: only the cron's sweep will find it.
+    const raw = lineEvent(u, { text: 'menu' });
+    const event: InboundEvent = { channel: 'line', eventId: raw.webhookEventId, externalId: u, occurredAt: new Date().toISOString(), replyToken: raw.replyToken, profile: null, input: { type: 'text', text: 'menu' } };
+    expect(await acceptEvents(store.db, [event], new Date().toISOString())).toEqual([true]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(repliesWith([raw.replyToken])).toEqual([]);
+    await worker.scheduled(1);
+    const [reply] = await eventually(() => {
+      const sent = repliesWith([raw.replyToken]);
+      expect(sent).toHaveLength(1);
+      return sent;
+    });
+    expect(reply!.texts).toContain('What would you like to do?');
+    expect(await store.db.selectFrom('inbound_events').select('status').where('event_id', '=', raw.webhookEventId).executeTakeFirstOrThrow()).toEqual({ status: 'done' });
   }, 60_000);
 });
