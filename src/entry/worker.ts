@@ -118,10 +118,11 @@ async function setUp(env: WorkerEnv, role: Role): Promise<Ready> {
 async function drain(ready: Ready): Promise<void> {
   try {
     await ready.service.engine.drain();
-    await sendQueued(ready);
-  } finally {
-    await linkRichMenus(ready);
+  } catch (err) {
+    ready.logger.error({ err }, 'processing events failed; the next scheduled pass retries');
   }
+  await sendQueued(ready);
+  await linkRichMenus(ready);
 }
 
 /** Sends what the outbox holds that is due; a failure is left for the next cron pass. */
