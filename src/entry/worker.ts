@@ -31,6 +31,8 @@ export interface WorkerEnv {
   CUSTOMER_QUEUES?: DurableObjectNamespace;
   /** Durable Objects (class PasswordCheck) that derive staff password keys with the CPU time a login needs. */
   PASSWORD_CHECKS?: DurableObjectNamespace;
+  /** The Durable Object (class Scheduler) that does the cron's work; without it the cron invocation does it. */
+  SCHEDULER?: DurableObjectNamespace;
   [name: string]: unknown;
 }
 
@@ -49,10 +51,11 @@ interface Ready {
 }
 
 /**
- * Where a service runs: 'edge' answers requests and cron passes (it migrates a fresh database and routes
- * events to the customers' objects); 'queue' is a customer's object, which processes their events itself.
+ * Where a service runs: 'edge' answers requests (it migrates a fresh database and routes events to the
+ * customers' objects); 'queue' is a customer's object, which processes their events itself; 'scheduler' is
+ * the object that does the cron's work.
  */
-type Role = 'edge' | 'queue';
+type Role = 'edge' | 'queue' | 'scheduler';
 
 /** Workers logs are console lines; pino's levels beyond these map to their nearest neighbour. */
 function consoleLevel(level: Config['logLevel']): Parameters<typeof createConsoleLogger>[0] {
@@ -86,13 +89,13 @@ async function setUp(env: WorkerEnv, role: Role): Promise<Ready> {
   const config = parseConfig(variablesOf(env));
   const logger = createConsoleLogger(consoleLevel(config.logLevel), { service: 'dealer-chat', ...(role === 'queue' ? { role } : {}) });
   const store = createD1Store(env.DB);
-  // A customer's object is only ever asked about events an edge isolate accepted, after it migrated.
+  // The objects are only ever asked after an edge request or cron invocation migrated the database.
   if (role === 'edge') {
     await migrate(store);
     if (await seedFreshDatabase(store, config, systemClock.now())) logger.info({}, 'fresh database: demo branch created');
   }
   if (env.PASSWORD_CHECKS) usePasswordDerivation(durableObjectDerivation(env.PASSWORD_CHECKS));
-  const queues = role === 'edge' && env.CUSTOMER_QUEUES ? durableObjectQueues(env.CUSTOMER_QUEUES) : null;
+  const queues = role !== 'queue' && env.CUSTOMER_QUEUES ? durableObjectQueues(env.CUSTOMER_QUEUES) : null;
   // Each request's waitUntil drains on its own: a Worker keeps no background loop, and concurrent drains
   // are safe because every row is claimed with a lease before it is sent. With the customers' objects,
   // the object that processed the events sends their replies, so the edge has nothing to drain.
@@ -149,7 +152,7 @@ async function linkRichMenus(ready: Ready): Promise<void> {
  * (or `wrangler dev` reloading) with another binding gets its own service. A failed start is forgotten,
  * so the next request tries again instead of the isolate failing until it is recycled.
  */
-const services: Record<Role, WeakMap<WorkerEnv, Promise<Ready>>> = { edge: new WeakMap(), queue: new WeakMap() };
+const services: Record<Role, WeakMap<WorkerEnv, Promise<Ready>>> = { edge: new WeakMap(), queue: new WeakMap(), scheduler: new WeakMap() };
 
 function readyFor(env: WorkerEnv, role: Role = 'edge'): Promise<Ready> {
   const started = services[role];
@@ -237,34 +240,88 @@ export const worker = {
       : { response: await ready.service.app.fetch(request, env, ctx), accepted: [] };
     if (queues && accepted.length > 0) ctx.waitUntil(processQueues(queues, accepted, ready.logger));
     // Staff and the DMS write notices and replies for customers: sent right after the answer, not a minute later by the cron.
-    if (request.method !== 'GET' && request.method !== 'HEAD' && /^\/(api|console)\//.test(new URL(request.url).pathname)) ctx.waitUntil(sendQueued(ready));
+    if (request.method !== 'GET' && request.method !== 'HEAD' && /^\/(api|console)\//.test(new URL(request.url).pathname)) {
+      ctx.waitUntil(env.SCHEDULER ? askScheduler(env.SCHEDULER, '/send', {}).catch((err: unknown) => ready.logger.error({ err }, 'could not reach the scheduler; the next scheduled pass sends')) : sendQueued(ready));
+    }
     return response;
   },
 
   async scheduled(controller: ScheduledController, env: WorkerEnv, _ctx: ExecutionContext): Promise<void> {
+    // Migrates a fresh database before any job runs, wherever the jobs then run.
     const ready = await readyFor(env);
-    for (const job of ready.service.scheduledJobs) {
-      try {
-        await job.runOnce();
-      } catch (err) {
-        ready.logger.error({ err, job: job.name }, 'scheduled job failed; the next scheduled pass tries again');
-      }
-    }
-    if (ready.queues) {
-      // Queues an object did not finish (it was unreachable, or the store failed and the event waits out its backoff).
-      const waiting = await customersWithPendingEvents(ready.store.db, new Date().toISOString(), SWEEP_CUSTOMERS);
-      await processQueues(ready.queues, waiting.map((w) => ({ channel: w.channel, externalId: w.external_id })), ready.logger);
-      await sendQueued(ready);
-      await linkRichMenus(ready);
-    } else {
-      await drain(ready);
-    }
-    if (new Date(controller.scheduledTime).getUTCMinutes() === 0) {
-      const before = new Date(controller.scheduledTime - PRUNE_EVENTS_AFTER_MS).toISOString();
-      const removed = (await pruneProcessedEvents(ready.store.db, before)) + (await pruneInbox(ready.store.db, before));
-      if (removed > 0) ready.logger.debug({ removed }, 'pruned old event ids');
-    }
+    if (!env.SCHEDULER) return scheduledPass(ready, controller.scheduledTime);
+    await askScheduler(env.SCHEDULER, '/run', { scheduledTime: controller.scheduledTime });
   },
 };
+
+/**
+ * One cron pass: the scheduled jobs (reminders, repair notices, surveys, complaint clocks, staff alerts), the
+ * queues an object did not finish, what is due to be sent, and once an hour the pruning of old event ids.
+ */
+async function scheduledPass(ready: Ready, scheduledTime: number): Promise<void> {
+  for (const job of ready.service.scheduledJobs) {
+    try {
+      await job.runOnce();
+    } catch (err) {
+      ready.logger.error({ err, job: job.name }, 'scheduled job failed; the next scheduled pass tries again');
+    }
+  }
+  if (ready.queues) {
+    // Queues an object did not finish (it was unreachable, or the store failed and the event waits out its backoff).
+    const waiting = await customersWithPendingEvents(ready.store.db, new Date().toISOString(), SWEEP_CUSTOMERS);
+    await processQueues(ready.queues, waiting.map((w) => ({ channel: w.channel, externalId: w.external_id })), ready.logger);
+    await sendQueued(ready);
+    await linkRichMenus(ready);
+  } else {
+    await drain(ready);
+  }
+  if (new Date(scheduledTime).getUTCMinutes() === 0) {
+    const before = new Date(scheduledTime - PRUNE_EVENTS_AFTER_MS).toISOString();
+    const removed = (await pruneProcessedEvents(ready.store.db, before)) + (await pruneInbox(ready.store.db, before));
+    if (removed > 0) ready.logger.debug({ removed }, 'pruned old event ids');
+  }
+}
+
+/** The one scheduler object; the Worker only forwards to it. */
+async function askScheduler(namespace: DurableObjectNamespace, path: '/run' | '/send', body: object): Promise<void> {
+  const stub = namespace.get(namespace.idFromName('scheduler'));
+  const response = await stub.fetch(`https://scheduler${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`the scheduler failed: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * The Durable Object that does the cron's work and sends what staff and the DMS queue (binding SCHEDULER,
+ * one object): the work needs more CPU than a Worker on the free plan has (10 ms an invocation), an object
+ * has 30 s a request. Its requests run one after another, so two cron passes never overlap.
+ */
+export class Scheduler {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    _state: DurableObjectState,
+    private readonly env: WorkerEnv,
+  ) {}
+
+  fetch(request: Request): Promise<Response> {
+    const run = this.tail.then(() => this.run(request));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const body = (await request.json().catch(() => null)) as { scheduledTime?: unknown } | null;
+    let ready: Ready;
+    try {
+      ready = await readyFor(this.env, 'scheduler');
+    } catch (err) {
+      return Response.json({ error: err instanceof Error ? err.message : String(err) }, { status: 503 });
+    }
+    if (path === '/run' && typeof body?.scheduledTime === 'number') await scheduledPass(ready, body.scheduledTime);
+    else if (path === '/send') await sendQueued(ready);
+    else return Response.json({ error: 'POST /run with { scheduledTime } or POST /send' }, { status: 400 });
+    return Response.json({ ok: true });
+  }
+}
 
 export default worker;

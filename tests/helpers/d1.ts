@@ -163,6 +163,7 @@ export async function startBundledWorker(opts: { vars: Record<string, string>; i
     durableObjects: {
       CUSTOMER_QUEUES: { className: 'CustomerQueue', useSQLite: true, ...(i > 0 ? { scriptName: 'edge-0' } : {}) },
       PASSWORD_CHECKS: { className: 'PasswordCheck', useSQLite: true, ...(i > 0 ? { scriptName: 'edge-0' } : {}) },
+      SCHEDULER: { className: 'Scheduler', useSQLite: true, ...(i > 0 ? { scriptName: 'edge-0' } : {}) },
     },
     bindings: opts.vars,
   });
