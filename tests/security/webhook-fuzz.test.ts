@@ -30,8 +30,8 @@ const SEED = 1313;
 
 /** Runs per property on SQLite. */
 const RUNS = {
-  lineUnsigned: 2500,
-  telegramUnsigned: 2000,
+  lineUnsigned: 3000,
+  telegramUnsigned: 2200,
   webUnsigned: 1000,
   lineMalformed: 1600,
   telegramMalformed: 1400,
@@ -45,14 +45,14 @@ const RUNS = {
 // ---------------------------------------------------------------------------------------------------------
 // What the database holds
 
-/** Row counts of every table, as one line, in one statement. */
-async function rowCounts(db: Kysely<any>, tables: string[]): Promise<string> {
+/** Row counts of every table, in one statement. */
+async function rowCounts(db: Kysely<any>, tables: string[]): Promise<Record<string, number>> {
   const query = sql.join(
     tables.map((t) => sql`select ${t} as t, count(*) as n from ${sql.table(t)}`),
     sql` union all `,
   );
   const { rows } = await sql<{ t: string; n: number | string }>`${query}`.execute(db);
-  return rows.map((r) => `${r.t}=${r.n}`).join(' ');
+  return Object.fromEntries(rows.map((r) => [r.t, Number(r.n)]));
 }
 
 /** A digest of every row of every table (rows sorted, so the order a database returns them in does not matter). */
@@ -231,7 +231,7 @@ function spoiled(valid: fc.Arbitrary<unknown>) {
     // A field taken away.
     fc.tuple(valid, fc.nat()).map(([v, pick]) => ({ how: 'missing-field', bytes: utf8(JSON.stringify(replaceOne(v, pick, undefined))) })),
     // Deep nesting, in a field of its own and in place of the body.
-    fc.tuple(valid, fc.integer({ min: 100, max: 100_000 }), fc.constantFrom('[', '{"a":')).map(([v, depth, open]) => {
+    fc.tuple(valid, fc.integer({ min: 100, max: 50_000 }), fc.constantFrom('[', '{"a":')).map(([v, depth, open]) => {
       const close = open === '[' ? ']' : '}';
       const nested = `${open.repeat(depth)}1${close.repeat(depth)}`;
       const json = JSON.stringify(v);
@@ -263,6 +263,17 @@ function replaceOne(value: unknown, pick: number, replacement: unknown): unknown
   return copy;
 }
 
+/** A value a request header can carry at all (what fetch's Headers and an HTTP server accept). */
+function headerSafe(value: string | undefined): boolean {
+  if (value === undefined) return true;
+  try {
+    new Headers({ probe: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const lineSign = (bytes: Uint8Array, secret = TEST_LINE_SECRET) => createHmac('sha256', secret).update(bytes).digest('base64');
 
 /** Signature headers LINE did not make for this body. */
@@ -282,19 +293,20 @@ const wrongLineSignature = (bytes: Uint8Array) =>
     fc.constant(lineSign(bytes).toLowerCase()).filter((s) => s !== lineSign(bytes)),
     fc.constant(` ${lineSign(bytes)}x`),
     fc.constant(Buffer.from(createHmac('sha256', TEST_LINE_SECRET).update(bytes).digest()).toString('hex')),
-  );
+  ).filter(headerSafe);
 
 const wrongTelegramSecret = fc.oneof(
   fc.constant<string | undefined>(undefined),
-  fc.constantFrom('', ' ', TEST_TELEGRAM_SECRET.toUpperCase(), `${TEST_TELEGRAM_SECRET} `, ` ${TEST_TELEGRAM_SECRET}`, TEST_TELEGRAM_SECRET.slice(0, -1), `${TEST_TELEGRAM_SECRET}x`, `${TEST_TELEGRAM_SECRET}\u0000`, TEST_LINE_SECRET),
+  // (Spaces around the right secret are not in the list: HTTP drops them before anyone reads the header.)
+  fc.constantFrom('', ' ', TEST_TELEGRAM_SECRET.toUpperCase(), `${TEST_TELEGRAM_SECRET}.`, `.${TEST_TELEGRAM_SECRET}`, TEST_TELEGRAM_SECRET.slice(0, -1), `${TEST_TELEGRAM_SECRET}x`, `${TEST_TELEGRAM_SECRET}\u0000`, TEST_LINE_SECRET),
   fc.string({ maxLength: 80 }),
   fc.nat(TEST_TELEGRAM_SECRET.length - 1).map((i) => TEST_TELEGRAM_SECRET.slice(0, i) + (TEST_TELEGRAM_SECRET[i] === 'x' ? 'y' : 'x') + TEST_TELEGRAM_SECRET.slice(i + 1)),
-);
+).filter(headerSafe);
 
 // ---------------------------------------------------------------------------------------------------------
 
 describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
-  const share = dialect.name === 'sqlite' ? 1 : 0.2;
+  const share = (dialect.name === 'sqlite' ? 1 : 0.2) * Number(process.env.FUZZ_TMP ?? 1);
   const runs = (n: number) => Math.max(10, Math.round(n * share));
   let svc: TestService;
   let line: FakeLineApi;
@@ -311,13 +323,14 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
     svc = await startTestService(dialect, testConfig({}, { line: line.url, telegram: telegram.url }));
     tables = (await (svc.db.store.db as Kysely<any>).introspection.getTables()).filter((t) => !t.isView).map((t) => t.name).sort();
     expect(tables).toEqual(expect.arrayContaining(['inbound_events', 'processed_events', 'customers', 'channel_identities', 'outbox', 'messages', 'conversations']));
-    // Real LINE and Telegram bodies: every one of them is taken as the platforms send it.
+    // Real LINE and Telegram bodies are taken as the platforms send them.
     for (const file of readdirSync(FIXTURES).filter((f) => f.endsWith('.json'))) {
       const raw = readFileSync(join(FIXTURES, file));
       if (file.startsWith('line-') && !file.includes('signature')) expect((await postLine(raw, lineSign(raw))).status, file).toBe(200);
-      if (file.startsWith('tg-')) expect((await postTelegram(raw, TEST_TELEGRAM_SECRET)).status, file).toBe(200);
+      // The partial one (no update_id, no date) is a test's fragment, not an update Telegram sends.
+      if (file.startsWith('tg-') && !file.includes('partial')) expect((await postTelegram(raw, TEST_TELEGRAM_SECRET)).status, file).toBe(200);
     }
-    await svc.flush();
+    await svc.engine.drain();
   });
   afterAll(async () => {
     await svc?.close();
@@ -346,10 +359,15 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
 
   /** The engine never answered with its apology, and nothing waits in the inbox after a drain. */
   async function expectProcessedCleanly(channel: 'line' | 'telegram' | 'web') {
-    await svc.flush();
+    await svc.engine.drain();
+    if (process.env.FUZZ_TMP) {
+      await svc.outbox.drain();
+      console.log(channel, await svc.db.store.db.selectFrom('outbox').select(['status', (eb) => eb.fn.countAll().as('n')]).groupBy('status').execute());
+      console.log(await svc.db.store.db.selectFrom('outbox').select(['status', 'last_error', (eb) => eb.fn.countAll().as('n')]).where('last_error', 'is not', null).groupBy(['status', 'last_error']).execute());
+    }
     expect(svc.metrics.eventsProcessed.get({ channel, result: 'recovered' }), `${channel} events answered with the apology`).toBe(0);
     expect(svc.metrics.eventsProcessed.get({ channel, result: 'failed' }), `${channel} events that failed`).toBe(0);
-    const waiting = await svc.db.store.db.selectFrom('inbound_events').select(['event_id', 'last_error']).where('channel', '=', channel).execute();
+    const waiting = await svc.db.store.db.selectFrom('inbound_events').select(['event_id', 'last_error']).where('channel', '=', channel).where('status', '!=', 'done').execute();
     expect(waiting).toEqual([]);
   }
 
@@ -360,7 +378,7 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         const rows = await counts();
         const res = await postLine(bytes, signature);
         expect(res.status, `signature ${JSON.stringify(signature)}`).toBe(401);
-        expect(await counts()).toBe(rows);
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.lineUnsigned), seed: SEED },
     );
@@ -371,16 +389,18 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
     const update = fc.tuple(fc.nat(), telegramUpdateKind).map(([id, kind]) => ({ update_id: id, ...kind }));
     const body = fc.oneof(update.map((u) => utf8(JSON.stringify(u))), spoiled(update).map((s) => s.bytes));
     const before = await digest();
+    const answered = telegram.requests.filter((r) => r.method.toLowerCase() === 'answercallbackquery').length;
     await fc.assert(
       fc.asyncProperty(body, wrongTelegramSecret, async (bytes, secret) => {
         const rows = await counts();
         const res = await postTelegram(bytes, secret);
         expect(res.status, `secret ${JSON.stringify(secret)}`).toBe(401);
-        expect(await counts()).toBe(rows);
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.telegramUnsigned), seed: SEED },
     );
-    expect(telegram.requests.filter((r) => r.method.toLowerCase() === 'answercallbackquery').length).toBe(0);
+    // Not even a button's spinner is stopped for a caller that is not Telegram.
+    expect(telegram.requests.filter((r) => r.method.toLowerCase() === 'answercallbackquery').length).toBe(answered);
     expect(await digest()).toBe(before);
   });
 
@@ -388,7 +408,7 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
     const forged = fc.oneof(
       fc.constant<string | undefined>(undefined),
       fc.constantFrom('', '.', 'a.b', `${crypto.randomUUID()}.`, `${crypto.randomUUID()}.A`, `${crypto.randomUUID()}.AA`, `${crypto.randomUUID()}.AAA`, `${crypto.randomUUID()}.${'A'.repeat(43)}`, `${crypto.randomUUID()}.${'_'.repeat(5)}`),
-      fc.string({ maxLength: 80 }).filter((s) => !/[;,\s]/.test(s)),
+      fc.string({ maxLength: 80 }).filter((s) => !/[;,\s]/.test(s) && headerSafe(s)),
       fc.tuple(fc.uuid(), fc.stringMatching(/^[A-Za-z0-9_-]{0,50}$/)).map(([id, sig]) => `${id}.${sig}`),
       // A real cookie with one character changed, or another secret's.
       fc.nat(80).map((i) => ({ i, secret: null as string | null })),
@@ -409,8 +429,9 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         } else cookie = spec;
         const rows = await counts();
         const res = await postWeb(bytes, cookie);
-        expect(res.status, `cookie ${JSON.stringify(cookie)}`).toBe(401);
-        expect(await counts()).toBe(rows);
+        // The size is judged before anything else is read.
+        expect(res.status, `cookie ${JSON.stringify(cookie)}`).toBe(bytes.byteLength > BODY_LIMITS.webChat ? 413 : 401);
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.webUnsigned), seed: SEED },
     );
@@ -425,7 +446,7 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         // Truncated JSON, invalid UTF-8 and garbage are never a webhook; a changed field may still be one.
         const expected = how === 'truncated' || how === 'invalid-utf8' ? [400] : [200, 400];
         expect(expected, `${how}: ${res.status} ${await res.clone().text()}`).toContain(res.status);
-        if (res.status !== 200) expect(await counts()).toBe(rows);
+        if (res.status !== 200) expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.lineMalformed), seed: SEED },
     );
@@ -440,7 +461,7 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         const res = await postTelegram(bytes, TEST_TELEGRAM_SECRET);
         const expected = how === 'truncated' ? [400] : [200, 400];
         expect(expected, `${how}: ${res.status} ${await res.clone().text()}`).toContain(res.status);
-        if (res.status !== 200) expect(await counts()).toBe(rows);
+        if (res.status !== 200) expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.telegramMalformed), seed: SEED },
     );
@@ -454,9 +475,9 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         const cookie = await newVisitor();
         const rows = await counts();
         const res = await postWeb(bytes, cookie, type);
-        const expected = how === 'truncated' || !type.startsWith('application/json') ? [400] : [200, 400];
+        const expected = bytes.byteLength > BODY_LIMITS.webChat ? [413] : how === 'truncated' || !type.startsWith('application/json') ? [400] : [200, 400];
         expect(expected, `${how} (${type}): ${res.status} ${await res.clone().text()}`).toContain(res.status);
-        if (res.status !== 200) expect(await counts()).toBe(rows);
+        if (res.status !== 200) expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.webMalformed), seed: SEED },
     );
@@ -472,15 +493,15 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         expect(res.status, await res.clone().text()).toBe(200);
         const answer = (await res.json()) as { events: number; ignored: number };
         expect(answer.events + answer.ignored).toBe(body.events.length);
-        await svc.flush();
+        await svc.engine.drain();
         // LINE redelivers the same events (same ids); a redelivery may differ in its delivery context.
         const replay = changed ? { ...body, events: body.events.map((e) => ({ ...e, deliveryContext: { isRedelivery: true } })) } : body;
         const replayBytes = utf8(JSON.stringify(replay));
         const rows = await counts();
         const again = await postLine(replayBytes, lineSign(replayBytes));
         expect(again.status).toBe(200);
-        await svc.flush();
-        expect(await counts()).toBe(rows);
+        await svc.engine.drain();
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.lineValid), seed: SEED },
     );
@@ -495,12 +516,12 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         const res = await postTelegram(bytes, TEST_TELEGRAM_SECRET);
         // A date no Date can hold is refused (400); everything else Telegram may send is taken.
         expect([200, 400], await res.clone().text()).toContain(res.status);
-        await svc.flush();
+        await svc.engine.drain();
         const rows = await counts();
         const again = await postTelegram(bytes, TEST_TELEGRAM_SECRET);
         expect(again.status).toBe(res.status);
-        await svc.flush();
-        expect(await counts()).toBe(rows);
+        await svc.engine.drain();
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.telegramValid), seed: SEED },
     );
@@ -523,7 +544,7 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
         const again = await postWeb(bytes, cookie);
         expect(again.status).toBe(200);
         expect(await again.json()).toEqual({ ok: true, duplicate: true });
-        expect(await counts()).toBe(rows);
+        expect(await counts()).toEqual(rows);
       }),
       { numRuns: runs(RUNS.webValid), seed: SEED },
     );
