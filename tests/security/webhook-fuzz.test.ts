@@ -70,6 +70,8 @@ async function contentDigest(db: Kysely<any>, tables: string[]): Promise<string>
 // Generators
 
 const encoder = new TextEncoder();
+/** Stands for a nesting too deep to build as a value; replaced in the JSON text. */
+const DEEP_MARK = '@@deep-nesting-here@@';
 const utf8 = (text: string) => encoder.encode(text);
 
 /** Text as customers and scripts send it: words in the dealership's languages, commands, control characters, lone surrogates. */
@@ -196,6 +198,13 @@ const telegramUpdateKind = telegramChatId.chain((id) =>
   ),
 );
 
+/** A LINE event of the right shape with a deeply nested field of its own, with or without its webhookEventId. */
+const deepInLineEvent = fc.tuple(lineEvent, fc.boolean(), fc.integer({ min: 65, max: 50_000 })).map(([e, withId, depth]) => {
+  const body = lineBody([{ ...e, withId }]);
+  const json = JSON.stringify({ ...body, events: [{ ...body.events[0], extra: DEEP_MARK }] });
+  return { how: 'deep-in-event', bytes: utf8(json.replace(`"${DEEP_MARK}"`, `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)) };
+});
+
 let updateSerial = 10_000_000;
 
 /** A web chat message: text or a button press, with ids and fields of every sort. */
@@ -237,6 +246,11 @@ function spoiled(valid: fc.Arbitrary<unknown>) {
       const json = JSON.stringify(v);
       const inside = json.startsWith('{') && json.length > 2 ? `{"deep":${nested},${json.slice(1)}` : nested;
       return { how: 'deep', bytes: utf8(inside) };
+    }),
+    // Deep nesting in place of one field, at any depth (built as text: the nesting is deeper than a recursive stringify goes).
+    fc.tuple(valid, fc.nat(), fc.integer({ min: 100, max: 50_000 })).map(([v, pick, depth]) => {
+      const json = JSON.stringify(replaceOne(v, pick, DEEP_MARK));
+      return { how: 'deep-field', bytes: utf8(json.replace(`"${DEEP_MARK}"`, `${'['.repeat(depth)}${']'.repeat(depth)}`)) };
     }),
     // Not JSON at all, or JSON of the wrong kind.
     fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 200 }).map(utf8), anyJson.map((v) => utf8(JSON.stringify(v) ?? 'undefined'))).map((bytes) => ({ how: 'garbage', bytes })),
@@ -440,11 +454,11 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
 
   it('LINE: a signed body that is not LINE\'s shape is refused with 400 and writes nothing; one that is, is taken', { timeout: 120_000 }, async () => {
     await fc.assert(
-      fc.asyncProperty(spoiled(lineBatch.map(lineBody)), async ({ how, bytes }) => {
+      fc.asyncProperty(fc.oneof({ weight: 9, arbitrary: spoiled(lineBatch.map(lineBody)) }, { weight: 1, arbitrary: deepInLineEvent }), async ({ how, bytes }) => {
         const rows = await counts();
         const res = await postLine(bytes, lineSign(bytes));
         // Truncated JSON, invalid UTF-8 and garbage are never a webhook; a changed field may still be one.
-        const expected = how === 'truncated' || how === 'invalid-utf8' ? [400] : [200, 400];
+        const expected = how === 'truncated' || how === 'invalid-utf8' || how === 'deep-in-event' ? [400] : [200, 400];
         expect(expected, `${how}: ${res.status} ${await res.clone().text()}`).toContain(res.status);
         if (res.status !== 200) expect(await counts()).toEqual(rows);
       }),
@@ -573,6 +587,23 @@ describe.each(dialects)('generated webhook bodies on $name', (dialect) => {
       { numRuns: runs(RUNS.oversized), seed: SEED },
     );
     expect(await digest()).toBe(before);
+  });
+
+  // Cases the generators once found answering 500, kept as they were found.
+  it('a signed LINE event without a webhookEventId and with a field nested 5,000 deep is refused with 400, not a 500', async () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const bytes = utf8(`{"destination":"U","events":[{"type":"follow","mode":"active","timestamp":${Date.now()},"source":{"type":"user","userId":"Udeepdeepdeep"},"x":${deep}}]}`);
+    const rows = await counts();
+    const res = await postLine(bytes, lineSign(bytes));
+    expect(res.status).toBe(400);
+    expect(await counts()).toEqual(rows);
+  });
+
+  it('a web chat cookie whose signature is five characters long is refused with 401, not a 500', async () => {
+    for (const signature of ['_____', 'A', 'AAAAAAAAA']) {
+      const res = await postWeb(utf8('{"id":"regression-1","text":"hi"}'), `${crypto.randomUUID()}.${signature}`);
+      expect(res.status, signature).toBe(401);
+    }
   });
 
   it('makes more than 10,000 requests in all', () => {
