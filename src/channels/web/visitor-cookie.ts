@@ -45,6 +45,8 @@ export async function verifyVisitor(secret: string, cookie: string | undefined |
   const id = cookie.slice(0, dot);
   const signature = fromBase64Url(cookie.slice(dot + 1));
   if (!VISITOR_ID.test(id) || !signature) return null;
+  // One spelling only: base64 leaves spare bits in the last character that decoding ignores.
+  if (toBase64Url(signature.buffer) !== cookie.slice(dot + 1)) return null;
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(id));
   return ok ? id : null;
