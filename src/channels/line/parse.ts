@@ -39,7 +39,9 @@ const base = z.object({
   // Milliseconds since the epoch, within what a Date can hold, so the ISO conversion cannot throw.
   timestamp: z.number().int().min(0).max(8_640_000_000_000_000),
   mode: z.string().optional(),
-  source: z.object({ type: z.string(), userId: z.string().optional() }).optional(),
+  // LINE's user ids are 'U' and 32 hex digits; one a push could never be addressed to (LINE takes at most
+  // 100 printable characters in `to`) is not from LINE.
+  source: z.object({ type: z.string(), userId: z.string().max(100).regex(/^[\x21-\x7e]+$/, 'printable ASCII').optional() }).optional(),
   replyToken: z.string().optional(),
   webhookEventId: z.string().optional(),
   deliveryContext: z.object({ isRedelivery: z.boolean() }).optional(),
