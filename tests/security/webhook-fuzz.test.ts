@@ -94,7 +94,11 @@ const anyJson = fc.oneof(
 );
 
 /** A LINE user id from a small pool, so conversations go on over several events; now and then one never seen. */
-const lineUser = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 24 }).map((i) => `Ufuzz${String(i).padStart(28, '0')}`) }, { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 40 }) });
+const lineUser = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 24 }).map((i) => `Ufuzz${String(i).padStart(28, '0')}`) }, {
+  // Odd but possible ids: any printable ASCII (a user id with spaces or other characters is refused, see the parse tests).
+  weight: 1,
+  arbitrary: fc.string({ minLength: 1, maxLength: 40, unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)) }),
+});
 
 const lineSource = fc.oneof(
   { weight: 8, arbitrary: lineUser.map((userId) => ({ type: 'user', userId })) },
