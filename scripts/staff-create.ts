@@ -5,9 +5,16 @@
  * Creates a staff account in the database DATABASE_URL names (the SQLite file under ./data/ by default).
  * The password is asked for twice (hidden) on a terminal, read from standard input with --password-stdin,
  * or made up and printed once with --generate-password. There is no default password.
+ *
+ * With --sql FILE nothing is written to a database: the account's rows are written to FILE as SQL, for a
+ * database this command cannot reach, D1 on Workers (`npx wrangler d1 execute dealer-chat --remote --file
+ * FILE`). Such an account is for all branches (an admin, or --branch all); the admin then adds the others in
+ * the console. The password hash is the same on Node and on Workers.
  */
 import { createInterface } from 'node:readline';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { sql, type Kysely } from 'kysely';
 import { ConfigError, parseConfig } from '../src/config';
 import { openNodeStore } from '../src/entry/node-store';
 import { AccountError, createStaffAccount } from '../src/staff/accounts';
@@ -47,10 +54,11 @@ async function main(): Promise<void> {
       branch: { type: 'string', multiple: true },
       'password-stdin': { type: 'boolean', default: false },
       'generate-password': { type: 'boolean', default: false },
+      sql: { type: 'string' },
     },
   });
   if (!values.email || !values.role) {
-    console.error('usage: npm run staff:create -- --email <email> --role <advisor|care|manager|admin> [--name <name>] [--locale <zh-TW|zh-CN|en|ja|th>] [--branch <id or name>]… [--password-stdin | --generate-password]');
+    console.error('usage: npm run staff:create -- --email <email> --role <advisor|care|manager|admin> [--name <name>] [--locale <zh-TW|zh-CN|en|ja|th>] [--branch <id or name>]… [--password-stdin | --generate-password] [--sql <file>]');
     process.exit(2);
   }
   const config = parseConfig(process.env);
@@ -61,10 +69,15 @@ async function main(): Promise<void> {
     password = await ask('Password (12+ characters): ', true);
     if ((await ask('Same password again: ', true)) !== password) throw new AccountError('the two passwords differ');
   }
-  const store = await openNodeStore(config.database);
+  const toSql = values.sql;
+  const branches = values.branch?.includes('all') ? 'all' : (values.branch ?? []);
+  if (toSql && branches !== 'all' && branches.length > 0) {
+    throw new AccountError('--sql writes an account for all branches (an admin, or --branch all); add branch staff in the console afterwards');
+  }
+  // For --sql, a scratch database with the same schema holds the account until its rows are written out.
+  const store = await openNodeStore(toSql ? { kind: 'sqlite', path: ':memory:' } : config.database);
   try {
-    await seedFreshDatabase(store, config, new Date());
-    const branches = values.branch?.includes('all') ? 'all' : (values.branch ?? []);
+    if (!toSql) await seedFreshDatabase(store, config, new Date());
     const { user, branchIds } = await createStaffAccount(
       store,
       { email: values.email, name: values.name, role: values.role, locale: values.locale, password, branches: branches.length === 0 && values.role !== 'admin' ? 'all' : branches },
@@ -72,11 +85,30 @@ async function main(): Promise<void> {
       new Date(),
       { defaultLocale: config.dealer.defaultLocale },
     );
-    console.log(`Created ${user.role} ${user.email} (${user.id}) for ${branchIds.length} branch(es). Sign in at /console/login.`);
+    if (toSql) {
+      writeFileSync(toSql, await insertStatements(store.db, ['staff_users', 'staff_branches', 'audit_log']));
+      console.log(`Wrote ${user.role} ${user.email} (${user.id}), for all branches, to ${toSql}. Run: npx wrangler d1 execute dealer-chat --remote --file ${toSql}`);
+    } else {
+      console.log(`Created ${user.role} ${user.email} (${user.id}) for ${branchIds.length} branch(es). Sign in at /console/login.`);
+    }
     if (values['generate-password']) console.log(`Password (shown once): ${password}`);
   } finally {
     await store.close();
   }
+}
+
+/** Every row of these tables as INSERT statements (SQLite quoting, which D1 reads). */
+async function insertStatements(db: Kysely<any>, tables: string[]): Promise<string> {
+  const literal = (v: unknown): string => (v === null || v === undefined ? 'NULL' : typeof v === 'number' || typeof v === 'bigint' ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
+  const lines: string[] = [];
+  for (const table of tables) {
+    const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db)).rows;
+    for (const row of rows) {
+      const columns = Object.keys(row).filter((c) => !(table === 'audit_log' && c === 'id'));
+      lines.push(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => literal(row[c])).join(', ')});`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 main().catch((err) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -6,6 +6,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeLineApi } from '../fakes/line-api';
 import { startFakeTelegramApi } from '../fakes/telegram-api';
 import { TEST_LINE_SECRET, TEST_LINE_TOKEN, TEST_TELEGRAM_SECRET, TEST_TELEGRAM_TOKEN } from '../helpers/config';
+import { startTestD1 } from '../helpers/d1';
+import { createD1Store } from '../../src/store/d1-driver';
+import { migrateToLatest } from '../../src/store/store';
+import { verifyPassword } from '../../src/staff/auth/password';
 import { ensureBuilt, freePort, healthy, runCommand, startService, waitFor, type Running } from '../entry/compiled';
 
 /*
@@ -47,6 +51,31 @@ describe('operator commands, compiled', () => {
     expect(sqlite.prepare("select role from api_tokens where name = 'DMS'").get()).toEqual({ role: 'manager' });
     sqlite.close();
     expect(await healthy(port)).toBe(true);
+  });
+
+  it("staff:create --sql writes the first admin for D1, where no command can reach: the rows sign in on the Worker's database", async () => {
+    const file = join(tempDir(), 'admin.sql');
+    const result = await runCommand('staff-create', ['--email', 'owner@dealer.example', '--role', 'admin', '--name', "O'Brien", '--password-stdin', '--sql', file], { DATABASE_URL: `file:${join(tempDir(), 'unused.sqlite')}` }, 'a-long-enough-password\n');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain(`npx wrangler d1 execute dealer-chat --remote --file ${file}`);
+    // A D1 database as the Worker leaves it after its first request (migrated), then the file as wrangler runs it.
+    const d1 = startTestD1(['ADMIN']);
+    try {
+      const database = d1.database('ADMIN');
+      await migrateToLatest(createD1Store(database).db);
+      for (const statement of readFileSync(file, 'utf8').split('\n').filter(Boolean)) await database.prepare(statement).run();
+      const user = await database.prepare("select role, name, password_hash from staff_users where email = 'owner@dealer.example'").first<{ role: string; name: string; password_hash: string }>();
+      expect(user).toMatchObject({ role: 'admin', name: "O'Brien" });
+      expect(await verifyPassword('a-long-enough-password', user!.password_hash)).toBe(true);
+      expect(await verifyPassword('another-password-here', user!.password_hash)).toBe(false);
+      expect(await database.prepare("select count(*) as n from audit_log where action = 'staff.create'").first<{ n: number }>()).toEqual({ n: 1 });
+    } finally {
+      await d1.dispose();
+    }
+    // A branch-scoped account cannot be written this way: the branches are in the Worker's database.
+    const scoped = await runCommand('staff-create', ['--email', 'advisor@dealer.example', '--role', 'advisor', '--branch', 'Taipei', '--password-stdin', '--sql', join(tempDir(), 'x.sql')], { DATABASE_URL: `file:${join(tempDir(), 'unused.sqlite')}` }, 'a-long-enough-password\n');
+    expect(scoped.code).toBe(1);
+    expect(scoped.output).toContain('--sql writes an account for all branches');
   });
 
   it('line:setup finds the rich menu picture from the compiled command and makes the menu the default', async () => {
