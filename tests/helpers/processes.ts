@@ -103,6 +103,8 @@ export interface ProxiedCall {
   /** The request body as it came (JSON for LINE, form-urlencoded for Telegram). */
   body: string;
   status: number;
+  /** When the service's request came in (ms since the epoch). */
+  receivedAt: number;
   /** When the platform's answer came back (ms since the epoch). */
   answeredAt: number;
   /** When the answer was handed on to the service; null while held, or when the service was gone by then. */
@@ -131,6 +133,7 @@ export async function platformProxy(target: string, afterAnswer: (call: ProxiedC
   const calls: ProxiedCall[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
+      const receivedAt = Date.now();
       const body = await readBody(req);
       const headers = new Headers();
       for (const [k, v] of Object.entries(req.headers)) {
@@ -145,7 +148,7 @@ export async function platformProxy(target: string, afterAnswer: (call: ProxiedC
         return;
       }
       const answerBody = Buffer.from(await answer.arrayBuffer());
-      const call: ProxiedCall = { method: req.method!, path: req.url!.split('?')[0]!, body: body.toString('utf8'), status: answer.status, answeredAt: Date.now(), handedOnAt: null };
+      const call: ProxiedCall = { method: req.method!, path: req.url!.split('?')[0]!, body: body.toString('utf8'), status: answer.status, receivedAt, answeredAt: Date.now(), handedOnAt: null };
       calls.push(call);
       await afterAnswer(call);
       if (req.socket.destroyed) return;
