@@ -7,6 +7,7 @@ import { Metrics } from '../../src/ops/metrics';
 import { enqueueReplies } from '../../src/outbox/outbox';
 import { backoffMs, createOutboxSender } from '../../src/outbox/sender';
 import { resolveCustomer } from '../../src/store/customers';
+import { beatInstance } from '../../src/store/instances';
 import type { Store } from '../../src/store/store';
 import { dialects, type TestStore } from '../helpers/stores';
 
@@ -191,5 +192,39 @@ describe.each(dialects)('outbox sender on $name', (dialect) => {
     clock.advance(61_000);
     await s.runOnce();
     expect(line.deliveries).toHaveLength(1);
+  });
+  it("does not count 429s, the platform's pacing, toward giving up", async () => {
+    const line = scriptedChannel('line', [fail(429, true, 1000), fail(429, true, 1000), fail(429, true, 1000), fail(500, true)]);
+    const s = sender([line], { maxAttempts: 2 });
+    await enqueue('line', 'U5', ['hello']);
+    for (let i = 0; i < 4; i++) {
+      await s.runOnce();
+      clock.advance(2000);
+    }
+    await s.runOnce();
+    expect(line.deliveries).toHaveLength(5);
+    expect(await store.db.selectFrom('outbox').selectAll().executeTakeFirstOrThrow()).toMatchObject({ status: 'sent', attempts: 5, rate_limited: 3 });
+  });
+
+  it("takes back a dead instance's claims once its heartbeat is 15 s old, not before, and leaves a live one's alone", async () => {
+    const line = scriptedChannel('line');
+    await enqueue('line', 'U6', ['from the dead one']);
+    await enqueue('line', 'U7', ['from the live one']);
+    const [dead, live] = await store.db.selectFrom('outbox').select('id').orderBy('id').execute();
+    const leaseUntil = new Date(clock.now().getTime() + 60_000).toISOString();
+    const s = sender([line]);
+    const other = sender([line]);
+    await s.recover();
+    await other.recover();
+    await store.db.updateTable('outbox').set({ status: 'sending', claimed_by: 'gone', lease_until: leaseUntil }).where('id', '=', dead!.id).execute();
+    await store.db.updateTable('outbox').set({ status: 'sending', claimed_by: other.instanceId, lease_until: leaseUntil }).where('id', '=', live!.id).execute();
+    await store.db.insertInto('instances').values({ id: 'gone', started_at: clock.now().toISOString(), heartbeat_at: clock.now().toISOString() }).execute();
+    clock.advance(14_000);
+    await beatInstance(store.db, other.instanceId, clock.now().toISOString());
+    await s.runOnce();
+    expect(line.deliveries).toHaveLength(0);
+    clock.advance(2000);
+    await s.runOnce();
+    expect(line.deliveries.map((d) => d.externalId)).toEqual(['U6']);
   });
 });
