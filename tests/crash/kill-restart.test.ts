@@ -82,6 +82,9 @@ interface KillRecord {
   /** What actually triggered it (a planned moment that did not come within 2 s falls back to mid-webhooks). */
   landed: KillMoment;
   at: number;
+  /** When it was started again, and when it answered /healthz again. */
+  restartedAt: number | null;
+  upAt: number | null;
 }
 
 interface Report {
@@ -101,7 +104,11 @@ interface Report {
   processedTwice: string[];
   duplicatedBookings: string[];
   missingBookings: string[];
+  /** LINE duplicates the record does not own up to: never allowed. */
   lineDuplicates: string[];
+  /** LINE duplicates of rows marked possible_duplicate (a reply pushed after its token ran out): counted, reported. */
+  lineDuplicatesFlagged: string[];
+  possibleDuplicateRows: number;
   telegramDuplicates: string[];
   telegramDuplicatesOutsideWindow: string[];
   telegramWindow: number;
@@ -296,12 +303,15 @@ async function runScenario(scenario: Scenario): Promise<Report> {
     nextKill += 1;
     armedAt = null;
     const target = instances[plan.instance]!;
-    kills.push({ instance: plan.instance, moment: plan.moment, landed, at: Date.now() });
+    const record: KillRecord = { instance: plan.instance, moment: plan.moment, landed, at: Date.now(), restartedAt: null, upAt: null };
+    kills.push(record);
     const pause = 100 + Math.floor(random() * 400);
     const done = (async () => {
       await target.kill();
       await sleep(pause);
+      record.restartedAt = Date.now();
       await target.start();
+      record.upAt = Date.now();
     })();
     killing = done.finally(() => {
       killing = null;
@@ -455,6 +465,7 @@ async function runScenario(scenario: Scenario): Promise<Report> {
 
     // Let the instances drain, watching the database from outside.
     const drainStarted = Date.now();
+    let stuckLogged = false;
     const store = await openStore(scenario.database, databaseUrl, schema);
     try {
       const until = Date.now() + 120_000;
@@ -463,6 +474,12 @@ async function runScenario(scenario: Scenario): Promise<Report> {
         const unsent = await store.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('status', 'in', ['pending', 'sending']).executeTakeFirstOrThrow();
         if (Number(waiting.n) === 0 && Number(unsent.n) === 0) break;
         if (Date.now() > until) break;
+        if (!stuckLogged && Date.now() - drainStarted > 10_000) {
+          stuckLogged = true;
+          const stuck = await store.db.selectFrom('outbox').selectAll().where('status', 'in', ['pending', 'sending']).orderBy('id').limit(10).execute();
+          const live = await store.db.selectFrom('instances').selectAll().execute();
+          console.log(`${scenario.name}: still waiting after 10 s of draining (${Number(waiting.n)} events, ${Number(unsent.n)} outbox rows) at ${new Date().toISOString()}:\n${JSON.stringify({ stuck: stuck.map((r) => ({ id: r.id, status: r.status, channel: r.channel, attempts: r.attempts, next_attempt_at: r.next_attempt_at, lease_until: r.lease_until, claimed_by: r.claimed_by, last_error: r.last_error })), instances: live }, null, 1)}`);
+        }
         await sleep(100);
       }
       // Sends answered after the last commit settle within moments.
@@ -553,9 +570,10 @@ async function verify(args: {
   }
 
   // What each customer should have received, in the order it was written, against what the platform took.
-  const outbox = await db.selectFrom('outbox').select(['id', 'customer_id', 'channel', 'external_id', 'payload', 'status']).orderBy('id', 'asc').execute();
+  const outbox = await db.selectFrom('outbox').select(['id', 'customer_id', 'channel', 'external_id', 'payload', 'status', 'possible_duplicate', 'sent_via']).orderBy('id', 'asc').execute();
   const unfinishedOutbox = outbox.filter((r) => r.status !== 'sent').map((r) => `${r.id} ${r.channel}:${r.external_id} ${r.status}`);
   const lineDuplicates: string[] = [];
+  const lineDuplicatesFlagged: string[] = [];
   const telegramDuplicates: { chatId: string; signature: string }[] = [];
   const outOfOrder: string[] = [];
   const undelivered: string[] = [];
@@ -563,15 +581,23 @@ async function verify(args: {
     const who = customerOf.get(`${c.channel}:${c.externalId}`);
     const locale = who && isLocale(who.locale) ? who.locale : 'zh-TW';
     const expected: string[] = [];
+    /** Messages of rows the record marks as possibly delivered twice (a LINE reply whose token ran out before it could be retried). */
+    const flagged = new Set<string>();
     for (const row of outbox.filter((r) => r.channel === c.channel && r.external_id === c.externalId)) {
       const rendered = renderReplies(translator, locale, JSON.parse(row.payload) as Reply[]);
-      if (c.channel === 'line') expected.push(...lineMessagesOfDelivery(rendered).flat().map(canonical));
-      else expected.push(...toTelegramRequests(rendered, c.externalId).map((r) => telegramSignature(r.method, r.params as unknown as Record<string, unknown>)));
+      if (c.channel === 'line') {
+        const messages = lineMessagesOfDelivery(rendered).flat().map(canonical);
+        expected.push(...messages);
+        if (row.possible_duplicate) for (const m of messages) flagged.add(m);
+      } else expected.push(...toTelegramRequests(rendered, c.externalId).map((r) => telegramSignature(r.method, r.params as unknown as Record<string, unknown>)));
     }
     const received = c.channel === 'line' ? line.accepted.messagesTo(c.externalId).map(canonical) : telegram.sent(c.externalId).map((r) => telegramSignature(/photo/i.test(r.method) ? 'sendPhoto' : 'sendMessage', r.params));
     const result = compareDeliveries(expected, received);
     const label = (m: string) => `${c.channel}:${c.externalId} ${m.slice(0, 100)}`;
-    if (c.channel === 'line') lineDuplicates.push(...result.duplicates.map(label));
+    if (c.channel === 'line') {
+      lineDuplicates.push(...result.duplicates.filter((m) => !flagged.has(m)).map(label));
+      lineDuplicatesFlagged.push(...result.duplicates.filter((m) => flagged.has(m)).map(label));
+    }
     else telegramDuplicates.push(...result.duplicates.map((signature) => ({ chatId: c.externalId, signature })));
     outOfOrder.push(...result.outOfOrder.map(label));
     undelivered.push(...result.undelivered.map(label));
@@ -583,7 +609,8 @@ async function verify(args: {
   for (const kill of args.kills) {
     for (const call of args.telegramProxies[kill.instance]!.calls) {
       const sent = telegramFormOf(call);
-      if (!sent || call.receivedAt > kill.at) continue;
+      // Requests that reach the proxy after the kill and before the restart were sent by the process before it died.
+      if (!sent || call.receivedAt > (kill.restartedAt ?? Infinity)) continue;
       // Taken by Telegram, and the process died before it heard so, or before it could have recorded it.
       if (call.handedOnAt === null || call.handedOnAt >= kill.at - TELEGRAM_WINDOW_MS) window.push(sent);
     }
@@ -614,6 +641,8 @@ async function verify(args: {
     duplicatedBookings,
     missingBookings,
     lineDuplicates,
+    lineDuplicatesFlagged,
+    possibleDuplicateRows: outbox.filter((r) => r.possible_duplicate).length,
     telegramDuplicates: telegramDuplicates.map((d) => `${d.chatId} ${d.signature.slice(0, 100)}`),
     telegramDuplicatesOutsideWindow,
     telegramWindow: window.length,
@@ -629,10 +658,10 @@ async function verify(args: {
 function summary(r: Report): string {
   return [
     `${r.scenario} (seed ${r.seed}): ${r.customers} customers, ${r.events} events, ${r.webhookAttempts} webhook deliveries (${r.redeliveries} redelivered, ${r.fiveHundreds} 5xx)`,
-    `  kills: ${r.kills.map((k) => `instance-${k.instance} ${k.landed}`).join(', ')}; ${r.starts} starts`,
+    `  kills: ${r.kills.map((k) => `instance-${k.instance} ${k.landed} (down ${k.upAt ? ((k.upAt - k.at) / 1000).toFixed(1) : '?'} s)`).join(', ')}; ${r.starts} starts`,
     `  outbox rows ${r.outboxRows}; LINE ${r.lineRequests.replies} replies + ${r.lineRequests.pushes} pushes; Telegram ${r.telegramSends} sends`,
     `  lost ${r.lost.length}, processed twice ${r.processedTwice.length}, duplicated bookings ${r.duplicatedBookings.length}, missing bookings ${r.missingBookings.length}`,
-    `  LINE duplicates ${r.lineDuplicates.length}; Telegram duplicates ${r.telegramDuplicates.length} (window ${r.telegramWindow}, outside it ${r.telegramDuplicatesOutsideWindow.length}); out of order ${r.outOfOrder.length}; undelivered ${r.undelivered.length}; unfinished outbox ${r.unfinishedOutbox.length}`,
+    `  LINE duplicates ${r.lineDuplicates.length} unrecorded + ${r.lineDuplicatesFlagged.length} recorded as possible (${r.possibleDuplicateRows} rows marked); Telegram duplicates ${r.telegramDuplicates.length} (window ${r.telegramWindow}, outside it ${r.telegramDuplicatesOutsideWindow.length}); out of order ${r.outOfOrder.length}; undelivered ${r.undelivered.length}; unfinished outbox ${r.unfinishedOutbox.length}`,
     `  load ${(r.loadMs / 1000).toFixed(1)} s, drain ${(r.drainMs / 1000).toFixed(1)} s, total ${(r.totalMs / 1000).toFixed(1)} s`,
   ].join('\n');
 }
