@@ -197,6 +197,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           claimed_by: null,
           next_attempt_at: new Date(now.getTime() + delay).toISOString(),
           updated_at: nowIso,
+          ...replyAfterFailure(row, outcome),
         })
         .where('id', '=', row.id)
         .where('status', '=', 'sending')
@@ -207,6 +208,19 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     deps.metrics.sends.inc({ platform: row.channel, result: dead ? 'dead' : rateLimited ? 'rate_limited' : 'retry' });
     (dead ? log.error.bind(log) : log.warn.bind(log))({ outboxId: row.id, channel: row.channel, attempts, error, retryInMs: dead ? null : delay }, dead ? 'message given up' : 'send failed, will retry');
     return 'failed';
+  }
+
+  /**
+   * What a failed attempt tells about the reply token. The claim marked a reply attempt before knowing
+   * how it would end; when LINE certainly did not take the reply, and no earlier attempt may have, the
+   * mark goes, so a later refusal of the token is not taken for a delivered reply. A token LINE refused
+   * is dropped: the next attempt pushes.
+   */
+  function replyAfterFailure(row: OutboxRow, outcome: Extract<SendOutcome, { ok: false }>) {
+    const firstAttempt = row.reply_attempted_at === null;
+    if (outcome.reply === 'token-refused') return { reply_token: null, reply_token_expires_at: null, ...(firstAttempt ? { reply_attempted_at: null } : {}) };
+    if (outcome.reply === 'not-taken' && firstAttempt) return { reply_attempted_at: null };
+    return {};
   }
 
   async function giveUp(row: OutboxRow, reason: string, now: Date): Promise<void> {
@@ -240,7 +254,10 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
       markReplyAttempt: replyToken !== null,
     });
-    if (!claimed) return 'skipped';
+    if (!claimed) {
+      limits.release(row.channel, row.external_id);
+      return 'skipped';
+    }
 
     const sender = deps.senders[row.channel];
     if (!sender) {

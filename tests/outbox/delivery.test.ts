@@ -194,6 +194,34 @@ describe.each(dialects)('outbox delivery on $name', (dialect) => {
     expect(metrics.sends.get({ platform: 'line', result: 'sent' })).toBe(1);
   });
 
+  it('does not take a reply LINE refused with 429 for delivered when LINE later refuses its token', async () => {
+    // LINE keeps this token a shorter time than the outbox expects, so the retry finds it refused.
+    const token = line.issueReplyToken({ userId: 'U10', ttlMs: 1000 });
+    await enqueue('line', 'U10', ['Your estimate is ready'], token);
+    line.failNext('reply', { status: 429, headers: { 'retry-after': '2' } });
+    const s = outbox([lineSender()]);
+    await s.runOnce();
+    expect(await rows()).toMatchObject([{ status: 'pending', reply_attempted_at: null, rate_limited: 1 }]);
+    clock.advance(2 * SECOND);
+    expect(await s.runOnce()).toMatchObject({ sent: 1 });
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['push']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'push', possible_duplicate: 0 }]);
+  });
+
+  it('pushes on the next attempt, without suspecting a duplicate, after LINE refused a token never used and the push failed', async () => {
+    const token = line.issueReplyToken({ userId: 'U11', ttlMs: 0 });
+    await enqueue('line', 'U11', ['Booking changed'], token);
+    line.failNext('push', { status: 500 });
+    const s = outbox([lineSender()]);
+    await s.runOnce();
+    expect(await rows()).toMatchObject([{ status: 'pending', reply_token: null, reply_attempted_at: null }]);
+    clock.advance(backoffMs(1, () => 0.5));
+    await s.runOnce();
+    expect(line.requests.filter((r) => r.kind === 'reply')).toHaveLength(1);
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['push']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'push', possible_duplicate: 0 }]);
+  });
+
   it('delivers a push LINE accepted but answered 500 once, through its retry key', async () => {
     await enqueue('line', 'U5', ['Recall notice']);
     line.failNext('push', { status: 500, afterAccepting: true });
