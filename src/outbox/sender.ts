@@ -145,13 +145,21 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   async function finish(row: OutboxRow, outcome: SendOutcome, rendered: ReturnType<typeof renderReplies>, now: Date): Promise<'sent' | 'failed'> {
     const nowIso = now.toISOString();
     if (outcome.ok) {
-      // Built before the transaction, which is then one conditional update and one insert: the shorter
-      // it is, the less a crash right after the platform accepted can make us send again.
+      // Built before the transaction, which is then one read, one update and one insert: the shorter it
+      // is, the less a crash right after the platform accepted can make us send again.
       const messages = transcriptRows(row, outcome, rendered, nowIso);
       const recorded = await deps.store.transaction(async (tx) => {
         // Staff may have erased the customer while this was in flight (their words must not come back),
         // or another instance took the row back, taking us for dead: then the row is not ours to record.
-        const updated = await tx
+        // Read first rather than by the update's count: D1 reports no count inside a transaction.
+        const current = await tx
+          .selectFrom('outbox')
+          .select(['status', 'claimed_by'])
+          .where('id', '=', row.id)
+          .$if(deps.store.dialect === 'postgres', (qb) => qb.forUpdate())
+          .executeTakeFirst();
+        if (current?.status !== 'sending' || current.claimed_by !== instanceId) return false;
+        await tx
           .updateTable('outbox')
           .set({
             status: 'sent',
@@ -167,8 +175,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           .where('id', '=', row.id)
           .where('status', '=', 'sending')
           .where('claimed_by', '=', instanceId)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) return false;
+          .execute();
         if (messages.length > 0) await tx.insertInto('messages').values(messages).execute();
         return true;
       });
