@@ -314,7 +314,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   async function reclaim(all: boolean): Promise<number> {
     const now = deps.clock.now();
-    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all });
+    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all, self: instanceId });
     if (taken > 0) log.warn({ rows: taken, all }, 'took back messages a stopped sender had claimed');
     return taken;
   }
