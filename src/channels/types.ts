@@ -118,9 +118,12 @@ export type SendOutcome =
   | { ok: true; via: DeliveredVia; possibleDuplicate?: boolean }
   /**
    * `retryable`: a later attempt may succeed (429, 5xx, network). `unreachable`: the customer blocked
-   * the bot or the chat is gone, so no attempt will ever succeed.
+   * the bot or the chat is gone, so no attempt will ever succeed. `reply`: what became of a reply token
+   * in this attempt when that is certain — 'not-taken': the platform refused the reply request itself
+   * (429 or another 4xx), so it did not arrive and the token may still be used; 'token-refused': the
+   * platform refused the token, so no reply arrived and later attempts must push.
    */
-  | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string; unreachable?: boolean };
+  | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string; unreachable?: boolean; reply?: 'not-taken' | 'token-refused' };
 
 /** The sending half of a channel, used by the outbox sender. */
 export interface ChannelSender {

@@ -120,6 +120,8 @@ export interface ReclaimArgs {
   deadBefore: string;
   /** Every claim, whoever holds it: a single-node start, where whatever is 'sending' was held by a dead process. */
   all?: boolean;
+  /** The instance asking, which is alive whatever its heartbeat says (a clock moved by hand, a long pause). */
+  self: string;
 }
 
 /**
@@ -136,7 +138,10 @@ export async function reclaimDeadClaims(db: Kysely<Database>, args: ReclaimArgs)
       qb.where((eb) =>
         eb.or([
           eb('lease_until', '<', args.now),
-          eb('claimed_by', 'in', eb.selectFrom('instances').select('instances.id').where('instances.heartbeat_at', '<', args.deadBefore)),
+          eb.and([
+            eb('claimed_by', '<>', args.self),
+            eb('claimed_by', 'in', eb.selectFrom('instances').select('instances.id').where('instances.heartbeat_at', '<', args.deadBefore)),
+          ]),
         ]),
       ),
     )

@@ -145,13 +145,21 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
   async function finish(row: OutboxRow, outcome: SendOutcome, rendered: ReturnType<typeof renderReplies>, now: Date): Promise<'sent' | 'failed'> {
     const nowIso = now.toISOString();
     if (outcome.ok) {
-      // Built before the transaction, which is then one conditional update and one insert: the shorter
-      // it is, the less a crash right after the platform accepted can make us send again.
+      // Built before the transaction, which is then one read, one update and one insert: the shorter it
+      // is, the less a crash right after the platform accepted can make us send again.
       const messages = transcriptRows(row, outcome, rendered, nowIso);
       const recorded = await deps.store.transaction(async (tx) => {
         // Staff may have erased the customer while this was in flight (their words must not come back),
         // or another instance took the row back, taking us for dead: then the row is not ours to record.
-        const updated = await tx
+        // Read first rather than by the update's count: D1 reports no count inside a transaction.
+        const current = await tx
+          .selectFrom('outbox')
+          .select(['status', 'claimed_by'])
+          .where('id', '=', row.id)
+          .$if(deps.store.dialect === 'postgres', (qb) => qb.forUpdate())
+          .executeTakeFirst();
+        if (current?.status !== 'sending' || current.claimed_by !== instanceId) return false;
+        await tx
           .updateTable('outbox')
           .set({
             status: 'sent',
@@ -167,8 +175,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           .where('id', '=', row.id)
           .where('status', '=', 'sending')
           .where('claimed_by', '=', instanceId)
-          .executeTakeFirst();
-        if (Number(updated.numUpdatedRows) !== 1) return false;
+          .execute();
         if (messages.length > 0) await tx.insertInto('messages').values(messages).execute();
         return true;
       });
@@ -197,6 +204,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
           claimed_by: null,
           next_attempt_at: new Date(now.getTime() + delay).toISOString(),
           updated_at: nowIso,
+          ...replyAfterFailure(row, outcome),
         })
         .where('id', '=', row.id)
         .where('status', '=', 'sending')
@@ -207,6 +215,19 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     deps.metrics.sends.inc({ platform: row.channel, result: dead ? 'dead' : rateLimited ? 'rate_limited' : 'retry' });
     (dead ? log.error.bind(log) : log.warn.bind(log))({ outboxId: row.id, channel: row.channel, attempts, error, retryInMs: dead ? null : delay }, dead ? 'message given up' : 'send failed, will retry');
     return 'failed';
+  }
+
+  /**
+   * What a failed attempt tells about the reply token. The claim marked a reply attempt before knowing
+   * how it would end; when LINE certainly did not take the reply, and no earlier attempt may have, the
+   * mark goes, so a later refusal of the token is not taken for a delivered reply. A token LINE refused
+   * is dropped: the next attempt pushes.
+   */
+  function replyAfterFailure(row: OutboxRow, outcome: Extract<SendOutcome, { ok: false }>) {
+    const firstAttempt = row.reply_attempted_at === null;
+    if (outcome.reply === 'token-refused') return { reply_token: null, reply_token_expires_at: null, ...(firstAttempt ? { reply_attempted_at: null } : {}) };
+    if (outcome.reply === 'not-taken' && firstAttempt) return { reply_attempted_at: null };
+    return {};
   }
 
   async function giveUp(row: OutboxRow, reason: string, now: Date): Promise<void> {
@@ -240,7 +261,10 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
       markReplyAttempt: replyToken !== null,
     });
-    if (!claimed) return 'skipped';
+    if (!claimed) {
+      limits.release(row.channel, row.external_id);
+      return 'skipped';
+    }
 
     const sender = deps.senders[row.channel];
     if (!sender) {
@@ -290,7 +314,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
 
   async function reclaim(all: boolean): Promise<number> {
     const now = deps.clock.now();
-    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all });
+    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all, self: instanceId });
     if (taken > 0) log.warn({ rows: taken, all }, 'took back messages a stopped sender had claimed');
     return taken;
   }

@@ -72,6 +72,8 @@ export interface FakeTelegramApi {
   failNext(method: string, failure: FailureSpec): void;
   /** Drops the connection of the next call(s) of `method` without an answer. */
   dropNext(method: string, times?: number): void;
+  /** Carries out the next call(s) of `method` at once but answers only after `ms`: a slow answer, or one that outlives a timeout. */
+  slowNext(method: string, ms: number, times?: number): void;
   /** From now on every send to this chat answers 403 "bot was blocked by the user", as after a block. */
   block(chatId: string | number): void;
   /** Once any id is registered, answerCallbackQuery accepts only registered ids, as Telegram does. */
@@ -284,6 +286,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   const requests: RecordedRequest[] = [];
   const failures = new Map<string, FailureSpec & { left: number }>();
   const drops = new Map<string, number>();
+  const slows = new Map<string, { ms: number; left: number }>();
   const blocked = new Set<string>();
   const registered = new Set<string>();
   const answered = new Set<string>();
@@ -481,6 +484,12 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
       const result = handler(record.params);
       record.delivered = true;
       if (failure) throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
+      const slow = slows.get(method);
+      if (slow) {
+        slow.left -= 1;
+        if (slow.left <= 0) slows.delete(method);
+        await new Promise((resolve) => setTimeout(resolve, slow.ms));
+      }
       answer(200, { ok: true, result });
     } catch (err) {
       if (!(err instanceof BotApiError)) throw err;
@@ -525,6 +534,9 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     },
     failNext(method, failure) {
       failures.set(method.toLowerCase(), { ...failure, left: failure.times ?? 1 });
+    },
+    slowNext(method, ms, times = 1) {
+      slows.set(method.toLowerCase(), { ms, left: times });
     },
     dropNext(method, times = 1) {
       drops.set(method.toLowerCase(), times);

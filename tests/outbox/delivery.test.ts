@@ -72,7 +72,7 @@ describe.each(dialects)('outbox delivery on $name', (dialect) => {
     await db.drop();
   });
 
-  const lineSender = () => createLineSender({ channelAccessToken: line.channelAccessToken, apiBaseUrl: line.url, logger: silentLogger });
+  const lineSender = (timeoutMs?: number) => createLineSender({ channelAccessToken: line.channelAccessToken, apiBaseUrl: line.url, logger: silentLogger, ...(timeoutMs ? { timeoutMs } : {}) });
   const telegramSender = () => createTelegramSender({ botToken: telegram.token, apiBaseUrl: telegram.url, logger: silentLogger });
 
   function outbox(channels: ChannelSender[], metrics = new Metrics()): OutboxSender {
@@ -192,6 +192,69 @@ describe.each(dialects)('outbox delivery on $name', (dialect) => {
     expect(line.accepted.all().map((a) => a.kind)).toEqual(['push']);
     expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'push', possible_duplicate: 0, reply_attempted_at: null }]);
     expect(metrics.sends.get({ platform: 'line', result: 'sent' })).toBe(1);
+  });
+
+  it('does not take a reply LINE refused with 429 for delivered when LINE later refuses its token', async () => {
+    // LINE keeps this token a shorter time than the outbox expects, so the retry finds it refused.
+    const token = line.issueReplyToken({ userId: 'U10', ttlMs: 1000 });
+    await enqueue('line', 'U10', ['Your estimate is ready'], token);
+    line.failNext('reply', { status: 429, headers: { 'retry-after': '2' } });
+    const s = outbox([lineSender()]);
+    await s.runOnce();
+    expect(await rows()).toMatchObject([{ status: 'pending', reply_attempted_at: null, rate_limited: 1 }]);
+    clock.advance(2 * SECOND);
+    expect(await s.runOnce()).toMatchObject({ sent: 1 });
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['push']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'push', possible_duplicate: 0 }]);
+  });
+
+  it('pushes on the next attempt, without suspecting a duplicate, after LINE refused a token never used and the push failed', async () => {
+    const token = line.issueReplyToken({ userId: 'U11', ttlMs: 0 });
+    await enqueue('line', 'U11', ['Booking changed'], token);
+    line.failNext('push', { status: 500 });
+    const s = outbox([lineSender()]);
+    await s.runOnce();
+    expect(await rows()).toMatchObject([{ status: 'pending', reply_token: null, reply_attempted_at: null }]);
+    clock.advance(backoffMs(1, () => 0.5));
+    await s.runOnce();
+    expect(line.requests.filter((r) => r.kind === 'reply')).toHaveLength(1);
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['push']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'push', possible_duplicate: 0 }]);
+  });
+
+  it('retries a reply whose connection was reset with the same token, delivering it once', async () => {
+    const token = line.issueReplyToken({ userId: 'U12' });
+    await enqueue('line', 'U12', ['Hello'], token);
+    line.dropNext('reply');
+    const s = outbox([lineSender()]);
+    await s.runOnce();
+    clock.advance(backoffMs(1, () => 0.5));
+    await s.runOnce();
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['reply']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'reply' }]);
+  });
+
+  it('takes a reply LINE carried out but answered after our timeout as delivered once', async () => {
+    const token = line.issueReplyToken({ userId: 'U13' });
+    await enqueue('line', 'U13', ['Your loaner car is booked'], token);
+    line.slowNext('reply', 600);
+    const s = outbox([lineSender(150)]);
+    expect(await s.runOnce()).toMatchObject({ failed: 1 });
+    clock.advance(backoffMs(1, () => 0.5));
+    expect(await s.runOnce()).toMatchObject({ sent: 1 });
+    expect(line.accepted.all().map((a) => a.kind)).toEqual(['reply']);
+    expect(await rows()).toMatchObject([{ status: 'sent', sent_via: 'reply-assumed' }]);
+  });
+
+  it('sends a Telegram message again after Telegram took it and answered 500: at least once, as the Bot API allows', async () => {
+    await enqueue('telegram', '91', ['Your car is ready']);
+    telegram.failNext('sendMessage', { errorCode: 500, description: 'Internal Server Error', afterAccepting: true });
+    const s = outbox([telegramSender()]);
+    await s.runOnce();
+    clock.advance(backoffMs(1, () => 0.5));
+    await s.runOnce();
+    expect(telegram.sent('91')).toHaveLength(2);
+    expect(await rows()).toMatchObject([{ status: 'sent', attempts: 2 }]);
   });
 
   it('delivers a push LINE accepted but answered 500 once, through its retry key', async () => {

@@ -210,7 +210,11 @@ export function createLineSender(opts: LineSenderOptions): LineSender {
             } else {
               log.info({ key: delivery.key, error: !outcome.ok ? outcome.error : null }, 'reply token refused; pushing instead');
               outcome = await push(delivery, messages, i);
+              if (!outcome.ok) outcome = { ...outcome, reply: 'token-refused' };
             }
+          } else if (!outcome.ok && outcome.status !== null && outcome.status < 500) {
+            // LINE answered and refused the reply (429, or a 4xx about its content): it did not arrive.
+            outcome = { ...outcome, reply: 'not-taken' };
           }
         } else {
           outcome = await push(delivery, messages, i);
