@@ -476,7 +476,7 @@ async function runScenario(scenario: Scenario): Promise<Report> {
         if (!stuckLogged && Date.now() - drainStarted > 10_000) {
           stuckLogged = true;
           const stuck = await store.db.selectFrom('outbox').selectAll().where('status', 'in', ['pending', 'sending']).orderBy('id').limit(10).execute();
-          const live = await store.db.selectFrom('instances').selectAll().execute();
+          const live = await store.db.selectFrom('instances').selectAll().execute().catch(() => []);
           console.log(`${scenario.name}: still waiting after 10 s of draining (${Number(waiting.n)} events, ${Number(unsent.n)} outbox rows) at ${new Date().toISOString()}:\n${JSON.stringify({ stuck: stuck.map((r) => ({ id: r.id, status: r.status, channel: r.channel, attempts: r.attempts, next_attempt_at: r.next_attempt_at, lease_until: r.lease_until, claimed_by: r.claimed_by, last_error: r.last_error })), instances: live }, null, 1)}`);
         }
         await sleep(100);
@@ -572,7 +572,7 @@ async function verify(args: {
   }
 
   // What each customer should have received, in the order it was written, against what the platform took.
-  const outbox = await db.selectFrom('outbox').select(['id', 'customer_id', 'channel', 'external_id', 'payload', 'status', 'possible_duplicate', 'sent_via', 'sent_at']).orderBy('id', 'asc').execute();
+  const outbox = await db.selectFrom('outbox').selectAll().orderBy('id', 'asc').execute();
   const unfinishedOutbox = outbox.filter((r) => r.status !== 'sent').map((r) => `${r.id} ${r.channel}:${r.external_id} ${r.status}`);
   const lineDuplicates: string[] = [];
   const lineDuplicatesFlagged: string[] = [];
