@@ -213,13 +213,22 @@ describe.skipIf(!URL)('scheduled jobs run by two instances at once on Postgres',
   });
 
   it('sends each staff group alert once', async () => {
-    // Alerts may already be going out: the steps and the clock wake the sender of the instance that queued them.
+    // The ticket's alerts may already have gone out: the step and the clock wake the sender of the instance that queued them.
     await both('complaint-alerts');
-    await both('complaint-alerts');
-    const alerts = await db().selectFrom('complaint_alerts').select(['id', 'status', 'kind']).execute();
+    const alerts = await db().selectFrom('complaint_alerts').select(['id', 'status', 'kind', 'complaint_id']).execute();
     expect(alerts.map((a) => a.kind).sort()).toEqual(['escalated', 'new']);
     expect(alerts.every((a) => a.status === 'sent')).toBe(true);
     expect(telegram.sent(STAFF_GROUP)).toHaveLength(alerts.length);
+
+    // Three more waiting (the customer reopened it, as a retry would leave them), sent by whichever instance claims each.
+    const now = clock.now().toISOString();
+    await db()
+      .insertInto('complaint_alerts')
+      .values(Array.from({ length: 3 }, () => ({ key: crypto.randomUUID(), complaint_id: alerts[0]!.complaint_id, channel: 'telegram' as const, target: STAFF_GROUP, kind: 'reopened' as const, status: 'pending' as const, attempts: 0, next_attempt_at: now, lease_until: null, last_error: null, created_at: now, sent_at: null })))
+      .execute();
+    expect((await both('complaint-alerts')).reduce((a, b) => a + b)).toBe(3);
+    expect(await db().selectFrom('complaint_alerts').select('id').where('status', '!=', 'sent').execute()).toEqual([]);
+    expect(telegram.sent(STAFF_GROUP)).toHaveLength(alerts.length + 3);
   });
 
   it('hands each domain event to each subscriber once, posts each DMS webhook once and sends the survey once', async () => {
