@@ -2,15 +2,14 @@ import { renderReplies, transcriptText } from '../channels/render';
 import type { ChannelSender, Delivery, Reply, SendOutcome } from '../channels/types';
 import type { Translator } from '../i18n';
 import { isLocale, type Locale } from '../i18n/locales';
+import { newId } from '../ids';
 import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
 import type { ChannelName, OutboxRow } from '../store/schema';
-import type { Store } from '../store/store';
-import { appendMessage } from '../store/transcript';
-import { claimRow, dueRows, markUnreachable, nextDueAt, reclaimDeadClaims, recordPartsSent } from './outbox';
 import { beatInstance, pruneInstances, removeInstance } from '../store/instances';
-import { newId } from '../ids';
+import type { Store } from '../store/store';
+import { claimRow, dueRows, markUnreachable, nextDueAt, reclaimDeadClaims, recordPartsSent } from './outbox';
 import { RateLimits, type RateLimitSettings } from './rate-limiter';
 import { createWorkLoop } from '../util/work-loop';
 
