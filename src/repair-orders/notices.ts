@@ -169,9 +169,11 @@ export async function queueDueNotices(deps: NoticeJobsDeps, now: Date, limit = 2
   let queued = 0;
   for (const notice of due) {
     const state = await deps.store.transaction(async (tx) => {
+      // Locked before it is read again: another instance queuing the same notice has committed by then, and
+      // its state says so (read first, both would queue it and the second would fail on the outbox key).
+      await deps.store.lock(tx, `notice:${notice.id}`);
       const current = await tx.selectFrom('repair_order_notices').select('state').where('id', '=', notice.id).executeTakeFirst();
       if (current?.state !== 'scheduled') return null;
-      await deps.store.lock(tx, `notice:${notice.id}`);
       const order = await findRepairOrder(tx, notice.repair_order_id);
       const s = order ? await loadSubject(tx, order, deps.defaultLocale) : null;
       const d: Delivered = s ? await deliver(tx, s, notice.id, notice, now) : { state: 'cancelled', channel: null, externalId: null, rows: 0 };
@@ -234,7 +236,12 @@ export async function settleQueuedNotices(deps: NoticeJobsDeps, now: Date, limit
     const delivery = states.get(notice.id);
     if (!delivery || (delivery.state !== 'sent' && delivery.state !== 'failed')) continue;
     const state: 'sent' | 'failed' = delivery.state;
-    await deps.store.transaction(async (tx) => {
+    const done = await deps.store.transaction(async (tx) => {
+      // Another instance may be settling it at this moment: the one that takes the lock first does, once
+      // (without it both would see it queued and raise the advisor's alert twice).
+      await deps.store.lock(tx, `notice:${notice.id}`);
+      const current = await tx.selectFrom('repair_order_notices').select('state').where('id', '=', notice.id).executeTakeFirst();
+      if (current?.state !== 'queued') return false;
       if (delivery.state === 'failed') {
         const order = await tx.selectFrom('repair_orders').select(['branch_id']).where('id', '=', notice.repair_order_id).executeTakeFirst();
         const identity = notice.channel && notice.external_id ? await tx.selectFrom('channel_identities').select('reachable').where('channel', '=', notice.channel).where('external_id', '=', notice.external_id).executeTakeFirst() : undefined;
@@ -253,8 +260,9 @@ export async function settleQueuedNotices(deps: NoticeJobsDeps, now: Date, limit
         .where('id', '=', notice.id)
         .where('state', '=', 'queued')
         .execute();
+      return true;
     });
-    settled += 1;
+    if (done) settled += 1;
   }
   if (settled > 0) deps.logger.debug({ settled }, 'repair order notices settled');
   return settled;

@@ -76,6 +76,8 @@ export async function seedFreshDatabase(store: Store, config: Config, now: Date)
   // Made at start, not on first use: a chat step cannot read back a secret it has just written (D1).
   await ensureSecret(store, LINK_SECRET_SETTING);
   return store.transaction(async (tx) => {
+    // Instances sharing a fresh Postgres database may start together: one of them seeds it.
+    await store.lock(tx, 'seed-fresh-database');
     const existing = await tx.selectFrom('branches').select('id').limit(1).executeTakeFirst();
     if (existing) return false;
     const nowIso = now.toISOString();

@@ -124,6 +124,8 @@ export interface FakeLineApi {
   failNext(target: LineApiKind | string, failure: LineFailureSpec): void;
   /** Drops the connection of the next call(s) without an answer. */
   dropNext(target: LineApiKind | string, times?: number): void;
+  /** Carries out the next call(s) at once but answers only after `ms`: a slow answer, or one that outlives a timeout. */
+  slowNext(target: LineApiKind | string, ms: number, times?: number): void;
   close(): Promise<void>;
 }
 
@@ -533,6 +535,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
   const richMenus = new Map<string, LineRichMenu>();
   const failures = new Map<string, LineFailureSpec & { left: number }>();
   const drops = new Map<string, number>();
+  const slows = new Map<string, { ms: number; left: number }>();
   const userRichMenus = new Map<string, string>();
   const contents = new Map<string, { bytes: Buffer; contentType: string }>();
   const linkLimit = opts.linkRequestsPerSecond ?? OTHER_ENDPOINTS_PER_SECOND;
@@ -814,6 +817,8 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
         res.end(binary.bytes);
         return;
       }
+      const slow = kind ? takeFrom(slows, kind, path) : undefined;
+      if (slow) await new Promise((resolve) => setTimeout(resolve, slow.ms));
       answer(res, status, response, extraHeaders);
     })().catch((err: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -851,6 +856,9 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     },
     failNext(target, failure) {
       failures.set(target, { ...failure, left: failure.times ?? 1 });
+    },
+    slowNext(target, ms, times = 1) {
+      slows.set(target, { ms, left: times });
     },
     dropNext(target, times = 1) {
       drops.set(target, times);
