@@ -18,6 +18,8 @@ export interface RecordedRequest {
   status: number;
   description: string | null;
   at: number;
+  /** The message reached the chat although the answer said otherwise (or came too late). */
+  accepted?: boolean;
 }
 
 export interface FailureSpec {
@@ -26,6 +28,11 @@ export interface FailureSpec {
   retryAfter?: number;
   /** How many calls in a row fail (default 1). */
   times?: number;
+  /**
+   * Handle the call first (the message reaches the chat), then answer with this error: Telegram took the
+   * request but its answer was lost on the way.
+   */
+  afterAccepting?: boolean;
 }
 
 export interface FakeTelegramApiOptions {
@@ -68,6 +75,8 @@ export interface FakeTelegramApi {
   failNext(method: string, failure: FailureSpec): void;
   /** Drops the connection of the next call(s) of `method` without an answer. */
   dropNext(method: string, times?: number): void;
+  /** Handles the next call(s) of `method` as usual but answers only after `ms` (later than a caller waits). */
+  delayNext(method: string, ms: number, times?: number): void;
   /** From now on every send to this chat answers 403 "bot was blocked by the user", as after a block. */
   block(chatId: string | number): void;
   /** Once any id is registered, answerCallbackQuery accepts only registered ids, as Telegram does. */
@@ -279,6 +288,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   const now = opts.now ?? Date.now;
   const requests: RecordedRequest[] = [];
   const failures = new Map<string, FailureSpec & { left: number }>();
+  const delays = new Map<string, { ms: number; left: number }>();
   const drops = new Map<string, number>();
   const blocked = new Set<string>();
   const registered = new Set<string>();
@@ -470,11 +480,24 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
       if (failure) {
         failure.left -= 1;
         if (failure.left <= 0) failures.delete(method);
-        throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
+        if (!failure.afterAccepting) throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
       }
       const handler = handlers[method];
       if (!handler) throw new BotApiError(404, 'Not Found');
-      answer(200, { ok: true, result: handler(record.params) });
+      const result = handler(record.params);
+      if (failure?.afterAccepting) {
+        // Delivered: it counts as sent, whatever the caller is told.
+        record.accepted = true;
+        throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
+      }
+      const delay = delays.get(method);
+      if (delay) {
+        delay.left -= 1;
+        if (delay.left <= 0) delays.delete(method);
+        record.accepted = true;
+        await new Promise((resolve) => setTimeout(resolve, delay.ms));
+      }
+      answer(200, { ok: true, result });
     } catch (err) {
       if (!(err instanceof BotApiError)) throw err;
       record.description = err.description;
@@ -498,7 +521,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const isSent = (r: RecordedRequest) => r.status === 200 && SEND_METHODS.has(r.method.toLowerCase());
+  const isSent = (r: RecordedRequest) => (r.status === 200 || r.accepted === true) && SEND_METHODS.has(r.method.toLowerCase());
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -521,6 +544,9 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     },
     dropNext(method, times = 1) {
       drops.set(method.toLowerCase(), times);
+    },
+    delayNext(method, ms, times = 1) {
+      delays.set(method.toLowerCase(), { ms, left: times });
     },
     block(chatId) {
       blocked.add(String(chatId));
