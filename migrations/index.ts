@@ -10,6 +10,7 @@ import * as m0008 from './0008_customer_reach';
 import * as m0011 from './0011_complaints';
 import * as m0010 from './0010_repair_progress';
 import * as m0012 from './0012_survey';
+import * as m0013 from './0013_outbox_delivery';
 
 /**
  * Migrations are listed here rather than read from disk so the same list runs on Node and on Workers
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0011_complaints': m0011,
   '0010_repair_progress': m0010,
   '0012_survey': m0012,
+  '0013_outbox_delivery': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {

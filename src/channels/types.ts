@@ -81,23 +81,49 @@ export type RenderedMessage =
   | { type: 'carousel'; altText: string; cards: RenderedCard[]; choices: RenderedChoice[] }
   | { type: 'image'; url: string; previewUrl: string };
 
-/** One request to a platform: up to the platform's per-request message limit. */
+/**
+ * One outbox row to deliver: up to the platform's per-request message limit, which a channel may still
+ * have to split into several platform requests (a text over Telegram's 4,096 characters).
+ */
 export interface Delivery {
   /** Stable for every attempt of this delivery (LINE X-Line-Retry-Key). */
   key: string;
   externalId: string;
   /** Present only while the platform's reply token is still worth trying. */
   replyToken: string | null;
+  /**
+   * An earlier attempt of this delivery may have used its reply token: LINE refusing the token while it
+   * is still valid then means that reply arrived, and pushing after the token expired may repeat it.
+   */
+  replyAttempted?: boolean;
+  /** Platform requests of this delivery already accepted by an earlier attempt; sending resumes after them. */
+  partsSent?: number;
+  /**
+   * Records durably that the first `parts` requests were accepted, before the next one goes out, so a
+   * process that dies in between does not repeat them. Not called for the last request: the outbox
+   * records the whole delivery as sent then.
+   */
+  onPartSent?: (parts: number) => Promise<void>;
   messages: RenderedMessage[];
 }
 
+/**
+ * How a delivery went out. `reply-assumed`: LINE refused a reply token that cannot have expired yet after
+ * an earlier attempt may have used it, so that earlier reply is taken as delivered.
+ */
+export type DeliveredVia = 'reply' | 'push' | 'local' | 'reply-assumed';
+
 export type SendOutcome =
-  | { ok: true; via: 'reply' | 'push' | 'local' }
+  /** `possibleDuplicate`: pushed after a reply attempt that may also have reached the customer. */
+  | { ok: true; via: DeliveredVia; possibleDuplicate?: boolean }
   /**
    * `retryable`: a later attempt may succeed (429, 5xx, network). `unreachable`: the customer blocked
-   * the bot or the chat is gone, so no attempt will ever succeed.
+   * the bot or the chat is gone, so no attempt will ever succeed. `reply`: what became of a reply token
+   * in this attempt when that is certain — 'not-taken': the platform refused the reply request itself
+   * (429 or another 4xx), so it did not arrive and the token may still be used; 'token-refused': the
+   * platform refused the token, so no reply arrived and later attempts must push.
    */
-  | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string; unreachable?: boolean };
+  | { ok: false; retryable: boolean; retryAfterMs: number | null; status: number | null; error: string; unreachable?: boolean; reply?: 'not-taken' | 'token-refused' };
 
 /** The sending half of a channel, used by the outbox sender. */
 export interface ChannelSender {

@@ -3,6 +3,7 @@ import type { Reply } from '../channels/types';
 import { LINE_LIMITS } from '../channels/limits';
 import { newId } from '../ids';
 import type { ChannelName, Database, OutboxRow } from '../store/schema';
+import type { Store } from '../store/store';
 
 /**
  * How many replies one outbox row (one platform request) carries. LINE takes five messages in one
@@ -74,28 +75,129 @@ export async function enqueueReplies(db: Kysely<Database>, args: EnqueueArgs): P
 }
 
 /**
- * Rows that may be due, oldest first: pending ones and ones whose sender's lease ran out (a sender that
- * died mid-send). The caller keeps only the first row of each recipient so messages stay in order.
+ * Pending rows that are due, oldest first, each the first unfinished row of its recipient: a row waits
+ * while an earlier row of the same recipient is pending (backing off) or being sent, so a customer's
+ * messages go out in the order they were written, whichever instance sends them.
  */
-export async function candidateRows(db: Kysely<Database>, now: string, limit: number): Promise<OutboxRow[]> {
+export async function dueRows(db: Kysely<Database>, now: string, limit: number): Promise<OutboxRow[]> {
   return db
-    .selectFrom('outbox')
-    .selectAll()
-    .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', now)])]))
-    .orderBy('id', 'asc')
+    .selectFrom('outbox as o')
+    .selectAll('o')
+    .where('o.status', '=', 'pending')
+    .where('o.next_attempt_at', '<=', now)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('outbox as e')
+            .select('e.id')
+            .whereRef('e.channel', '=', 'o.channel')
+            .whereRef('e.external_id', '=', 'o.external_id')
+            .whereRef('e.id', '<', 'o.id')
+            .where('e.status', 'in', ['pending', 'sending']),
+        ),
+      ),
+    )
+    .orderBy('o.id', 'asc')
     .limit(limit)
     .execute();
 }
 
-/** Takes a row for sending; false when another sender took it first. */
-export async function claimRow(db: Kysely<Database>, row: OutboxRow, now: string, leaseUntil: string): Promise<boolean> {
+/** When the earliest pending row not yet due becomes due (a retry backing off, a reminder), if any. */
+export async function nextDueAt(db: Kysely<Database>, now: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('outbox')
+    .select(sql<string | null>`min(next_attempt_at)`.as('at'))
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '>', now)
+    .executeTakeFirst();
+  return row?.at ?? null;
+}
+
+export interface ReclaimArgs {
+  now: string;
+  /** Instances whose last heartbeat is older than this are dead: their claims are taken back. */
+  deadBefore: string;
+  /** Every claim, whoever holds it: a single-node start, where whatever is 'sending' was held by a dead process. */
+  all?: boolean;
+  /** The instance asking, which is alive whatever its heartbeat says (a clock moved by hand, a long pause). */
+  self: string;
+}
+
+/**
+ * Takes back rows a dead sender held: any claim whose lease ran out, any claim of an instance whose
+ * heartbeat stopped, and at a single-node start every claim. They become pending again with what they
+ * recorded (attempts, parts sent, a reply attempt), and block the same recipient's later rows meanwhile.
+ */
+export async function reclaimDeadClaims(db: Kysely<Database>, args: ReclaimArgs): Promise<number> {
   const result = await db
     .updateTable('outbox')
-    .set({ status: 'sending', lease_until: leaseUntil, updated_at: now })
-    .where('id', '=', row.id)
-    .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'sending'), eb('lease_until', '<', now)])]))
+    .set({ status: 'pending', claimed_by: null, lease_until: null, updated_at: args.now })
+    .where('status', '=', 'sending')
+    .$if(!args.all, (qb) =>
+      qb.where((eb) =>
+        eb.or([
+          eb('lease_until', '<', args.now),
+          eb.and([
+            eb('claimed_by', '<>', args.self),
+            eb('claimed_by', 'in', eb.selectFrom('instances').select('instances.id').where('instances.heartbeat_at', '<', args.deadBefore)),
+          ]),
+        ]),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+export interface ClaimArgs {
+  instanceId: string;
+  now: string;
+  leaseUntil: string;
+  /** The row carries a reply token still worth trying: record, before any request, that a reply may be made. */
+  markReplyAttempt: boolean;
+}
+
+/**
+ * Takes a pending row for sending; false when another sender took it first. On Postgres the row is
+ * locked with `FOR UPDATE SKIP LOCKED` inside the claim's transaction, so instances racing for the same
+ * rows pass over each other's instead of queueing behind them; SQLite and D1 write one at a time, and
+ * the conditional update alone decides there.
+ */
+export async function claimRow(store: Store, rowId: number, args: ClaimArgs): Promise<boolean> {
+  const set = {
+    status: 'sending' as const,
+    lease_until: args.leaseUntil,
+    claimed_by: args.instanceId,
+    updated_at: args.now,
+    ...(args.markReplyAttempt ? { reply_attempted_at: sql<string>`coalesce(reply_attempted_at, ${args.now})` } : {}),
+  };
+  if (store.dialect === 'postgres') {
+    return store.transaction(async (tx) => {
+      const locked = await tx.selectFrom('outbox').select('id').where('id', '=', rowId).where('status', '=', 'pending').forUpdate().skipLocked().executeTakeFirst();
+      if (!locked) return false;
+      await tx.updateTable('outbox').set(set).where('id', '=', rowId).execute();
+      return true;
+    });
+  }
+  const result = await store.db.updateTable('outbox').set(set).where('id', '=', rowId).where('status', '=', 'pending').executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Records that the first `parts` requests of a claimed row's delivery were accepted; false when the claim was lost. */
+export async function recordPartsSent(db: Kysely<Database>, rowId: number, instanceId: string, parts: number, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ parts_sent: parts, updated_at: now })
+    .where('id', '=', rowId)
+    .where('status', '=', 'sending')
+    .where('claimed_by', '=', instanceId)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** The customer blocked the bot or left: nothing more is tried on this channel until they come back. */
+export async function markUnreachable(db: Kysely<Database>, channel: ChannelName, externalId: string, now: string): Promise<void> {
+  await db.updateTable('channel_identities').set({ reachable: 0, unreachable_since: now }).where('channel', '=', channel).where('external_id', '=', externalId).execute();
 }
 
 export interface OutboxStats {

@@ -35,6 +35,12 @@ export class TokenBucket {
     this.refill(now);
     this.tokens -= 1;
   }
+
+  /** Gives back a token taken for a request that was not made. */
+  giveBack(now: number): void {
+    this.refill(now);
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
 }
 
 export interface RateLimitSettings {
@@ -70,6 +76,16 @@ export class RateLimits {
     for (const b of buckets) b.take(now);
     this.forgetIdleChats(now);
     return 0;
+  }
+
+  /**
+   * Returns the slot `reserve` took when no request followed (another instance claimed the row first),
+   * so instances racing for the same rows do not use up each other's room.
+   */
+  release(channel: ChannelName, externalId: string): void {
+    const now = this.nowMs();
+    this.platformBucket(channel, now)?.giveBack(now);
+    if (channel === 'telegram') this.perChat.get(externalId)?.giveBack(now);
   }
 
   private platformBucket(channel: ChannelName, now: number): TokenBucket | null {

@@ -119,6 +119,25 @@ export interface OutboxTable {
   created_at: string;
   updated_at: string;
   sent_at: string | null;
+  /** The instance holding the row while it is 'sending' (see `instances`). */
+  claimed_by: string | null;
+  /** Set before the first attempt with a LINE reply token: from then on a reply may have reached LINE. */
+  reply_attempted_at: string | null;
+  /** Platform requests of this delivery already accepted; a retry resumes after them. */
+  parts_sent: Generated<number>;
+  /** 'reply' | 'push' | 'local' | 'reply-assumed' once sent. */
+  sent_via: string | null;
+  /** 1 when it went out as a push after a reply attempt that may also have arrived. */
+  possible_duplicate: Generated<number>;
+  /** How many of `attempts` were answered 429 (the platform's pacing, not counted toward giving up). */
+  rate_limited: Generated<number>;
+}
+
+/** One running instance of the service and its last sign of life. */
+export interface InstancesTable {
+  id: string;
+  started_at: string;
+  heartbeat_at: string;
 }
 
 export interface MessagesTable {
@@ -170,6 +189,7 @@ export interface Database extends StaffTables {
   inbound_events: InboundEventsTable;
   processed_events: ProcessedEventsTable;
   outbox: OutboxTable;
+  instances: InstancesTable;
   messages: MessagesTable;
   settings: SettingsTable;
   branches: BranchesTable;

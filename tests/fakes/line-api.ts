@@ -124,11 +124,8 @@ export interface FakeLineApi {
   failNext(target: LineApiKind | string, failure: LineFailureSpec): void;
   /** Drops the connection of the next call(s) without an answer. */
   dropNext(target: LineApiKind | string, times?: number): void;
-  /**
-   * Handles the next call(s) as usual (a push is delivered, a reply token spent) but answers only after
-   * `ms`: LINE took the request and its answer came later than the caller would wait.
-   */
-  delayNext(target: LineApiKind | string, ms: number, times?: number): void;
+  /** Carries out the next call(s) at once but answers only after `ms`: a slow answer, or one that outlives a timeout. */
+  slowNext(target: LineApiKind | string, ms: number, times?: number): void;
   close(): Promise<void>;
 }
 
@@ -538,7 +535,7 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
   const richMenus = new Map<string, LineRichMenu>();
   const failures = new Map<string, LineFailureSpec & { left: number }>();
   const drops = new Map<string, number>();
-  const delays = new Map<string, { ms: number; left: number }>();
+  const slows = new Map<string, { ms: number; left: number }>();
   const userRichMenus = new Map<string, string>();
   const contents = new Map<string, { bytes: Buffer; contentType: string }>();
   const linkLimit = opts.linkRequestsPerSecond ?? OTHER_ENDPOINTS_PER_SECOND;
@@ -815,13 +812,13 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
       }
       record.status = status;
       record.response = response;
-      const delay = kind ? takeFrom(delays, kind, path) : undefined;
-      if (delay) await new Promise((resolve) => setTimeout(resolve, delay.ms));
       if (binary) {
         res.writeHead(status, { 'content-type': binary.contentType, 'content-length': String(binary.bytes.length), 'x-line-request-id': randomUUID() });
         res.end(binary.bytes);
         return;
       }
+      const slow = kind ? takeFrom(slows, kind, path) : undefined;
+      if (slow) await new Promise((resolve) => setTimeout(resolve, slow.ms));
       answer(res, status, response, extraHeaders);
     })().catch((err: unknown) => {
       res.writeHead(500, { 'content-type': 'application/json' });
@@ -860,11 +857,11 @@ export async function startFakeLineApi(opts: FakeLineApiOptions = {}): Promise<F
     failNext(target, failure) {
       failures.set(target, { ...failure, left: failure.times ?? 1 });
     },
+    slowNext(target, ms, times = 1) {
+      slows.set(target, { ms, left: times });
+    },
     dropNext(target, times = 1) {
       drops.set(target, times);
-    },
-    delayNext(target, ms, times = 1) {
-      delays.set(target, { ms, left: times });
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

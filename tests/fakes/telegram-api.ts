@@ -16,10 +16,10 @@ export interface RecordedRequest {
   params: Record<string, unknown>;
   /** The HTTP status answered; 0 when the connection was dropped on purpose. */
   status: number;
+  /** The call took effect (a message reached the chat), even if its answer then said otherwise. */
+  delivered: boolean;
   description: string | null;
   at: number;
-  /** The message reached the chat although the answer said otherwise (or came too late). */
-  accepted?: boolean;
 }
 
 export interface FailureSpec {
@@ -28,10 +28,7 @@ export interface FailureSpec {
   retryAfter?: number;
   /** How many calls in a row fail (default 1). */
   times?: number;
-  /**
-   * Handle the call first (the message reaches the chat), then answer with this error: Telegram took the
-   * request but its answer was lost on the way.
-   */
+  /** Carry the call out first (the message reaches the chat), then answer with this error: Telegram took it but its answer was lost. */
   afterAccepting?: boolean;
 }
 
@@ -65,7 +62,7 @@ export interface FakeTelegramApi {
   readonly requests: RecordedRequest[];
   /** The webhook as last set, or null when none is set. */
   readonly webhook: WebhookState | null;
-  /** Successful sendMessage / sendPhoto calls, optionally for one chat. */
+  /** sendMessage / sendPhoto calls that reached the chat (whatever they were answered), optionally for one chat. */
   sent(chatId?: string | number): RecordedRequest[];
   /** Successful answerCallbackQuery calls. */
   answeredCallbacks(): RecordedRequest[];
@@ -75,8 +72,8 @@ export interface FakeTelegramApi {
   failNext(method: string, failure: FailureSpec): void;
   /** Drops the connection of the next call(s) of `method` without an answer. */
   dropNext(method: string, times?: number): void;
-  /** Handles the next call(s) of `method` as usual but answers only after `ms` (later than a caller waits). */
-  delayNext(method: string, ms: number, times?: number): void;
+  /** Carries out the next call(s) of `method` at once but answers only after `ms`: a slow answer, or one that outlives a timeout. */
+  slowNext(method: string, ms: number, times?: number): void;
   /** From now on every send to this chat answers 403 "bot was blocked by the user", as after a block. */
   block(chatId: string | number): void;
   /** Once any id is registered, answerCallbackQuery accepts only registered ids, as Telegram does. */
@@ -288,8 +285,8 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   const now = opts.now ?? Date.now;
   const requests: RecordedRequest[] = [];
   const failures = new Map<string, FailureSpec & { left: number }>();
-  const delays = new Map<string, { ms: number; left: number }>();
   const drops = new Map<string, number>();
+  const slows = new Map<string, { ms: number; left: number }>();
   const blocked = new Set<string>();
   const registered = new Set<string>();
   const answered = new Set<string>();
@@ -441,7 +438,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     // File downloads: https://api.telegram.org/file/bot<token>/<file_path>, a plain 404 for anything unknown.
     const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
     if (download) {
-      const record: RecordedRequest = { method: 'file', token: download[1]!, params: { path: download[2] }, status: 0, description: null, at: now() };
+      const record: RecordedRequest = { method: 'file', token: download[1]!, params: { path: download[2] }, status: 0, delivered: false, description: null, at: now() };
       requests.push(record);
       const file = download[1] === token ? [...files.values()].find((f) => f.path === decodeURIComponent(download[2]!)) : undefined;
       record.status = file ? 200 : 404;
@@ -455,7 +452,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
       return;
     }
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
-    const record: RecordedRequest = { method: match?.[2] ?? url.pathname, token: match?.[1] ?? '', params: {}, status: 0, description: null, at: now() };
+    const record: RecordedRequest = { method: match?.[2] ?? url.pathname, token: match?.[1] ?? '', params: {}, status: 0, delivered: false, description: null, at: now() };
     requests.push(record);
     const answer = (status: number, body: unknown) => {
       record.status = status;
@@ -485,17 +482,13 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
       const handler = handlers[method];
       if (!handler) throw new BotApiError(404, 'Not Found');
       const result = handler(record.params);
-      if (failure?.afterAccepting) {
-        // Delivered: it counts as sent, whatever the caller is told.
-        record.accepted = true;
-        throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
-      }
-      const delay = delays.get(method);
-      if (delay) {
-        delay.left -= 1;
-        if (delay.left <= 0) delays.delete(method);
-        record.accepted = true;
-        await new Promise((resolve) => setTimeout(resolve, delay.ms));
+      record.delivered = true;
+      if (failure) throw new BotApiError(failure.errorCode, failure.description, failure.retryAfter);
+      const slow = slows.get(method);
+      if (slow) {
+        slow.left -= 1;
+        if (slow.left <= 0) slows.delete(method);
+        await new Promise((resolve) => setTimeout(resolve, slow.ms));
       }
       answer(200, { ok: true, result });
     } catch (err) {
@@ -521,7 +514,7 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  const isSent = (r: RecordedRequest) => (r.status === 200 || r.accepted === true) && SEND_METHODS.has(r.method.toLowerCase());
+  const isSent = (r: RecordedRequest) => r.delivered && SEND_METHODS.has(r.method.toLowerCase());
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -542,11 +535,11 @@ export async function startFakeTelegramApi(opts: FakeTelegramApiOptions = {}): P
     failNext(method, failure) {
       failures.set(method.toLowerCase(), { ...failure, left: failure.times ?? 1 });
     },
+    slowNext(method, ms, times = 1) {
+      slows.set(method.toLowerCase(), { ms, left: times });
+    },
     dropNext(method, times = 1) {
       drops.set(method.toLowerCase(), times);
-    },
-    delayNext(method, ms, times = 1) {
-      delays.set(method.toLowerCase(), { ms, left: times });
     },
     block(chatId) {
       blocked.add(String(chatId));

@@ -189,7 +189,7 @@ describe.each(dialects)('platform faults on $name', (dialect) => {
     line.failNext('push', { status: 500, afterAccepting: true });
     await deliverAll();
     await sendStaffMessage(svc.db.store, staff, customer, { text: 'Second: it is replaced.' });
-    line.delayNext('push', 1_500);
+    line.slowNext('push', 1_500);
     await deliverAll();
     expect(lineTexts(pushed).filter((t) => /^(First|Second):/.test(t))).toEqual(['First: we found a worn belt.', 'Second: it is replaced.']);
     expect(line.requests.filter((r) => r.kind === 'push' && r.status === 409).length).toBeGreaterThanOrEqual(1);
@@ -207,7 +207,7 @@ describe.each(dialects)('platform faults on $name', (dialect) => {
     telegram.failNext('sendMessage', { errorCode: 500, description: 'Internal Server Error', afterAccepting: true });
     await deliverAll();
     await sendStaffMessage(svc.db.store, staff, customer, { text: 'Second: it is replaced.' });
-    telegram.delayNext('sendMessage', 1_500);
+    telegram.slowNext('sendMessage', 1_500);
     await deliverAll();
     await sendStaffMessage(svc.db.store, staff, customer, { text: 'Third: ready at 5 pm.' });
     await deliverAll();

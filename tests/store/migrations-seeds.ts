@@ -311,4 +311,19 @@ export const seeds: Record<string, MigrationSeed> = {
       expect(await one(db, 'customer_category_derivations', { customer_id: 'seed-c1' })).toMatchObject({ derived: 'at_risk', seen: 'key_influencer', staff_choice: 1 });
     },
   },
+  '0013_outbox_delivery': {
+    async insert(db) {
+      await db.insertInto('instances').values({ id: 'seed-instance-1', started_at: T0, heartbeat_at: T1 }).execute();
+      await db
+        .insertInto('outbox')
+        .values({ key: 'seed-out-2', customer_id: 'seed-c1', channel: 'telegram', external_id: '4242', payload: JSON.stringify([{ type: 'text', text: { raw: 'long' } }]), reply_token: null, reply_token_expires_at: null, status: 'sending', attempts: 1, next_attempt_at: T1, lease_until: '2026-03-02T01:06:00.000Z', last_error: null, source: 'bot', staff_user_id: null, flow: null, step: null, created_at: T1, updated_at: T1, sent_at: null, claimed_by: 'seed-instance-1', reply_attempted_at: null, parts_sent: 2, sent_via: null, possible_duplicate: 0, rate_limited: 1 })
+        .execute();
+    },
+    async check(db) {
+      // Rows written before it start with nothing sent in parts and no duplicate suspected.
+      expect(await one(db, 'outbox', { key: 'seed-out-1' })).toMatchObject({ parts_sent: 0, possible_duplicate: 0, rate_limited: 0, claimed_by: null });
+      expect(await one(db, 'outbox', { key: 'seed-out-2' })).toMatchObject({ status: 'sending', claimed_by: 'seed-instance-1', parts_sent: 2, rate_limited: 1 });
+      expect(await one(db, 'instances', { id: 'seed-instance-1' })).toMatchObject({ heartbeat_at: T1 });
+    },
+  },
 };

@@ -1,6 +1,6 @@
 import { HTTPFetchError, messagingApi } from '@line/bot-sdk';
 import type { Logger } from '../../ops/logger';
-import type { ChannelSender, Delivery, SendOutcome } from '../types';
+import type { ChannelSender, DeliveredVia, Delivery, SendOutcome } from '../types';
 import { lineMessagesOfDelivery, LineRenderError } from './render';
 
 export interface LineSenderOptions {
@@ -39,7 +39,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The namespace for retry keys derived from a delivery key that is not itself a UUID. */
 const RETRY_KEY_NAMESPACE = '6f1d3c2a-8b4e-4f7a-9c15-2e0b7d9a4c61';
 
-/** How many extra requests of a delivery already reached the customer; see PROGRESS_ENTRIES in the Telegram sender. */
+/**
+ * How many requests of a delivery already reached the customer, kept in memory as well as through
+ * `Delivery.onPartSent`, so a caller that keeps no record (or whose record failed) still resumes.
+ */
 const PROGRESS_ENTRIES = 1000;
 
 function uuidBytes(uuid: string): Uint8Array {
@@ -128,9 +131,11 @@ function isReplyTokenRefusal(outcome: SendOutcome): boolean {
  * The LINE half of the outbox. A delivery goes out with its reply token while that is still valid
  * (free, and LINE's preferred way to answer), otherwise, or when LINE says the token is used or
  * expired, as a push carrying `X-Line-Retry-Key`, so a push retried after a timeout or a 5xx is
- * delivered once. A reply cannot carry a retry key: a reply whose answer was lost is retried as a push
- * and may then arrive twice, which LINE's API gives no way to avoid. The SDK's own retries are not
- * used; the outbox retries durably and honours Retry-After itself.
+ * delivered once. A reply cannot carry a retry key, so a reply whose answer was lost is retried with the
+ * same token while it is valid: LINE then either takes it (the first never arrived) or refuses the used
+ * token, which `replyAttempted` lets us read as delivered ('reply-assumed'). Only when the token ran out
+ * before the retry is it pushed, flagged `possibleDuplicate`: LINE gives no way to know whether the
+ * reply arrived. The SDK's own retries are not used; the outbox retries durably and honours Retry-After.
  */
 export function createLineSender(opts: LineSenderOptions): LineSender {
   const client = new messagingApi.MessagingApiClient({ channelAccessToken: opts.channelAccessToken, baseURL: opts.apiBaseUrl });
@@ -187,29 +192,48 @@ export function createLineSender(opts: LineSenderOptions): LineSender {
       }
       if (requests.length === 0) return failed(false, null, 'nothing to send: the delivery has no messages');
 
-      let via: 'reply' | 'push' = 'push';
-      for (let i = progress.get(delivery.key) ?? 0; i < requests.length; i++) {
+      const start = Math.max(delivery.partsSent ?? 0, progress.get(delivery.key) ?? 0);
+      let via: DeliveredVia = 'push';
+      let possibleDuplicate = false;
+      for (let i = start; i < requests.length; i++) {
         const messages = requests[i]!;
         let outcome: SendOutcome;
         if (i === 0 && delivery.replyToken) {
           const replyToken = delivery.replyToken;
           outcome = await attempt('reply', () => client.replyMessage({ replyToken, messages }));
           if (isReplyTokenRefusal(outcome)) {
-            log.info({ key: delivery.key, error: !outcome.ok ? outcome.error : null }, 'reply token refused; pushing instead');
-            outcome = await push(delivery, messages, i);
+            if (delivery.replyAttempted) {
+              // The token is still valid by our clock, so LINE refuses it because it was used: by the
+              // earlier attempt of this very delivery, whose answer was lost. Pushing would repeat it.
+              log.info({ key: delivery.key }, 'reply token refused after an earlier attempt; that reply was delivered');
+              outcome = { ok: true, via: 'reply-assumed' };
+            } else {
+              log.info({ key: delivery.key, error: !outcome.ok ? outcome.error : null }, 'reply token refused; pushing instead');
+              outcome = await push(delivery, messages, i);
+              if (!outcome.ok) outcome = { ...outcome, reply: 'token-refused' };
+            }
+          } else if (!outcome.ok && outcome.status !== null && outcome.status < 500) {
+            // LINE answered and refused the reply (429, or a 4xx about its content): it did not arrive.
+            outcome = { ...outcome, reply: 'not-taken' };
           }
         } else {
           outcome = await push(delivery, messages, i);
+          // The token ran out after an attempt that may have replied: LINE cannot tell us, so say so.
+          if (i === 0 && delivery.replyAttempted && outcome.ok) possibleDuplicate = true;
         }
         if (!outcome.ok) {
           if (outcome.retryable && i > 0) remember(delivery.key, i);
           else progress.delete(delivery.key);
           return outcome;
         }
-        if (i === 0) via = outcome.via === 'reply' ? 'reply' : 'push';
+        if (i === 0) via = outcome.via;
+        if (i + 1 < requests.length) {
+          remember(delivery.key, i + 1);
+          await delivery.onPartSent?.(i + 1);
+        }
       }
       progress.delete(delivery.key);
-      return { ok: true, via };
+      return possibleDuplicate ? { ok: true, via, possibleDuplicate } : { ok: true, via };
     },
     async getProfile(userId: string): Promise<LineProfile | null> {
       try {

@@ -28,9 +28,8 @@ export interface TelegramSender extends ChannelSender {
 const CALLBACK_ANSWER_CHARS = 200;
 
 /**
- * How many split pieces of a delivery already reached the customer, kept so a retry resumes after them
- * instead of repeating them. Held in memory only: after a restart a retry may repeat earlier pieces,
- * which is acceptable because only text over 4,096 characters is ever split, and that is rare.
+ * How many split pieces of a delivery already reached the customer. The outbox records this durably
+ * through `Delivery.onPartSent`; the copy kept here lets a caller without a record resume as well.
  */
 const PROGRESS_ENTRIES = 1000;
 
@@ -57,8 +56,14 @@ export function telegramOutcome(err: unknown): SendOutcome {
 }
 
 /**
- * The Telegram half of the outbox: one message per delivery, sent with the Bot API client with its own
- * retries off, because the outbox retries durably and honours Telegram's retry_after itself.
+ * The Telegram half of the outbox: one message per delivery (split into several requests only when a
+ * text is over 4,096 characters), sent with the Bot API client with its own retries off, because the
+ * outbox retries durably and honours Telegram's retry_after itself.
+ *
+ * At least once, not exactly once: the Bot API takes no idempotency key, so a message Telegram accepted
+ * whose answer was lost (timeout, connection reset, a 5xx after accepting), or whose acceptance the
+ * outbox could not record before the process died, is sent again on the retry. The outbox keeps that
+ * window to the request itself plus one short transaction, and records each split piece as it goes.
  */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
   const api = new Api(opts.botToken, {
@@ -95,7 +100,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
         log.error({ err, key: delivery.key }, 'message cannot be rendered for Telegram');
         return failed(false, null, `cannot render for Telegram: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const start = progress.get(delivery.key) ?? 0;
+      const start = Math.max(delivery.partsSent ?? 0, progress.get(delivery.key) ?? 0);
       for (let i = start; i < requests.length; i++) {
         try {
           await call(requests[i]!);
@@ -105,6 +110,11 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
           else progress.delete(delivery.key);
           if (!outcome.ok && outcome.status === 401) log.error({ key: delivery.key }, 'Telegram refused the bot token (TELEGRAM_BOT_TOKEN)');
           return outcome;
+        }
+        // Recorded before the next piece goes out: a restart resumes after this one instead of repeating it.
+        if (i + 1 < requests.length) {
+          remember(delivery.key, i + 1);
+          await delivery.onPartSent?.(i + 1);
         }
       }
       progress.delete(delivery.key);
