@@ -97,6 +97,8 @@ export const envSchema = z.object({
   HANDOFF_IDLE_MINUTES: positiveInt(30),
   BLOB_DIR: optionalText,
   OUTBOX_MAX_ATTEMPTS: positiveInt(8),
+  // Longest wait for one LINE or Telegram API call; kept well below the outbox lease (60 s).
+  PLATFORM_TIMEOUT_SECONDS: positiveInt(30).pipe(z.number().max(50, 'expected at most 50 seconds (the outbox lease is 60)')),
   LINE_RATE_LIMIT_PER_SECOND: positiveInt(2000),
   TELEGRAM_RATE_LIMIT_PER_SECOND: positiveInt(30),
   TELEGRAM_PER_CHAT_PER_SECOND: positiveInt(1),
@@ -149,6 +151,8 @@ export interface Config {
   outbox: {
     maxAttempts: number;
     rateLimits: { linePerSecond: number; telegramPerSecond: number; telegramPerChatPerSecond: number };
+    /** Longest wait for one platform API call (PLATFORM_TIMEOUT_SECONDS). */
+    platformTimeoutMs: number;
   };
   /** Signed webhooks to the dealership's DMS (src/repair-orders/dms-webhooks.ts); null when not set. */
   dmsWebhook: { url: string; secret: string; maxAttempts: number } | null;
@@ -227,6 +231,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
     blobDir: e.BLOB_DIR ?? null,
     outbox: {
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      platformTimeoutMs: e.PLATFORM_TIMEOUT_SECONDS * 1000,
       rateLimits: {
         linePerSecond: e.LINE_RATE_LIMIT_PER_SECOND,
         telegramPerSecond: e.TELEGRAM_RATE_LIMIT_PER_SECOND,

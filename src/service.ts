@@ -104,8 +104,8 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   const translator = createTranslator('en');
   const metrics = new Metrics();
 
-  const line = config.line ? createLineSender({ channelAccessToken: config.line.channelAccessToken, apiBaseUrl: config.line.apiBaseUrl, logger }) : null;
-  const telegram = config.telegram ? createTelegramSender({ botToken: config.telegram.botToken, apiBaseUrl: config.telegram.apiBaseUrl, logger }) : null;
+  const line = config.line ? createLineSender({ channelAccessToken: config.line.channelAccessToken, apiBaseUrl: config.line.apiBaseUrl, logger, timeoutMs: config.outbox.platformTimeoutMs }) : null;
+  const telegram = config.telegram ? createTelegramSender({ botToken: config.telegram.botToken, apiBaseUrl: config.telegram.apiBaseUrl, logger, timeoutMs: config.outbox.platformTimeoutMs }) : null;
   const senders: Partial<Record<'line' | 'telegram' | 'web', ChannelSender>> = { web: createWebSender() };
   if (line) senders.line = line;
   if (telegram) senders.telegram = telegram;
