@@ -159,7 +159,7 @@ export interface ClaimArgs {
 
 /**
  * Takes a pending row for sending; false when another sender took it first. On Postgres the row is
- * locked with `FOR UPDATE SKIP LOCKED` inside the claim's transaction, so instances racing for the same
+ * locked with `FOR UPDATE SKIP LOCKED` inside the claiming statement, so instances racing for the same
  * rows pass over each other's instead of queueing behind them; SQLite and D1 write one at a time, and
  * the conditional update alone decides there.
  */
@@ -172,12 +172,14 @@ export async function claimRow(store: Store, rowId: number, args: ClaimArgs): Pr
     ...(args.markReplyAttempt ? { reply_attempted_at: sql<string>`coalesce(reply_attempted_at, ${args.now})` } : {}),
   };
   if (store.dialect === 'postgres') {
-    return store.transaction(async (tx) => {
-      const locked = await tx.selectFrom('outbox').select('id').where('id', '=', rowId).where('status', '=', 'pending').forUpdate().skipLocked().executeTakeFirst();
-      if (!locked) return false;
-      await tx.updateTable('outbox').set(set).where('id', '=', rowId).execute();
-      return true;
-    });
+    // One statement, so one round trip: the subquery locks the row or skips it if another claim holds it.
+    const result = await store.db
+      .updateTable('outbox')
+      .set(set)
+      .where('id', 'in', (eb) => eb.selectFrom('outbox as c').select('c.id').where('c.id', '=', rowId).where('c.status', '=', 'pending').forUpdate().skipLocked())
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
   const result = await store.db.updateTable('outbox').set(set).where('id', '=', rowId).where('status', '=', 'pending').executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
