@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Drops the Postgres schemas a file kept for reuse between its tests (tests/helpers/stores.ts).
+    setupFiles: ['tests/helpers/setup.ts'],
   },
 });

@@ -87,6 +87,11 @@ export interface ServiceOptions {
   fetch?: typeof fetch;
   /** The address of the connection a request came on (src/http/client-address.ts); Node's socket when absent. */
   peerAddress?: AppDeps['peerAddress'];
+  /**
+   * The engine as webhooks and the web chat see it. Default: this engine. Workers hand each customer's
+   * events to that customer's Durable Object instead of processing them in the isolate that received them.
+   */
+  routeEngine?: (engine: Engine, metrics: Metrics) => Engine;
 }
 
 /**
@@ -168,10 +173,11 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   outbox = withRichMenuLinks(sender, richMenuLinks);
 
   const webChatSecret = config.webChatSecret ?? (await ensureSecret(store, 'web_chat_secret'));
+  const routed = opts.routeEngine ? opts.routeEngine(engine, metrics) : engine;
   const app = createApp({
     config,
     store,
-    engine,
+    engine: routed,
     translator,
     metrics,
     logger,
@@ -189,7 +195,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
   const mediaSecret = await ensureSecret(store, 'media_link_secret');
   const links = mediaLinks(mediaSecret, config.publicBaseUrl);
   app.route('/', mediaRoutes({ blobs, secret: mediaSecret }));
-  app.route('/', webPhotoRoutes({ engine, store, blobs, config, translator, clock, secret: webChatSecret, afterEvents: opts.afterEvents ?? (() => engine.kick()) }));
+  app.route('/', webPhotoRoutes({ engine: routed, store, blobs, config, translator, clock, secret: webChatSecret, afterEvents: opts.afterEvents ?? (() => engine.kick()) }));
   const wake = () => {
     outbox?.kick();
     alerts.kick();

@@ -62,6 +62,11 @@ export interface Engine {
   handle(event: InboundEvent): Promise<HandleResult>;
   /** Processes every accepted event that is due (Workers: inside waitUntil after a webhook). */
   drain(): Promise<number>;
+  /**
+   * Processes one customer's due events, oldest first; returns how many were handled. Workers call it from
+   * the customer's Durable Object, the one place their events are processed.
+   */
+  processCustomer(channel: ChannelName, externalId: string): Promise<number>;
   /** Node: keeps processing accepted events in the background until stop(). */
   start(): void;
   /** Wakes the background loop now (a webhook just accepted events). */
@@ -536,6 +541,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }
       return total;
     },
+    processCustomer: (channel, externalId) => tracked(() => processQueue(channel, externalId)),
     start: () => background.start(),
     kick: () => background.kick(),
     stop: () => background.stop(),

@@ -25,7 +25,10 @@ function withStatementCache(sqlite: SQLite.Database): { prepare(sql: string): SQ
   };
 }
 
-export type NodeDatabase = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+export type NodeDatabase =
+  /** `image`: a serialized database to open in memory instead of `path` (tests start from one migrated copy). */
+  | { kind: 'sqlite'; path: string; image?: Buffer }
+  | { kind: 'postgres'; url: string; schema?: string };
 
 /** What opening the store did before the service starts: reported so the entry can log it. */
 export type OpenReport =
@@ -56,7 +59,7 @@ export async function openNodeStore(database: NodeDatabase, opts: OpenOptions = 
   if (database.kind === 'sqlite') {
     if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });
     const SQLiteDatabase = await loadSqlite();
-    sqlite = new SQLiteDatabase(database.path);
+    sqlite = new SQLiteDatabase(database.image ?? database.path);
     // WAL lets /healthz and the console read while a webhook writes; the busy timeout covers the odd
     // second process (a CLI, a backup) touching the same file.
     sqlite.pragma('journal_mode = WAL');

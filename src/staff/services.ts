@@ -44,7 +44,7 @@ export function createStaffServices(deps: StaffServiceDeps) {
   return {
     sessions: createSessionService({ store }),
     dashboard: createDashboardService({ store }),
-    customers: createCustomerService({ store, defaultLocale: deps.defaultLocale, menuChoices: deps.menuChoices }),
+    customers: createCustomerService({ store, defaultLocale: deps.defaultLocale, menuChoices: deps.menuChoices, blobs: deps.blobs }),
     branches: createBranchService({ store }),
     capacity: createCapacityService({ store }),
     appointments: createAppointmentService({ store, clock }),

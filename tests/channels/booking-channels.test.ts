@@ -1,9 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/ops/clock';
-import { TEST_LINE_SECRET, TEST_TELEGRAM_SECRET, testConfig } from '../helpers/config';
+import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
+import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
 import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
 
@@ -43,34 +43,24 @@ describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
 
   async function lineSays(userId: string, what: { text?: string; postback?: string; params?: Record<string, string>; follow?: boolean }) {
     seq += 1;
-    const base = { mode: 'active', timestamp: Date.now(), source: { type: 'user', userId }, webhookEventId: `01JBOOK${String(seq).padStart(19, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
-    const ev = what.follow
-      ? { ...base, type: 'follow', follow: { isUnblocked: false } }
-      : what.postback
-        ? { ...base, type: 'postback', postback: { data: what.postback, ...(what.params ? { params: what.params } : {}) } }
-        : { ...base, type: 'message', message: { id: String(seq), type: 'text', quoteToken: 'q', text: what.text } };
-    const body = JSON.stringify({ destination: 'Ubot', events: [ev] });
-    const res = await svc.app.request('/webhooks/line', { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': createHmac('sha256', TEST_LINE_SECRET).update(body).digest('base64') }, body });
-    expect(res.status).toBe(200);
+    const event = lineEvent(what, { userId, eventId: `01JBOOK${String(seq).padStart(19, '0')}`, timestamp: Date.now(), replyToken: line.issueReplyToken({ userId }), messageId: String(seq) });
+    expect((await svc.app.request('/webhooks/line', lineWebhook([event]))).status).toBe(200);
     await svc.flush();
     return line.accepted.messagesTo(userId).at(-1) as Record<string, any>;
   }
+
 
   const pressed: string[] = [];
 
   async function telegramSays(chatId: number, what: { text?: string; press?: string }) {
     seq += 1;
     if (what.press) pressed.push(`cb-${seq}`);
-    const from = { id: chatId, is_bot: false, first_name: 'Mei', language_code: 'zh-hant' };
-    const chat = { id: chatId, type: 'private', first_name: 'Mei' };
-    const update = what.press
-      ? { update_id: 900_000 + seq, callback_query: { id: `cb-${seq}`, from, chat_instance: '1', data: what.press, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, text: '…' } } }
-      : { update_id: 900_000 + seq, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, from, text: what.text, ...(what.text!.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: what.text!.split(' ')[0]!.length }] } : {}) } };
-    const res = await svc.app.request('/webhooks/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TEST_TELEGRAM_SECRET }, body: JSON.stringify(update) });
-    expect(res.status).toBe(200);
+    const update = telegramUpdate(what, { chatId, updateId: 900_000 + seq, messageId: seq, date: Math.floor(Date.now() / 1000), firstName: 'Mei', languageCode: 'zh-hant' });
+    expect((await svc.app.request('/webhooks/telegram', telegramWebhook(update))).status).toBe(200);
     await svc.flush();
     return telegram.sent(chatId).at(-1)!.params as Record<string, any>;
   }
+
 
   const quickReplies = (message: Record<string, any>) => (message.quickReply?.items ?? []).map((i: any) => i.action) as { type: string; data?: string; label: string; mode?: string }[];
 

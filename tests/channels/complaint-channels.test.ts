@@ -1,13 +1,13 @@
-import { createHmac } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { saveComplaintSettings } from '../../src/complaints/branch';
 import { manualClock } from '../../src/ops/clock';
-import { TEST_LINE_SECRET, TEST_TELEGRAM_SECRET, testConfig } from '../helpers/config';
+import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { apiToken, staffMember } from '../helpers/staff';
 import { dialects } from '../helpers/stores';
+import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
 import { lineMessageProblems, startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
 import { JPEG, PNG, runJob, staffFor, staffServicesOf } from '../complaints/helpers';
@@ -60,40 +60,22 @@ describe.each(dialects)('complaints on LINE and Telegram on $name', (dialect) =>
 
   async function lineSays(userId: string, what: { text?: string; postback?: string; image?: string; follow?: boolean }) {
     seq += 1;
-    const base = { mode: 'active', timestamp: Date.now(), source: { type: 'user', userId }, webhookEventId: `01JCOMPL${String(seq).padStart(18, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
-    const ev = what.follow
-      ? { ...base, type: 'follow', follow: { isUnblocked: false } }
-      : what.postback
-        ? { ...base, type: 'postback', postback: { data: what.postback } }
-        : what.image
-          ? { ...base, type: 'message', message: { id: what.image, type: 'image', quoteToken: 'q', contentProvider: { type: 'line' } } }
-          : { ...base, type: 'message', message: { id: `9${seq}`, type: 'text', quoteToken: 'q', text: what.text } };
-    const body = JSON.stringify({ destination: 'Ubot', events: [ev] });
-    const res = await svc.app.request('/webhooks/line', { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': createHmac('sha256', TEST_LINE_SECRET).update(body).digest('base64') }, body });
-    expect(res.status).toBe(200);
+    const event = lineEvent(what, { userId, eventId: `01JCOMPL${String(seq).padStart(18, '0')}`, timestamp: Date.now(), replyToken: line.issueReplyToken({ userId }), messageId: `9${seq}` });
+    expect((await svc.app.request('/webhooks/line', lineWebhook([event]))).status).toBe(200);
     await svc.flush();
     return line.accepted.messagesTo(userId).at(-1) as Record<string, any>;
   }
 
+
   async function telegramSays(chatId: number, what: { text?: string; press?: string; photo?: string; contact?: string }) {
     seq += 1;
     if (what.press) presses += 1;
-    const from = { id: chatId, is_bot: false, first_name: 'Ken', language_code: 'en' };
-    const chat = { id: chatId, type: 'private', first_name: 'Ken' };
-    const date = Math.floor(Date.now() / 1000);
-    const message = what.press
-      ? null
-      : what.photo
-      ? { message_id: seq, date, chat, from, photo: [{ file_id: `${what.photo}-small`, file_unique_id: 's', width: 90, height: 120, file_size: 900 }, { file_id: what.photo, file_unique_id: 'l', width: 960, height: 1280, file_size: JPEG.length }] }
-      : what.contact
-        ? { message_id: seq, date, chat, from, contact: { phone_number: what.contact, first_name: 'Ken', user_id: chatId } }
-        : { message_id: seq, date, chat, from, text: what.text, ...(what.text!.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: what.text!.split(' ')[0]!.length }] } : {}) };
-    const update = what.press ? { update_id: 700_000 + seq, callback_query: { id: `cb-${seq}`, from, chat_instance: '1', data: what.press, message: { message_id: seq, date, chat, text: '…' } } } : { update_id: 700_000 + seq, message };
-    const res = await svc.app.request('/webhooks/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TEST_TELEGRAM_SECRET }, body: JSON.stringify(update) });
-    expect(res.status).toBe(200);
+    const update = telegramUpdate(what.photo ? { ...what, photo: { fileId: what.photo, bytes: JPEG.length } } : { ...what, photo: undefined }, { chatId, updateId: 700_000 + seq, messageId: seq, date: Math.floor(Date.now() / 1000), firstName: 'Ken', languageCode: 'en' });
+    expect((await svc.app.request('/webhooks/telegram', telegramWebhook(update))).status).toBe(200);
     await svc.flush();
     return telegram.sent(chatId).at(-1)!.params as Record<string, any>;
   }
+
 
   const quickReplies = (message: Record<string, any>) => (message.quickReply?.items ?? []).map((i: any) => i.action.data as string);
   const buttons = (params: Record<string, any>) => (params.reply_markup?.inline_keyboard ?? []).flat().map((b: any) => b.callback_data as string);

@@ -142,6 +142,37 @@ describe.each(flowDialects)('booking by chat on $name', (dialect) => {
     expect(new Date(appointment!.starts_at).toISOString()).toBe(new Date(`${date}T${time}:00+08:00`).toISOString());
   });
 
+  it("takes a car's year in the customer's own calendar: the Thai Buddhist era, 民國 and 令和", async () => {
+    const asYear = async (visitor: string, language: Locale, year: string) => {
+      const c = customer(visitor, language);
+      await c.say(c.tap('i:book'));
+      await c.say(c.tap('book:st:periodic_maintenance'));
+      await c.say(`AB ${1000 + ++seq}`);
+      await c.say('Toyota Yaris');
+      const after = texts(await c.say(year));
+      // The car is registered when the booking is confirmed; until then its year is in the conversation.
+      const conversation = await svc.db.store.db
+        .selectFrom('conversations')
+        .innerJoin('channel_identities', 'channel_identities.customer_id', 'conversations.customer_id')
+        .select('conversations.state')
+        .where('channel_identities.external_id', '=', visitor)
+        .executeTakeFirstOrThrow();
+      return { after, year: (JSON.parse(conversation.state) as { v: { newVehicle?: { year?: number } } }).v.newVehicle?.year ?? null };
+    };
+    // พ.ศ. 2563 is 2020; the next question (mileage) follows, in Thai.
+    const thai = await asYear('somchai', 'th', 'พ.ศ. 2563');
+    expect(thai).toEqual({ after: expect.stringContaining('กิโลเมตร'), year: 2020 });
+    expect(await asYear('ah-ming', 'zh-TW', '民國109年')).toEqual({ after: expect.stringContaining('公里'), year: 2020 });
+    expect(await asYear('haruto', 'ja', '令和2年式です')).toEqual({ after: expect.stringContaining('キロ'), year: 2020 });
+    // A year no car can have is asked again, saying which calendars are understood.
+    const c = customer('nid', 'th');
+    await c.say(c.tap('i:book'));
+    await c.say(c.tap('book:st:periodic_maintenance'));
+    await c.say('AB 9999');
+    await c.say('Honda City');
+    expect(texts(await c.say('2600'))).toContain('พ.ศ. 2563');
+  });
+
   it('offers the times of a day named with a part of the day, and re-asks what it cannot read', async () => {
     const c = customer('parts', 'zh-TW');
     await c.say(c.tap('i:book'));

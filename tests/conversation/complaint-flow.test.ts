@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/ops/clock';
 import { eraseCustomer, erasureCode } from '../../src/staff/customers/erase';
+import { exportCustomer } from '../../src/staff/customers/export';
 import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { closeTestD1, flowDialects } from '../helpers/stores';
@@ -93,7 +94,17 @@ describe.each(flowDialects)('complaints by chat on $name', (dialect) => {
 
     // Erased on request: the ticket stays for statistics, without the customer's words or photos.
     const admin = await staffFor(svc, 'admin');
-    expect((await eraseCustomer(svc.db.store, admin.ctx(clock), customerId, { confirmation: erasureCode(customerId) })).ok).toBe(true);
+    // Asked first for what the dealership holds: the complaint is in it, with the customer's words and the photos named.
+    const exported = await exportCustomer(svc.db.store, admin.ctx(clock), customerId);
+    if (!exported.ok) throw new Error('export refused');
+    expect(exported.value.complaints.map((x) => x.reference)).toEqual([complaint!.reference]);
+    expect(exported.value.complaints[0]!.events.filter((e) => e.hasPhoto)).toHaveLength(2);
+    expect(exported.value.complaints[0]!.events.map((e) => e.text)).toContain('Please call after 2pm.');
+    const photoFiles = events.filter((x) => x.kind === 'customer_photo').map((e) => join(svc.blobDir, e.blob_key!));
+    const erasure = await eraseCustomer(svc.db.store, admin.ctx(clock), customerId, { confirmation: erasureCode(customerId) }, { blobs: svc.blobs });
+    expect(erasure).toMatchObject({ ok: true, value: { photosRemoved: 2, photosNotRemoved: 0 } });
+    // The photo files go with the rows that pointed to them.
+    for (const file of photoFiles) expect(existsSync(file)).toBe(false);
     expect((await complaintsOf(customerId))[0]).toMatchObject({ description: '', category: 'damage', priority: 'high' });
     const erased = await eventsOf(complaint!.id);
     expect(erased.every((e) => e.text === null && e.blob_key === null)).toBe(true);

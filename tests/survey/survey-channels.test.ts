@@ -1,11 +1,11 @@
-import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { manualClock } from '../../src/ops/clock';
 import { staffFor } from '../complaints/helpers';
-import { TEST_LINE_SECRET, TEST_TELEGRAM_SECRET, testConfig } from '../helpers/config';
+import { testConfig } from '../helpers/config';
 import { startTestService, type TestService } from '../helpers/service';
 import { apiToken } from '../helpers/staff';
 import { dialects } from '../helpers/stores';
+import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
 import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
 
@@ -56,31 +56,21 @@ describe.each(dialects)('the satisfaction survey on LINE and Telegram on $name',
 
   async function lineSays(userId: string, what: { text?: string; postback?: string; follow?: boolean }) {
     seq += 1;
-    const base = { mode: 'active', timestamp: clock.now().getTime(), source: { type: 'user', userId }, webhookEventId: `01JSURV${String(seq).padStart(19, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
-    const ev = what.follow
-      ? { ...base, type: 'follow', follow: { isUnblocked: false } }
-      : what.postback
-        ? { ...base, type: 'postback', postback: { data: what.postback } }
-        : { ...base, type: 'message', message: { id: String(seq), type: 'text', quoteToken: 'q', text: what.text } };
-    const body = JSON.stringify({ destination: 'Ubot', events: [ev] });
-    const res = await svc.app.request('/webhooks/line', { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': createHmac('sha256', TEST_LINE_SECRET).update(body).digest('base64') }, body });
-    expect(res.status).toBe(200);
+    const event = lineEvent(what, { userId, eventId: `01JSURV${String(seq).padStart(19, '0')}`, timestamp: clock.now().getTime(), replyToken: line.issueReplyToken({ userId }), messageId: String(seq) });
+    expect((await svc.app.request('/webhooks/line', lineWebhook([event]))).status).toBe(200);
     await svc.flush();
     return line.accepted.messagesTo(userId) as Json[];
   }
 
+
   async function telegramSays(chatId: number, what: { text?: string; press?: string }) {
     seq += 1;
-    const from = { id: chatId, is_bot: false, first_name: 'Mei', language_code: 'en' };
-    const chat = { id: chatId, type: 'private', first_name: 'Mei' };
-    const update = what.press
-      ? { update_id: 900_000 + seq, callback_query: { id: `cb-${seq}`, from, chat_instance: '1', data: what.press, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, text: '…' } } }
-      : { update_id: 900_000 + seq, message: { message_id: seq, date: Math.floor(Date.now() / 1000), chat, from, text: what.text, ...(what.text!.startsWith('/') ? { entities: [{ type: 'bot_command', offset: 0, length: what.text!.split(' ')[0]!.length }] } : {}) } };
-    const res = await svc.app.request('/webhooks/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TEST_TELEGRAM_SECRET }, body: JSON.stringify(update) });
-    expect(res.status).toBe(200);
+    const update = telegramUpdate(what, { chatId, updateId: 900_000 + seq, messageId: seq, date: Math.floor(Date.now() / 1000), firstName: 'Mei', languageCode: 'en' });
+    expect((await svc.app.request('/webhooks/telegram', telegramWebhook(update))).status).toBe(200);
     await svc.flush();
     return telegram.sent(chatId).map((s) => s.params as Json);
   }
+
 
   /** Gives the customer behind a channel id a car and collects it through the DMS API. */
   async function collect(channel: 'line' | 'telegram', externalId: string, plate: string): Promise<string> {

@@ -39,7 +39,9 @@ const base = z.object({
   // Milliseconds since the epoch, within what a Date can hold, so the ISO conversion cannot throw.
   timestamp: z.number().int().min(0).max(8_640_000_000_000_000),
   mode: z.string().optional(),
-  source: z.object({ type: z.string(), userId: z.string().optional() }).optional(),
+  // LINE's user ids are 'U' and 32 hex digits; one a push could never be addressed to (LINE takes at most
+  // 100 printable characters in `to`) is not from LINE.
+  source: z.object({ type: z.string(), userId: z.string().max(100).regex(/^[\x21-\x7e]+$/, 'printable ASCII').optional() }).optional(),
   replyToken: z.string().optional(),
   webhookEventId: z.string().optional(),
   deliveryContext: z.object({ isRedelivery: z.boolean() }).optional(),
@@ -58,6 +60,26 @@ const locationMessage = z.object({
 const postbackEvent = z.object({
   postback: z.object({ data: z.string(), params: z.record(z.string(), z.unknown()).optional() }),
 });
+
+/**
+ * How deep a LINE body nests: a real one is a handful of levels (body → events → event → message →
+ * emojis → emoji). A body nested deeper than this is not LINE's, and refusing it up front keeps the
+ * recursive walks below (the fallback id's canonical JSON) from running out of stack on a signed but
+ * absurd body.
+ */
+export const LINE_MAX_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `limit` arrays/objects, found without recursion. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);
@@ -155,6 +177,7 @@ function inputOf(type: string, raw: unknown, where: string): { input: Input; mes
  * verification ping and yields nothing. Throws LineBodyError for a body LINE would never send.
  */
 export async function parseLineWebhook(body: unknown): Promise<LineParseResult> {
+  if (nestsDeeperThan(body, LINE_MAX_DEPTH)) throw new LineBodyError(`not a LINE webhook: nested deeper than ${LINE_MAX_DEPTH} levels`);
   const { events } = check(envelope, body, 'body');
   const parsed: LineParsedEvent[] = [];
   let ignored = 0;

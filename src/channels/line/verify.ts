@@ -1,9 +1,11 @@
 /**
  * A base64 HMAC-SHA256 digest is always 32 bytes, so 43 base64 characters and one `=`. Anything else is
  * not a signature LINE made; refusing it before decoding also keeps `atob`'s leniency (whitespace,
- * missing padding) from letting odd spellings of a signature through.
+ * missing padding) from letting odd spellings of a signature through. The last character carries 4
+ * bits of the digest and 2 bits `atob` throws away, so only the 16 characters with those 2 bits zero
+ * are the one spelling LINE sends; the others would decode to the same digest.
  */
-const SIGNATURE_SHAPE = /^[A-Za-z0-9+/]{43}=$/;
+const SIGNATURE_SHAPE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /** Secrets seen by this process; a service has one or two (during a secret rotation), tests a few. */
 const KEY_CACHE_LIMIT = 16;

@@ -102,6 +102,29 @@ async function readJson<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
+/** Streams one visitor may hold open at once (tabs), and one address (a household, an office behind one address). */
+const STREAMS_PER_VISITOR = 4;
+const STREAMS_PER_ADDRESS = 40;
+/** For this long after a visitor wrote, their stream looks for new messages at the full rate. */
+const ACTIVE_MS = 60_000;
+/** How much less often an idle stream looks. */
+const IDLE_POLL_FACTOR = 4;
+
+/** Counts what is open per key, against a limit. */
+function openCounter(limit: number) {
+  const open = new Map<string, number>();
+  return {
+    limit,
+    count: (key: string) => open.get(key) ?? 0,
+    open: (key: string) => void open.set(key, (open.get(key) ?? 0) + 1),
+    close(key: string) {
+      const n = (open.get(key) ?? 1) - 1;
+      if (n <= 0) open.delete(key);
+      else open.set(key, n);
+    },
+  };
+}
+
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
 }
@@ -114,6 +137,9 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
   const perVisitor = createRateLimiter(limits.messagesPerVisitor, { now });
   const perAddress = createRateLimiter(limits.messagesPerAddress, { now });
   const newPerAddress = createRateLimiter(limits.newVisitorsPerAddress, { now });
+  const streams = { visitor: openCounter(STREAMS_PER_VISITOR), address: openCounter(STREAMS_PER_ADDRESS) };
+  /** When each visitor last wrote (bounded): their stream looks for the answer more often for a while. */
+  const lastActive = new Map<string, number>();
   /** Visitors already counted as new (oldest first, bounded). */
   const countedNew = new Map<string, true>();
 
@@ -123,6 +149,9 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
    * language when one is full. An unknown address is not counted: it would pool strangers together.
    */
   async function admit(c: Context, visitorId: string): Promise<void> {
+    lastActive.delete(visitorId);
+    lastActive.set(visitorId, Date.now());
+    if (lastActive.size > 50_000) lastActive.delete(lastActive.keys().next().value!);
     const address = clientAddress(c);
     const customer = await customerOf(visitorId);
     const refusals: [string, ReturnType<typeof perVisitor.take>][] = [['visitor', perVisitor.take(visitorId)]];
@@ -281,6 +310,19 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     let after = cursorOf(c.req.header('last-event-id') ?? c.req.query('after'));
     const pollMs = deps.streamPollMs ?? 700;
     const maxMs = deps.streamMaxMs ?? 25_000;
+    const address = clientAddress(c);
+    // Each open stream reads the database while it lasts: one visitor has a few tabs at most, one address a
+    // household or an office. More is refused like too many messages, and the page tries again later.
+    const held = [streams.visitor, ...(address ? [streams.address] : [])];
+    const keys = [visitorId, ...(address ? [address] : [])];
+    const full = held.findIndex((counter, i) => counter.count(keys[i]!) >= counter.limit);
+    if (full >= 0) {
+      deps.metrics?.rateLimited.inc({ limit: full === 0 ? 'web_chat_streams_visitor' : 'web_chat_streams_address' });
+      const customer = await customerOf(visitorId);
+      const locale: Locale = customer?.locale ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
+      throw new AppError('rate_limited', deps.translator.t(locale, 'web.slowDown'), { retryAfter: 10 });
+    }
+    held.forEach((counter, i) => counter.open(keys[i]!));
     c.header('Cache-Control', 'no-store');
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
@@ -288,21 +330,28 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
       stream.onAbort(() => {
         open = false;
       });
-      await stream.writeSSE({ event: 'ready', data: '', retry: 1000 });
-      const started = Date.now();
-      let quiet = 0;
-      while (open && Date.now() - started < maxMs) {
-        const data = await batch(visitorId, after, false);
-        if (data.messages.length > 0 || data.cursor > after) {
-          after = data.cursor;
-          await stream.writeSSE({ event: 'messages', id: String(after), data: JSON.stringify(data) });
-          quiet = 0;
-        } else if ((quiet += pollMs) >= 15_000) {
-          // A comment now and then keeps proxies from closing an idle connection.
-          await stream.write(': keep-alive\n\n');
-          quiet = 0;
+      try {
+        await stream.writeSSE({ event: 'ready', data: '', retry: 1000 });
+        const started = Date.now();
+        let quiet = 0;
+        while (open && Date.now() - started < maxMs) {
+          const data = await batch(visitorId, after, false);
+          if (data.messages.length > 0 || data.cursor > after) {
+            after = data.cursor;
+            await stream.writeSSE({ event: 'messages', id: String(after), data: JSON.stringify(data) });
+            quiet = 0;
+          } else if ((quiet += pollMs) >= 15_000) {
+            // A comment now and then keeps proxies from closing an idle connection.
+            await stream.write(': keep-alive\n\n');
+            quiet = 0;
+          }
+          // Right after the visitor wrote, an answer is on its way: look often. A page left open with
+          // nothing happening (a staff reply may still come) is looked at less often.
+          const recentlyActive = Date.now() - (lastActive.get(visitorId) ?? 0) < ACTIVE_MS;
+          await stream.sleep(recentlyActive || quiet === 0 ? pollMs : pollMs * IDLE_POLL_FACTOR);
         }
-        await stream.sleep(pollMs);
+      } finally {
+        held.forEach((counter, i) => counter.close(keys[i]!));
       }
     });
   });

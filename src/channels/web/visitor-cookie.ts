@@ -23,6 +23,8 @@ function toBase64Url(bytes: ArrayBuffer): string {
 
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]+$/.test(text)) return null;
+  // A length that leaves one character over (5, 9, …) is no base64 at all: atob throws, and a forged cookie is "not ours", never a 500.
+  if (text.length % 4 === 1) return null;
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
@@ -43,6 +45,8 @@ export async function verifyVisitor(secret: string, cookie: string | undefined |
   const id = cookie.slice(0, dot);
   const signature = fromBase64Url(cookie.slice(dot + 1));
   if (!VISITOR_ID.test(id) || !signature) return null;
+  // One spelling only: base64 leaves spare bits in the last character that decoding ignores.
+  if (toBase64Url(signature.buffer) !== cookie.slice(dot + 1)) return null;
   // subtle.verify compares in constant time.
   const ok = await crypto.subtle.verify('HMAC', await hmacKey(secret), signature, encoder.encode(id));
   return ok ? id : null;

@@ -1,3 +1,4 @@
+import { readModelYear } from '../../domain/model-year';
 import { availabilityForDate, availabilitySummary, bookAppointment, rescheduleAppointment, type BookRefusal } from '../../booking/booking';
 import { branchNameIn, branchProfile, branchProfiles } from '../../booking/branch-profile';
 import { findAppointment, type Appointment } from '../../booking/appointments';
@@ -226,10 +227,7 @@ function answerYear(ctx: FlowContext, state: NewCar, input: Input): Result {
   const next = (s: NewCar) => ask('mileage', s, say('askMileage', undefined, [skip()]));
   if (isSkip(ctx.words, input, buttons)) return next(state);
   const max = Number(ctx.clock.today().slice(0, 4)) + 1;
-  const year = freeText(input, (t) => {
-    const n = Number(t.normalize('NFKC').replace(/[^\d]/g, ''));
-    return Number.isInteger(n) && n >= 1950 && n <= max ? n : null;
-  });
+  const year = freeText(input, (t) => readModelYear(t, max));
   if (year === null) return reask('year', state, say('yearInvalid', { max }, [skip()]));
   return next({ ...state, newVehicle: { ...state.newVehicle, year } });
 }

@@ -8,9 +8,27 @@ import { constantTimeEqual, fromBase64Url, toBase64Url } from './crypto';
 export const DEFAULT_PBKDF2_ITERATIONS = 600_000;
 const SCHEME = 'pbkdf2-sha256';
 
-async function derive(password: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(password.normalize('NFKC')), 'PBKDF2', false, ['deriveBits']);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt, iterations }, key, 256));
+/** Derives the 32-byte PBKDF2-HMAC-SHA256 key of a password (already NFKC-normalised and UTF-8 encoded). */
+export type PasswordDerivation = (password: Uint8Array, salt: Uint8Array, iterations: number) => Promise<Uint8Array>;
+
+const webCryptoDerivation: PasswordDerivation = async (password, salt, iterations) => {
+  const key = await crypto.subtle.importKey('raw', new Uint8Array(password), 'PBKDF2', false, ['deriveBits']);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(salt), iterations }, key, 256));
+};
+
+let derivation: PasswordDerivation = webCryptoDerivation;
+
+/**
+ * Replaces how the key is derived, for a runtime whose Web Crypto cannot: Cloudflare's refuses more than
+ * 100,000 PBKDF2 iterations, so the Workers entry derives on a Durable Object instead (src/entry/worker-passwords.ts).
+ * The result must be the same bytes, so hashes made anywhere verify everywhere. Set once, at start.
+ */
+export function usePasswordDerivation(next: PasswordDerivation): void {
+  derivation = next;
+}
+
+async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  return derivation(new TextEncoder().encode(password.normalize('NFKC')), salt, iterations);
 }
 
 export async function hashPassword(password: string, iterations = DEFAULT_PBKDF2_ITERATIONS): Promise<string> {

@@ -1,4 +1,5 @@
 import { sql, type ExpressionBuilder } from 'kysely';
+import type { BlobStore } from '../../blobs/blob-store';
 import type { Database } from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
@@ -20,6 +21,10 @@ export interface ErasureOutcome {
   appointmentsKept: number;
   channelIdentitiesRemoved: number;
   outboxCancelled: number;
+  /** Photos sent with the customer's complaints, removed from the photo store once the erasure committed. */
+  photosRemoved: number;
+  /** Photos the store could not remove then (it was unreachable); no record points to them any more. */
+  photosNotRemoved: number;
 }
 
 /** An audit entry of an erased customer keeps who changed what and when, not the values. */
@@ -46,15 +51,18 @@ function scrubbedAuditValue(text: string | null): string | null {
  * - the conversation is deleted; bookings stay for statistics with their notes cleared;
  * - repair orders stay for statistics without the odometer reading (it describes the person's driving);
  * - complaints stay for statistics (category, deadlines, rating) without the customer's words, staff
- *   messages and notes, resolutions or photos;
+ *   messages and notes, resolutions or photos; the photo files themselves are deleted from the photo store
+ *   after the transaction commits (the outcome counts those the store could not delete, for staff to see);
+ * - answers to added repair items keep the decision and its time, not the customer's name;
  * - satisfaction surveys keep their answers for the CSI figures but not the comment, and none is sent any
  *   more; referral notes are cleared;
  * - earlier audit entries about the profile and its vehicles keep what was done but not the values.
  * One transaction with an audit entry that holds counts only.
  */
-export async function eraseCustomer(store: Store, ctx: ActionContext, id: string, args: { confirmation: string }): Promise<CustomerResult<ErasureOutcome>> {
+export async function eraseCustomer(store: Store, ctx: ActionContext, id: string, args: { confirmation: string }, opts: { blobs?: BlobStore } = {}): Promise<CustomerResult<ErasureOutcome>> {
   const now = ctx.now.toISOString();
-  return store.transaction(async (tx) => {
+  let photoKeys: string[] = [];
+  const result = await store.transaction(async (tx): Promise<CustomerResult<ErasureOutcome>> => {
     const customer = await tx.selectFrom('customers').select(['id', 'merged_into_id', 'erased_at']).where('id', '=', id).executeTakeFirst();
     if (!customer) return { ok: false, reason: 'not_found' };
     if (customer.merged_into_id) return { ok: false, reason: 'merged', mergedInto: (await currentProfileId(tx, customer.merged_into_id)) ?? customer.merged_into_id };
@@ -102,18 +110,37 @@ export async function eraseCustomer(store: Store, ctx: ActionContext, id: string
     await tx.updateTable('repair_orders').set({ mileage_in: null, updated_at: now }).where('customer_id', '=', id).execute();
     await tx.updateTable('complaints').set({ description: '', resolution: null, updated_at: now }).where('customer_id', '=', id).execute();
     const complaintsOfCustomer = (eb: ExpressionBuilder<Database, 'complaint_events'>) => eb.selectFrom('complaints').select('complaints.id').where('complaints.customer_id', '=', id);
+    photoKeys = (await tx.selectFrom('complaint_events').select('blob_key').where('complaint_id', 'in', complaintsOfCustomer).where('blob_key', 'is not', null).execute()).map((r) => r.blob_key!);
     await tx.updateTable('complaint_events').set({ text: null, blob_key: null, details: null }).where('complaint_id', 'in', complaintsOfCustomer).execute();
     await tx.updateTable('complaint_events').set({ actor_label: null }).where('complaint_id', 'in', complaintsOfCustomer).where('actor_type', '=', 'customer').execute();
     // Survey answers stay for the CSI figures; the customer's own words go, and nothing more is sent.
     await tx.updateTable('surveys').set({ comment: null, updated_at: now }).where('customer_id', '=', id).execute();
     await tx.updateTable('surveys').set({ status: 'skipped', skip_reason: 'erased', updated_at: now }).where('customer_id', '=', id).where('status', '=', 'scheduled').execute();
     await tx.updateTable('customer_referrals').set({ note: null }).where('customer_id', '=', id).execute();
+    await tx
+      .updateTable('repair_order_decisions')
+      .set({ actor_label: null })
+      .where('actor_type', '=', 'customer')
+      .where('repair_order_id', 'in', (eb) => eb.selectFrom('repair_orders').select('repair_orders.id').where('repair_orders.customer_id', '=', id))
+      .execute();
     for (const entry of audited) {
       await tx.updateTable('audit_log').set({ before: scrubbedAuditValue(entry.before), after: scrubbedAuditValue(entry.after) }).where('id', '=', entry.id).execute();
     }
 
-    const outcome: ErasureOutcome = { erasedAt: now, messagesAnonymised, vehiclesCleared: vehicleIds.length, appointmentsKept, channelIdentitiesRemoved: identities.length, outboxCancelled };
+    const outcome: ErasureOutcome = { erasedAt: now, messagesAnonymised, vehiclesCleared: vehicleIds.length, appointmentsKept, channelIdentitiesRemoved: identities.length, outboxCancelled, photosRemoved: 0, photosNotRemoved: 0 };
     await recordAudit(tx, { actor: ctx.actor, action: 'customer.erase', entity: 'customer', entityId: id, after: { ...outcome, mergedProfilesErased: mergedIds.length }, ip: ctx.ip, now });
     return ok(outcome);
   });
+  // Files are not part of the transaction: they go once nothing can roll the erasure back.
+  if (result.ok && opts.blobs) {
+    for (const key of photoKeys) {
+      try {
+        await opts.blobs.delete(key);
+        result.value.photosRemoved += 1;
+      } catch {
+        result.value.photosNotRemoved += 1;
+      }
+    }
+  }
+  return result;
 }

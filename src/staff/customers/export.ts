@@ -1,4 +1,19 @@
-import type { AppointmentChangeRow, AppointmentRow, ChannelIdentity, Customer, MessageRow, OutboxRow, RepairOrderRow, Vehicle } from '../../store/schema';
+import type { Selectable } from 'kysely';
+import type {
+  AppointmentChangeRow,
+  AppointmentRow,
+  ChannelIdentity,
+  ComplaintsTable,
+  Customer,
+  CustomerReferralsTable,
+  MessageRow,
+  OutboxRow,
+  RepairOrderDecisionsTable,
+  RepairOrderItemsTable,
+  RepairOrderRow,
+  SurveysTable,
+  Vehicle,
+} from '../../store/schema';
 import type { Store } from '../../store/store';
 import { recordAudit } from '../audit';
 import { currentProfileId, ok, type ActionContext, type CustomerResult } from './result';
@@ -31,6 +46,27 @@ export interface CustomerExport {
   appointmentChanges: AppointmentChangeRow[];
   /** Workshop jobs opened for the customer's vehicles. */
   repairOrders: RepairOrderRow[];
+  /** Extra work proposed on those jobs, with its price, and the customer's answer to each item. */
+  repairOrderItems: Selectable<RepairOrderItemsTable>[];
+  repairOrderDecisions: Selectable<RepairOrderDecisionsTable>[];
+  /** Complaints with what the customer and staff wrote in them; a photo is named, not embedded. */
+  complaints: (Selectable<ComplaintsTable> & { events: ComplaintEventExport[] })[];
+  /** Satisfaction surveys and the answers given. */
+  surveys: Selectable<SurveysTable>[];
+  /** People this customer referred to the dealership, as staff recorded them. */
+  referrals: Selectable<CustomerReferralsTable>[];
+}
+
+export interface ComplaintEventExport {
+  kind: string;
+  actorType: string;
+  actorLabel: string | null;
+  channel: string | null;
+  text: string | null;
+  /** A photo was sent with this event; staff can show it from the complaint. */
+  hasPhoto: boolean;
+  details: unknown;
+  createdAt: string;
 }
 
 /**
@@ -44,7 +80,7 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
     const profile = await tx.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
     if (!profile) return { ok: false, reason: 'not_found' };
     if (profile.merged_into_id) return { ok: false, reason: 'merged', mergedInto: (await currentProfileId(tx, profile.merged_into_id)) ?? profile.merged_into_id };
-    const [mergedProfiles, channelIdentities, vehicles, conversation, transcript, outbox, appointments, appointmentChanges, repairOrders] = await Promise.all([
+    const [mergedProfiles, channelIdentities, vehicles, conversation, transcript, outbox, appointments, appointmentChanges, repairOrders, items, decisions, complaints, complaintEvents, surveys, referrals] = await Promise.all([
       tx.selectFrom('customers').selectAll().where('merged_into_id', '=', id).orderBy('created_at').execute(),
       tx.selectFrom('channel_identities').selectAll().where('customer_id', '=', id).orderBy('created_at').execute(),
       tx.selectFrom('vehicles').selectAll().where('customer_id', '=', id).orderBy('created_at').execute(),
@@ -61,7 +97,36 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
         .orderBy('appointment_changes.version')
         .execute(),
       tx.selectFrom('repair_orders').selectAll().where('customer_id', '=', id).orderBy('seq').execute(),
+      tx
+        .selectFrom('repair_order_items')
+        .selectAll('repair_order_items')
+        .innerJoin('repair_orders', 'repair_orders.id', 'repair_order_items.repair_order_id')
+        .where('repair_orders.customer_id', '=', id)
+        .orderBy('repair_orders.seq')
+        .orderBy('repair_order_items.position')
+        .execute(),
+      tx
+        .selectFrom('repair_order_decisions')
+        .selectAll('repair_order_decisions')
+        .innerJoin('repair_orders', 'repair_orders.id', 'repair_order_decisions.repair_order_id')
+        .where('repair_orders.customer_id', '=', id)
+        .orderBy('repair_order_decisions.decided_at')
+        .execute(),
+      tx.selectFrom('complaints').selectAll().where('customer_id', '=', id).orderBy('created_at').execute(),
+      tx
+        .selectFrom('complaint_events')
+        .selectAll('complaint_events')
+        .innerJoin('complaints', 'complaints.id', 'complaint_events.complaint_id')
+        .where('complaints.customer_id', '=', id)
+        .orderBy('complaint_events.id')
+        .execute(),
+      tx.selectFrom('surveys').selectAll().where('customer_id', '=', id).orderBy('collected_at').execute(),
+      tx.selectFrom('customer_referrals').selectAll().where('customer_id', '=', id).execute(),
     ]);
+    const eventsOf = (complaintId: string): ComplaintEventExport[] =>
+      complaintEvents
+        .filter((e) => e.complaint_id === complaintId)
+        .map((e) => ({ kind: e.kind, actorType: e.actor_type, actorLabel: e.actor_label, channel: e.channel, text: e.text, hasPhoto: e.blob_key !== null, details: parsed(e.details), createdAt: e.created_at }));
     const data: CustomerExport = {
       format: 'dealer-chat.customer-export',
       version: 1,
@@ -77,13 +142,18 @@ export async function exportCustomer(store: Store, ctx: ActionContext, id: strin
       appointments,
       appointmentChanges,
       repairOrders,
+      repairOrderItems: items,
+      repairOrderDecisions: decisions,
+      complaints: complaints.map((c) => ({ ...c, events: eventsOf(c.id) })),
+      surveys,
+      referrals,
     };
     await recordAudit(tx, {
       actor: ctx.actor,
       action: 'customer.export',
       entity: 'customer',
       entityId: id,
-      after: { messages: transcript.length, vehicles: vehicles.length, channelIdentities: channelIdentities.length, outbox: outbox.length, appointments: appointments.length, repairOrders: repairOrders.length },
+      after: { messages: transcript.length, vehicles: vehicles.length, channelIdentities: channelIdentities.length, outbox: outbox.length, appointments: appointments.length, repairOrders: repairOrders.length, complaints: complaints.length, surveys: surveys.length },
       ip: ctx.ip,
       now,
     });

@@ -1,3 +1,4 @@
+import type { BlobStore } from '../../blobs/blob-store';
 import type { Choice } from '../../channels/types';
 import type { Locale } from '../../i18n/locales';
 import type { CustomerCategory } from '../../store/schema';
@@ -23,6 +24,8 @@ export interface CustomerServiceDeps {
   defaultLocale: Locale;
   /** The customer's main menu, offered when staff hand a conversation back to the bot. */
   menuChoices?: () => Choice[];
+  /** Where complaint photos are kept: an erasure removes the customer's. */
+  blobs?: BlobStore;
 }
 
 /**
@@ -50,7 +53,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       return mergeCustomers(store, ctx, args);
     },
     export: (ctx: ActionContext, id: string) => exportCustomer(store, ctx, id),
-    erase: (ctx: ActionContext, id: string, args: { confirmation: string }) => eraseCustomer(store, ctx, id, args),
+    erase: (ctx: ActionContext, id: string, args: { confirmation: string }) => eraseCustomer(store, ctx, id, args, { blobs: deps.blobs }),
 
     vehicles: (customerId: string) => listVehicles(db, customerId),
     vehiclesByPlate: async (plate: string, visibleTo: Principal) => {

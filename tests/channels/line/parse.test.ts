@@ -157,6 +157,9 @@ describe('parseLineWebhook rules', () => {
     ['a text message without text', { events: [{ type: 'message', timestamp: 1, source: { type: 'user', userId: 'U1' }, message: { id: '1', type: 'text' } }] }, /events\[0\]\.message\.text/],
     ['a postback without data', { events: [{ type: 'postback', timestamp: 1, source: { type: 'user', userId: 'U1' }, postback: {} }] }, /events\[0\]\.postback\.data/],
     ['a timestamp no date can hold', { events: [{ type: 'follow', timestamp: 1e20, source: { type: 'user', userId: 'U1' } }] }, /events\[0\]\.timestamp/],
+    // A user id no push could be addressed to (LINE takes at most 100 characters in `to`).
+    ['a user id of 101 characters', { events: [{ type: 'follow', timestamp: 1, source: { type: 'user', userId: `U${'a'.repeat(100)}` } }] }, /events\[0\]\.source\.userId/],
+    ['a user id with a line break', { events: [{ type: 'follow', timestamp: 1, source: { type: 'user', userId: 'U1\nU2' } }] }, /events\[0\]\.source\.userId/],
   ])('refuses a body that is not a LINE webhook: %s', async (_what, body, message) => {
     const error = await parseLineWebhook(body).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(LineBodyError);

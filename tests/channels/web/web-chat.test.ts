@@ -124,6 +124,35 @@ describe.each(dialects)('web chat on $name', (dialect) => {
     expect(first).not.toContain('event: messages');
   });
 
+  it('refuses a fifth open stream of one visitor politely, and takes one again once a tab is closed', async () => {
+    const v = await visitor();
+    await v.post('start', { id: 'start-0006' });
+    const open = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await svc.app.request('/chat/api/stream', { headers: { cookie: v.cookie } });
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: ready');
+      open.push(reader);
+    }
+    const fifth = await svc.app.request('/chat/api/stream', { headers: { cookie: v.cookie } });
+    expect(fifth.status).toBe(429);
+    expect(fifth.headers.get('retry-after')).toBe('10');
+    expect(JSON.stringify(await fifth.json())).toContain('moment');
+    // Another visitor is not held back by this one's tabs.
+    const other = await visitor();
+    const theirs = await svc.app.request('/chat/api/stream', { headers: { cookie: other.cookie } });
+    expect(theirs.status).toBe(200);
+    await theirs.body!.cancel();
+    await open.pop()!.cancel();
+    await expect.poll(async () => {
+      const res = await svc.app.request('/chat/api/stream', { headers: { cookie: v.cookie } });
+      await res.body?.cancel();
+      return res.status;
+    }).toBe(200);
+    for (const reader of open) await reader.cancel();
+  });
+
   it('refuses a forged or missing cookie, malformed JSON and bodies without the expected fields', async () => {
     const forged = `dealer_chat_visitor=${await signVisitor('some-other-secret-0123456789abcdefghij', crypto.randomUUID())}`;
     const noCookie = await svc.app.request('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
