@@ -25,7 +25,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('outbox').addColumn('sent_via', 'text').execute();
   await db.schema.alterTable('outbox').addColumn('possible_duplicate', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('outbox').addColumn('rate_limited', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.createIndex('outbox_recipient_idx').on('outbox').columns(['channel', 'external_id', 'id']).execute();
+  await db.schema.createIndex('outbox_recipient_idx').on('outbox').columns(['channel', 'external_id', 'status', 'id']).execute();
 
   await db.schema
     .createTable('instances')

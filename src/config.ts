@@ -42,6 +42,9 @@ function isTimeZone(zone: string): boolean {
 
 export const envSchema = z.object({
   PORT: positiveInt(3000),
+  // Names this process among instances sharing a Postgres database; the same name after a restart takes
+  // back what the previous process was sending at once. Default: the host name and PORT.
+  INSTANCE_ID: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(100).regex(/^[\x21-\x7e]+$/, 'expected printable characters without spaces').optional()),
   DATABASE_URL: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z
@@ -125,6 +128,8 @@ export type Env = z.infer<typeof envSchema>;
 /** The typed configuration the app runs with. */
 export interface Config {
   port: number;
+  /** INSTANCE_ID, when set (the Node entry names the instance by host and port otherwise). */
+  instanceId: string | null;
   database: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
   logLevel: Env['LOG_LEVEL'];
   publicBaseUrl: string | null;
@@ -214,6 +219,7 @@ export function parseConfig(env: Record<string, string | undefined>, defaults: {
 
   return {
     port: e.PORT,
+    instanceId: e.INSTANCE_ID ?? null,
     database,
     logLevel: e.LOG_LEVEL,
     publicBaseUrl: e.PUBLIC_BASE_URL ?? null,

@@ -92,6 +92,8 @@ export interface ServiceOptions {
    * events to that customer's Durable Object instead of processing them in the isolate that received them.
    */
   routeEngine?: (engine: Engine, metrics: Metrics) => Engine;
+  /** This process's name among instances on one database (outbox claims and heartbeats); a fresh id if absent. */
+  instanceId?: string;
 }
 
 /**
@@ -167,6 +169,7 @@ export async function buildService(opts: ServiceOptions): Promise<Service> {
     defaultLocale: config.dealer.defaultLocale,
     maxAttempts: config.outbox.maxAttempts,
     rateLimits: config.outbox.rateLimits,
+    ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
   });
   // Each LINE customer's rich menu in their language, linked by a job that starts, wakes and stops with the sender.
   const richMenuLinks = config.line ? createRichMenuLinks({ store, api: lineRichMenuApi(config.line), defaultLocale: config.dealer.defaultLocale, clock, logger }) : null;

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { ConfigError, parseConfig } from '../config';
@@ -76,7 +77,9 @@ async function main(): Promise<void> {
 
   // Photos live beside the SQLite file unless BLOB_DIR says otherwise (instances sharing Postgres share a BLOB_DIR).
   const blobDir = config.blobDir ?? (config.database.kind === 'sqlite' && config.database.path !== ':memory:' ? join(dirname(config.database.path), 'blobs') : './data/blobs');
-  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature, blobs: diskBlobStore(blobDir) });
+  // A restarted process keeps its name, so it takes back at once what its previous life was sending.
+  const instanceId = config.instanceId ?? `${hostname()}:${config.port}`;
+  const service = await buildService({ config, store, logger, clock: systemClock, lineSignature: nodeLineSignature, blobs: diskBlobStore(blobDir), instanceId });
   service.engine.start();
   service.outbox.start();
   // Scheduled work is due on the minute at the finest; one pass a minute (and one at start) is enough.

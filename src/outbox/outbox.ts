@@ -122,6 +122,11 @@ export interface ReclaimArgs {
   all?: boolean;
   /** The instance asking, which is alive whatever its heartbeat says (a clock moved by hand, a long pause). */
   self: string;
+  /**
+   * At start: claims under this instance's own name are a previous process's (a restart keeps the name),
+   * since the new process has claimed nothing yet.
+   */
+  ownEarlierClaims?: boolean;
 }
 
 /**
@@ -138,6 +143,7 @@ export async function reclaimDeadClaims(db: Kysely<Database>, args: ReclaimArgs)
       qb.where((eb) =>
         eb.or([
           eb('lease_until', '<', args.now),
+          ...(args.ownEarlierClaims ? [eb('claimed_by', '=', args.self)] : []),
           eb.and([
             eb('claimed_by', '<>', args.self),
             eb('claimed_by', 'in', eb.selectFrom('instances').select('instances.id').where('instances.heartbeat_at', '<', args.deadBefore)),
@@ -159,7 +165,7 @@ export interface ClaimArgs {
 
 /**
  * Takes a pending row for sending; false when another sender took it first. On Postgres the row is
- * locked with `FOR UPDATE SKIP LOCKED` inside the claim's transaction, so instances racing for the same
+ * locked with `FOR UPDATE SKIP LOCKED` inside the claiming statement, so instances racing for the same
  * rows pass over each other's instead of queueing behind them; SQLite and D1 write one at a time, and
  * the conditional update alone decides there.
  */
@@ -172,12 +178,14 @@ export async function claimRow(store: Store, rowId: number, args: ClaimArgs): Pr
     ...(args.markReplyAttempt ? { reply_attempted_at: sql<string>`coalesce(reply_attempted_at, ${args.now})` } : {}),
   };
   if (store.dialect === 'postgres') {
-    return store.transaction(async (tx) => {
-      const locked = await tx.selectFrom('outbox').select('id').where('id', '=', rowId).where('status', '=', 'pending').forUpdate().skipLocked().executeTakeFirst();
-      if (!locked) return false;
-      await tx.updateTable('outbox').set(set).where('id', '=', rowId).execute();
-      return true;
-    });
+    // One statement, so one round trip: the subquery locks the row or skips it if another claim holds it.
+    const result = await store.db
+      .updateTable('outbox')
+      .set(set)
+      .where('id', 'in', (eb) => eb.selectFrom('outbox as c').select('c.id').where('c.id', '=', rowId).where('c.status', '=', 'pending').forUpdate().skipLocked())
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
   const result = await store.db.updateTable('outbox').set(set).where('id', '=', rowId).where('status', '=', 'pending').executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;

@@ -311,9 +311,9 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return finish(row, outcome, rendered, deps.clock.now());
   }
 
-  async function reclaim(all: boolean): Promise<number> {
+  async function reclaim(all: boolean, ownEarlierClaims = false): Promise<number> {
     const now = deps.clock.now();
-    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all, self: instanceId });
+    const taken = await reclaimDeadClaims(db, { now: now.toISOString(), deadBefore: new Date(now.getTime() - deadAfterMs).toISOString(), all, self: instanceId, ownEarlierClaims });
     if (taken > 0) log.warn({ rows: taken, all }, 'took back messages a stopped sender had claimed');
     return taken;
   }
@@ -326,7 +326,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     await beat();
     // Instances silent for an hour are long dead; their claims were taken back within seconds.
     await pruneInstances(db, new Date(deps.clock.now().getTime() - 3600_000).toISOString());
-    return reclaim(reclaimAllOnStart);
+    return reclaim(reclaimAllOnStart, true);
   }
 
   async function runOnce(): Promise<RunResult> {
@@ -386,7 +386,7 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
       heartbeat ??= setInterval(() => {
         beat().catch((err: unknown) => log.warn({ err }, 'heartbeat not recorded'));
       }, heartbeatMs);
-      heartbeat.unref?.();
+      (heartbeat as { unref?: () => void }).unref?.();
     },
     kick: () => background.kick(),
     async stop() {

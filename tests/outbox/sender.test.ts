@@ -71,7 +71,7 @@ describe.each(flowDialects)('outbox sender on $name', (dialect) => {
     });
   }
 
-  function sender(channels: ChannelSender[], opts: { maxAttempts?: number; metrics?: Metrics } = {}) {
+  function sender(channels: ChannelSender[], opts: { maxAttempts?: number; metrics?: Metrics; instanceId?: string; reclaimAllOnStart?: boolean } = {}) {
     return createOutboxSender({
       store,
       senders: Object.fromEntries(channels.map((c) => [c.channel, c])),
@@ -84,6 +84,8 @@ describe.each(flowDialects)('outbox sender on $name', (dialect) => {
       rateLimits: limits,
       random: () => 0.5,
       monotonicMs: () => clock.now().getTime(),
+      ...(opts.instanceId ? { instanceId: opts.instanceId } : {}),
+      ...(opts.reclaimAllOnStart !== undefined ? { reclaimAllOnStart: opts.reclaimAllOnStart } : {}),
     });
   }
 
@@ -238,5 +240,21 @@ describe.each(flowDialects)('outbox sender on $name', (dialect) => {
     clock.advance(2000);
     await s.runOnce();
     expect(line.deliveries.map((d) => d.externalId)).toEqual(['U6']);
+  });
+
+  it('takes back at start what the same instance was sending before a restart, and only that, without waiting', async () => {
+    const line = scriptedChannel('line');
+    await enqueue('line', 'U8', ['claimed before the restart']);
+    await enqueue('line', 'U9', ['claimed by another instance']);
+    const [mine, theirs] = await store.db.selectFrom('outbox').select('id').orderBy('id').execute();
+    const leaseUntil = new Date(clock.now().getTime() + 60_000).toISOString();
+    await store.db.updateTable('outbox').set({ status: 'sending', claimed_by: 'host-a:3001', lease_until: leaseUntil }).where('id', '=', mine!.id).execute();
+    await store.db.updateTable('outbox').set({ status: 'sending', claimed_by: 'host-b:3001', lease_until: leaseUntil }).where('id', '=', theirs!.id).execute();
+    await beatInstance(store.db, 'host-b:3001', clock.now().toISOString());
+    // The process comes back under its name (as on Postgres, where the others may be alive).
+    const restarted = sender([line], { instanceId: 'host-a:3001', reclaimAllOnStart: false });
+    expect(await restarted.recover()).toBe(1);
+    await restarted.runOnce();
+    expect(line.deliveries.map((d) => d.externalId)).toEqual(['U8']);
   });
 });
