@@ -113,7 +113,7 @@ export async function retryDeadMessage(store: Store, ctx: ActionContext, outboxI
     if (!row) return { ok: false, reason: 'not_found' };
     if (row.erased_at) return { ok: false, reason: 'erased' };
     if (row.status !== 'dead') return conflict('notDead');
-    await tx.updateTable('outbox').set({ status: 'pending', attempts: 0, next_attempt_at: now, lease_until: null, updated_at: now }).where('id', '=', outboxId).execute();
+    await tx.updateTable('outbox').set({ status: 'pending', attempts: 0, rate_limited: 0, claimed_by: null, next_attempt_at: now, lease_until: null, updated_at: now }).where('id', '=', outboxId).execute();
     await recordAudit(tx, {
       actor: ctx.actor,
       action: 'outbox.retry',
