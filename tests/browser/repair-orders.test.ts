@@ -67,6 +67,9 @@ describe.skipIf(!hasChromium)(`repair orders in Chromium${hasChromium ? '' : ` (
     svc.engine.start();
     svc.outbox.start();
     http = await serveOverHttp(svc.app.fetch);
+    // The service runs on the real clock, at whatever hour the suite runs: the branch keeps no quiet hours,
+    // so the customer hears each notice at once rather than the next morning.
+    await svc.db.store.db.updateTable('branch_settings').set({ quiet_hours_start: null, quiet_hours_end: null }).execute();
     const now = new Date();
     const branch = await svc.db.store.db.selectFrom('branches').select('id').executeTakeFirstOrThrow();
     await createStaffAccount(svc.db.store, { ...ADVISOR, role: 'advisor', locale: 'en', branches: 'all' }, { kind: 'cli', label: 'browser test' }, now, { defaultLocale: 'en', iterations: TEST_PASSWORD_ITERATIONS });
