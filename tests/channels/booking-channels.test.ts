@@ -1,11 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/ops/clock';
-import { testConfig } from '../helpers/config';
-import { startTestService, type TestService } from '../helpers/service';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
 import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
-import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
-import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
+import type { FakeLineApi } from '../fakes/line-api';
+import type { FakeTelegramApi } from '../fakes/telegram-api';
+import { channelWorld } from '../helpers/channel-world';
 
 /*
  * Booking end to end on LINE (quick replies, the native date picker, Flex cards) and Telegram (inline
@@ -18,27 +17,16 @@ import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-ap
 const START = '2026-11-30T01:00:00.000Z';
 
 describe.each(dialects)('booking on LINE and Telegram on $name', (dialect) => {
+  // Each step answers with one message; Telegram's one-a-second pacing is tested with the outbox, not here.
+  const world = channelWorld(dialect, { start: START, env: { TELEGRAM_PER_CHAT_PER_SECOND: '50' } });
+  const clock = world.clock;
   let line: FakeLineApi;
   let telegram: FakeTelegramApi;
   let svc: TestService;
-  const clock = manualClock(START);
   let seq = 0;
 
-  beforeAll(async () => {
-    line = await startFakeLineApi();
-    telegram = await startFakeTelegramApi();
-  });
-  afterAll(async () => {
-    await line.close();
-    await telegram.close();
-  });
   beforeEach(async () => {
-    clock.set(START);
-    // Each step answers with one message; Telegram's one-a-second pacing is tested with the outbox, not here.
-    svc = await startTestService(dialect, testConfig({ TELEGRAM_PER_CHAT_PER_SECOND: '50' }, { line: line.url, telegram: telegram.url }), clock);
-  });
-  afterEach(async () => {
-    await svc.close();
+    ({ line, telegram, svc } = world);
   });
 
   async function lineSays(userId: string, what: { text?: string; postback?: string; params?: Record<string, string>; follow?: boolean }) {

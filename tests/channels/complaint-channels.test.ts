@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { saveComplaintSettings } from '../../src/complaints/branch';
-import { manualClock } from '../../src/ops/clock';
-import { testConfig } from '../helpers/config';
-import { startTestService, type TestService } from '../helpers/service';
+import type { TestService } from '../helpers/service';
 import { apiToken, staffMember } from '../helpers/staff';
 import { dialects } from '../helpers/stores';
 import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
-import { lineMessageProblems, startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
-import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
+import { lineMessageProblems, type FakeLineApi } from '../fakes/line-api';
+import type { FakeTelegramApi } from '../fakes/telegram-api';
+import { channelWorld } from '../helpers/channel-world';
 import { JPEG, PNG, runJob, staffFor, staffServicesOf } from '../complaints/helpers';
 
 /*
@@ -26,34 +25,19 @@ const TELEGRAM_GROUP = '-1001234567890';
 const LINE_GROUP = `C${'a'.repeat(32)}`;
 
 describe.each(dialects)('complaints on LINE and Telegram on $name', (dialect) => {
+  const world = channelWorld(dialect, { start: MONDAY_10, env: { TELEGRAM_PER_CHAT_PER_SECOND: '50', PUBLIC_BASE_URL: 'https://chat.dealer.example', DEFAULT_LOCALE: 'en' } });
+  const clock = world.clock;
   let line: FakeLineApi;
   let telegram: FakeTelegramApi;
   let svc: TestService;
-  const clock = manualClock(MONDAY_10);
   let seq = 0;
   let presses = 0;
 
-  beforeAll(async () => {
-    line = await startFakeLineApi();
-    telegram = await startFakeTelegramApi();
-  });
-  afterAll(async () => {
-    await line.close();
-    await telegram.close();
-  });
   beforeEach(async () => {
-    clock.set(MONDAY_10);
+    ({ line, telegram, svc } = world);
     presses = 0;
-    svc = await startTestService(
-      dialect,
-      testConfig({ TELEGRAM_PER_CHAT_PER_SECOND: '50', PUBLIC_BASE_URL: 'https://chat.dealer.example', DEFAULT_LOCALE: 'en' }, { line: line.url, telegram: telegram.url }),
-      clock,
-    );
     const [branch] = await svc.db.store.db.selectFrom('branches').select('id').execute();
     await saveComplaintSettings(svc.db.store.db, branch!.id, { firstResponseMinutes: 30, resolutionMinutes: 1080, telegramChatId: TELEGRAM_GROUP, lineGroupId: LINE_GROUP }, clock.now().toISOString());
-  });
-  afterEach(async () => {
-    await svc.close();
   });
 
   const db = () => svc.db.store.db;

@@ -1,13 +1,12 @@
-import { createHmac } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/ops/clock';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { sendStaffMessage } from '../../src/staff/customers/conversation';
 import type { ActionContext } from '../../src/staff/customers/result';
-import { TEST_LINE_SECRET, TEST_TELEGRAM_SECRET, testConfig } from '../helpers/config';
-import { startTestService, type TestService } from '../helpers/service';
+import type { TestService } from '../helpers/service';
 import { dialects } from '../helpers/stores';
-import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
-import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
+import type { FakeLineApi } from '../fakes/line-api';
+import type { FakeTelegramApi } from '../fakes/telegram-api';
+import { channelWorld } from '../helpers/channel-world';
+import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
 
 /*
  * What the platforms do when things go wrong, through the real SDKs and the fake LINE and Telegram servers:
@@ -23,28 +22,17 @@ const CUSTOMERS = 5;
 const UPDATES = 3;
 
 describe.each(dialects)('platform faults on $name', (dialect) => {
+  // Calls that take over a second are given up on (and retried); the fakes below answer later than that.
+  // The outbound rate limits are lifted so each pass sends to every customer and the faults land where aimed.
+  const world = channelWorld(dialect, { start: START, env: { TELEGRAM_PER_CHAT_PER_SECOND: '50', TELEGRAM_RATE_LIMIT_PER_SECOND: '1000', DEFAULT_LOCALE: 'en', PLATFORM_TIMEOUT_SECONDS: '1' } });
+  const clock = world.clock;
   let line: FakeLineApi;
   let telegram: FakeTelegramApi;
   let svc: TestService;
-  const clock = manualClock(START);
   let seq = 0;
 
-  beforeAll(async () => {
-    line = await startFakeLineApi();
-    telegram = await startFakeTelegramApi();
-  });
-  afterAll(async () => {
-    await line.close();
-    await telegram.close();
-  });
   beforeEach(async () => {
-    clock.set(START);
-    // Calls that take over a second are given up on (and retried); the fakes below answer later than that.
-    // The outbound rate limits are lifted so each pass sends to every customer and the faults land where aimed.
-    svc = await startTestService(dialect, testConfig({ TELEGRAM_PER_CHAT_PER_SECOND: '50', TELEGRAM_RATE_LIMIT_PER_SECOND: '1000', DEFAULT_LOCALE: 'en', PLATFORM_TIMEOUT_SECONDS: '1' }, { line: line.url, telegram: telegram.url }), clock);
-  });
-  afterEach(async () => {
-    await svc.close();
+    ({ line, telegram, svc } = world);
   });
 
   const staff: ActionContext = {
@@ -55,18 +43,14 @@ describe.each(dialects)('platform faults on $name', (dialect) => {
 
   async function lineFollows(userId: string): Promise<void> {
     seq += 1;
-    const ev = { type: 'follow', follow: { isUnblocked: false }, mode: 'active', timestamp: clock.now().getTime(), source: { type: 'user', userId }, webhookEventId: `01JFLT${String(seq).padStart(20, '0')}`, deliveryContext: { isRedelivery: false }, replyToken: line.issueReplyToken({ userId }) };
-    const body = JSON.stringify({ destination: 'Ubot', events: [ev] });
-    const res = await svc.app.request('/webhooks/line', { method: 'POST', headers: { 'content-type': 'application/json', 'x-line-signature': createHmac('sha256', TEST_LINE_SECRET).update(body).digest('base64') }, body });
-    expect(res.status).toBe(200);
+    const event = lineEvent({ follow: true }, { userId, eventId: `01JFLT${String(seq).padStart(20, '0')}`, timestamp: clock.now().getTime(), replyToken: line.issueReplyToken({ userId }) });
+    expect((await svc.app.request('/webhooks/line', lineWebhook([event]))).status).toBe(200);
   }
 
   async function telegramStarts(chatId: number): Promise<void> {
     seq += 1;
-    const from = { id: chatId, is_bot: false, first_name: 'Ken', language_code: 'en' };
-    const update = { update_id: 700_000 + seq, message: { message_id: seq, date: Math.floor(clock.now().getTime() / 1000), chat: { id: chatId, type: 'private', first_name: 'Ken' }, from, text: '/start', entities: [{ type: 'bot_command', offset: 0, length: 6 }] } };
-    const res = await svc.app.request('/webhooks/telegram', { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': TEST_TELEGRAM_SECRET }, body: JSON.stringify(update) });
-    expect(res.status).toBe(200);
+    const update = telegramUpdate({ text: '/start' }, { chatId, updateId: 700_000 + seq, messageId: seq, date: Math.floor(clock.now().getTime() / 1000), firstName: 'Ken' });
+    expect((await svc.app.request('/webhooks/telegram', telegramWebhook(update))).status).toBe(200);
   }
 
   async function customerOf(channel: 'line' | 'telegram', externalId: string): Promise<string> {

@@ -1,13 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/ops/clock';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { staffFor } from '../complaints/helpers';
-import { testConfig } from '../helpers/config';
-import { startTestService, type TestService } from '../helpers/service';
+import type { TestService } from '../helpers/service';
 import { apiToken } from '../helpers/staff';
 import { dialects } from '../helpers/stores';
 import { lineEvent, lineWebhook, telegramUpdate, telegramWebhook } from '../helpers/platform-events';
-import { startFakeLineApi, type FakeLineApi } from '../fakes/line-api';
-import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
+import type { FakeLineApi } from '../fakes/line-api';
+import type { FakeTelegramApi } from '../fakes/telegram-api';
+import { channelWorld } from '../helpers/channel-world';
 
 /*
  * The survey on LINE and Telegram, through the real SDKs and fake platform servers that refuse what the
@@ -24,29 +23,18 @@ const DAY = 24 * HOUR;
 type Json = Record<string, any>;
 
 describe.each(dialects)('the satisfaction survey on LINE and Telegram on $name', (dialect) => {
+  const world = channelWorld(dialect, { start: START, env: { TELEGRAM_PER_CHAT_PER_SECOND: '50', DEFAULT_LOCALE: 'en' } });
+  const clock = world.clock;
   let line: FakeLineApi;
   let telegram: FakeTelegramApi;
   let svc: TestService;
   let dms: Awaited<ReturnType<typeof apiToken>>;
-  const clock = manualClock(START);
   let seq = 0;
   let orders = 0;
 
-  beforeAll(async () => {
-    line = await startFakeLineApi();
-    telegram = await startFakeTelegramApi();
-  });
-  afterAll(async () => {
-    await line.close();
-    await telegram.close();
-  });
   beforeEach(async () => {
-    clock.set(START);
-    svc = await startTestService(dialect, testConfig({ TELEGRAM_PER_CHAT_PER_SECOND: '50', DEFAULT_LOCALE: 'en' }, { line: line.url, telegram: telegram.url }), clock);
+    ({ line, telegram, svc } = world);
     dms = await apiToken(svc, 'manager', [(await svc.db.store.db.selectFrom('branches').select('id').executeTakeFirstOrThrow()).id]);
-  });
-  afterEach(async () => {
-    await svc.close();
   });
 
   async function runJobs() {
