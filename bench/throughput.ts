@@ -133,7 +133,7 @@ function waitForPort(child: ChildProcess, how: 'ipc' | 'stdout'): Promise<number
 }
 
 async function startService(extra: string[], label: string): Promise<Server> {
-  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`, `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`] : [];
+  const profile = process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [];
   const child = fork(new URL(import.meta.url).pathname, ['--serve', 'service', ...extra], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await waitForPort(child, 'ipc');
   let seq = 0;
