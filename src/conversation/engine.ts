@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { LINE_LIMITS } from '../channels/limits';
 import type { Choice, InboundEvent, Input, Reply } from '../channels/types';
 import type { Config } from '../config';
@@ -8,14 +8,14 @@ import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
 import { enqueueReplies } from '../outbox/outbox';
-import { ConversationConflict, loadConversation, saveConversation, type ConversationPosition } from '../store/conversations';
-import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
+import { ConversationConflict, loadConversation, loadConversations, saveConversation, type ConversationPosition } from '../store/conversations';
+import { resolveCustomer, resolveCustomers, setIdentityReachable, updateCustomer, type ResolvedCustomer } from '../store/customers';
 import { isUniqueViolation } from '../store/errors';
-import { claimEvent, isEventProcessed } from '../store/events';
-import { acceptEvents, customersWithPendingEvents, EVENTS_PER_INSERT, headOfQueue, markEventAttemptFailed, markEventDone } from '../store/inbox';
-import type { ChannelName, Conversation, Database, InboundEventRow } from '../store/schema';
+import { claimEvent, claimEvents, isEventProcessed } from '../store/events';
+import { acceptEvents, customersWithPendingEvents, EVENTS_PER_INSERT, headOfQueue, markEventAttemptFailed, markEventDone, oldestPending, takePending } from '../store/inbox';
+import type { ChannelName, Conversation, Database, InboundEventRow, NewMessageRow } from '../store/schema';
 import type { Store } from '../store/store';
-import { appendMessage, labelOfChoice } from '../store/transcript';
+import { appendMessage, appendMessages, labelOfChoice } from '../store/transcript';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { createBatcher } from '../util/batcher';
 import { createWorkLoop } from '../util/work-loop';
@@ -79,6 +79,10 @@ const MAX_CONFLICT_RETRIES = 8;
 const MAX_EVENT_ATTEMPTS = 10;
 /** Customers processed side by side; one customer's events are always one at a time. */
 const QUEUE_CONCURRENCY = 8;
+/** Customers whose oldest waiting event is processed in one write transaction. */
+export const BATCH_CUSTOMERS = 64;
+/** Waiting events read to find them (several of one customer count once). */
+const BATCH_READ = 256;
 
 interface Turn {
   replies: Reply[];
@@ -475,6 +479,189 @@ export function createEngine(deps: EngineDeps): Engine {
     });
   }
 
+  /*
+   * Batches (SQLite and Postgres). The oldest waiting event of up to BATCH_CUSTOMERS customers is
+   * processed in one write transaction: the events taken and recorded as handled, the customers,
+   * identities and conversations read, and the transcript written, each in one statement for the whole
+   * batch. A customer's later events wait for the next batch, so their order is kept. If anything in the
+   * batch fails (a bug in a step, a lost race, the store), nothing of it is kept and each of its customers
+   * is processed again on their own, event by event, as processQueue always has: one customer's failure
+   * costs the others a second try, never their events. D1 cannot return rows from a write inside a
+   * transaction (the take), so there every customer is processed on their own.
+   *
+   * In one process batches run one at a time, and so does processQueue, on one lane: SQLite has a single
+   * writer anyway, and on Postgres a batch of many customers is what keeps processing ahead of acceptance.
+   * Across instances, customers are locked in one sorted order and an event is taken by marking it done;
+   * one another instance took first is left out.
+   */
+  const batching = store.dialect !== 'd1';
+  let lane: Promise<unknown> = Promise.resolve();
+  function inLane<T>(work: () => Promise<T>): Promise<T> {
+    const run = lane.then(work, work);
+    lane = run.catch(() => undefined);
+    return run;
+  }
+
+  async function lockCustomers(tx: Transaction<Database>, keys: string[]): Promise<void> {
+    if (store.dialect !== 'postgres' || keys.length === 0) return;
+    // The order staff operations lock the same keys in (src/staff/customers/erase.ts), so no deadlock.
+    const sorted = [...keys].sort();
+    await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${sorted}::text[]) with ordinality as t(k, n) order by n`.execute(tx);
+  }
+
+  interface BatchItem {
+    row: InboundEventRow;
+    event: InboundEvent;
+  }
+
+  async function processBatchOnce(items: BatchItem[]): Promise<{ processed: BatchItem[]; enqueued: number }> {
+    return store.transaction(async (tx: Transaction<Database>) => {
+      const now = clock.now();
+      const nowIso = now.toISOString();
+      await lockCustomers(tx, items.map((i) => `${i.event.channel}:${i.event.externalId}`));
+      const taken = await takePending(tx, items.map((i) => i.row.id), nowIso);
+      const work = items.filter((i) => taken.has(i.row.id));
+      if (work.length === 0) return { processed: [], enqueued: 0 };
+      // A redelivery the inbox no longer remembers fails here, and the batch with it (see processBatch).
+      await claimEvents(tx, work.map((i) => ({ channel: i.event.channel, eventId: i.event.eventId })), nowIso);
+
+      const defaultLocale = config.dealer.defaultLocale;
+      const resolved = new Map<string, ResolvedCustomer>();
+      for (const channel of new Set(work.map((i) => i.event.channel))) {
+        const ofChannel = work.filter((i) => i.event.channel === channel);
+        const found = await resolveCustomers(
+          tx,
+          channel,
+          ofChannel.map((i) => ({
+            externalId: i.event.externalId,
+            displayName: i.event.profile?.displayName ?? null,
+            locale: resolveLocale(i.event.profile?.languageHint, defaultLocale) ?? defaultLocale,
+          })),
+          nowIso,
+        );
+        for (const [externalId, r] of found) resolved.set(`${channel}:${externalId}`, r);
+      }
+      const conversations = await loadConversations(tx, [...new Set([...resolved.values()].map((r) => r.customer.id))]);
+
+      const transcript: NewMessageRow[] = [];
+      let enqueued = 0;
+      for (const { event } of work) {
+        const { customer, identity, isNew } = resolved.get(`${event.channel}:${event.externalId}`)!;
+        if (event.input.type === 'stop') {
+          await setIdentityReachable(tx, identity.id, false, nowIso);
+        } else if (identity.reachable === 0) {
+          await setIdentityReachable(tx, identity.id, true, nowIso);
+        }
+        const conversation = conversations.get(customer.id) ?? null;
+        const described = describeInput(event.input);
+        const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
+        transcript.push({
+          customer_id: customer.id,
+          channel: event.channel,
+          direction: 'in',
+          sender: 'customer',
+          kind: described.kind,
+          text: described.text ?? choiceLabel,
+          payload: described.payload === null ? null : JSON.stringify(described.payload),
+          flow: conversation?.flow ?? null,
+          step: conversation?.step ?? null,
+          event_id: event.eventId,
+          outbox_id: null,
+          staff_user_id: null,
+          created_at: nowIso,
+        });
+        const localeRef: { value: Locale | null } = { value: null };
+        const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
+        const ctx: FlowContext = {
+          tx,
+          customer,
+          channel: event.channel,
+          locale,
+          clock: flowClock(now, config.dealer.timeZone),
+          t: (key, params) => translator.t(locale, key, params),
+          words,
+          dealer,
+          menuChoices,
+          calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
+          setLocale(next) {
+            localeRef.value = next;
+          },
+        };
+        const turn = await runTurn(ctx, conversation, event.input, localeRef, isNew);
+        if (event.input.type !== 'stop' || conversation) await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
+        if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
+        const replyToken = event.replyToken
+          ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
+          : null;
+        enqueued += await enqueueReplies(tx, {
+          customerId: customer.id,
+          channel: event.channel,
+          externalId: event.externalId,
+          replies: turn.replies,
+          replyToken,
+          source: 'bot',
+          flow: turn.position.flow,
+          step: turn.position.step,
+          now: nowIso,
+        });
+      }
+      await appendMessages(tx, transcript);
+      return { processed: work, enqueued };
+    });
+  }
+
+  /** One batch; if it fails, each of its customers on their own. */
+  async function processBatch(rows: InboundEventRow[]): Promise<number> {
+    const started = performance.now();
+    let items: BatchItem[];
+    try {
+      items = await Promise.all(
+        rows.map(async (row) => {
+          const event = JSON.parse(row.payload) as InboundEvent;
+          return { row, event: deps.enrich ? await deps.enrich(event) : event };
+        }),
+      );
+      const { processed, enqueued } = await processBatchOnce(items);
+      const seconds = (performance.now() - started) / 1000;
+      for (const { event } of processed) {
+        metrics.eventsProcessed.inc({ channel: event.channel, result: 'ok' });
+        metrics.stepLatency.observe({ channel: event.channel }, seconds);
+      }
+      if (enqueued > 0) deps.onOutbox?.();
+      return processed.length;
+    } catch (err) {
+      log.debug({ err, events: rows.length }, 'a batch failed; its customers are processed one by one');
+      let handled = 0;
+      for (const row of rows) handled += await processQueue(row.channel, row.external_id);
+      return handled;
+    }
+  }
+
+  /** One batch of the customers waiting longest (Node: SQLite and Postgres). */
+  async function drainBatch(): Promise<number> {
+    return inLane(async () => {
+      const rows = await oldestPending(store.db, BATCH_READ);
+      const nowIso = clock.now().toISOString();
+      const seen = new Set<string>();
+      const heads: InboundEventRow[] = [];
+      for (const row of rows) {
+        const key = `${row.channel}:${row.external_id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        // A customer whose oldest event waits for a retry waits whole: nothing later overtakes it.
+        if (row.next_attempt_at > nowIso) continue;
+        heads.push(row);
+        if (heads.length === BATCH_CUSTOMERS) break;
+      }
+      if (heads.length > 0) return processBatch(heads);
+      if (rows.length < BATCH_READ) return 0;
+      // Every event read belongs to a customer waiting for a retry: find the due ones the old way.
+      let handled = 0;
+      for (const key of await customersWithPendingEvents(store.db, nowIso, BATCH_CUSTOMERS)) handled += await processQueue(key.channel, key.external_id);
+      return handled;
+    });
+  }
+
   async function tracked<T>(work: () => Promise<T>): Promise<T> {
     inFlight += 1;
     try {
@@ -500,6 +687,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /** One pass over every customer with due events, several customers at a time. */
   async function drainOnce(): Promise<number> {
+    if (batching) return drainBatch();
     const keys = await customersWithPendingEvents(store.db, clock.now().toISOString(), 200);
     let handled = 0;
     let index = 0;
@@ -524,12 +712,13 @@ export function createEngine(deps: EngineDeps): Engine {
     accept,
     async handle(event) {
       if ((await accept(event)) === 'duplicate') return 'duplicate';
-      await tracked(() => processQueue(event.channel, event.externalId));
+      await tracked(() => (batching ? inLane(() => processQueue(event.channel, event.externalId)) : processQueue(event.channel, event.externalId)));
       return 'processed';
     },
     async drain() {
       let total = 0;
-      for (let pass = 0; pass < 50; pass++) {
+      // A batch takes one event of each customer, so a long queue takes as many passes as it has events.
+      for (let pass = 0; pass < (batching ? 100_000 : 50); pass++) {
         const handled = await tracked(drainOnce);
         total += handled;
         if (handled === 0) break;

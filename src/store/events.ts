@@ -16,6 +16,18 @@ export async function claimEvent(db: Kysely<Database>, channel: ChannelName, eve
   await db.insertInto('processed_events').values({ channel, event_id: eventId, received_at: now }).execute();
 }
 
+/**
+ * claimEvent for several events in one statement, with the same guard: one already handled fails the
+ * statement on the primary key, and the caller's transaction with it.
+ */
+export async function claimEvents(db: Kysely<Database>, events: readonly { channel: ChannelName; eventId: string }[], now: string): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('processed_events')
+    .values(events.map((e) => ({ channel: e.channel, event_id: e.eventId, received_at: now })))
+    .execute();
+}
+
 /** Forgets events older than `before`; platforms stop redelivering long before (LINE and Telegram: hours). */
 export async function pruneProcessedEvents(db: Kysely<Database>, before: string): Promise<number> {
   const result = await db.deleteFrom('processed_events').where('received_at', '<', before).executeTakeFirst();
