@@ -90,6 +90,16 @@ interface Turn {
   locale: Locale | null;
 }
 
+/** A step of one customer failed inside a batch: the batch is rolled back and runs again without them. */
+class BatchItemFailed extends Error {
+  constructor(
+    readonly item: { row: InboundEventRow; event: InboundEvent },
+    override readonly cause: unknown,
+  ) {
+    super('a step failed in a batch');
+  }
+}
+
 const IDLE: ConversationPosition = { flow: null, step: null, state: null, stateVersion: 0 };
 
 /**
@@ -503,7 +513,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   async function lockCustomers(tx: Transaction<Database>, keys: string[]): Promise<void> {
-    if (store.dialect !== 'postgres' || keys.length === 0) return;
+    if (store.dialect !== 'postgres') return;
     // The order staff operations lock the same keys in (src/staff/customers/erase.ts), so no deadlock.
     const sorted = [...keys].sort();
     await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${sorted}::text[]) with ordinality as t(k, n) order by n`.execute(tx);
@@ -514,16 +524,17 @@ export function createEngine(deps: EngineDeps): Engine {
     event: InboundEvent;
   }
 
-  async function processBatchOnce(items: BatchItem[]): Promise<{ processed: BatchItem[]; enqueued: number }> {
+  async function processBatchOnce(items: BatchItem[]): Promise<{ processed: BatchItem[]; taken: number; enqueued: number }> {
     return store.transaction(async (tx: Transaction<Database>) => {
       const now = clock.now();
       const nowIso = now.toISOString();
       await lockCustomers(tx, items.map((i) => `${i.event.channel}:${i.event.externalId}`));
       const taken = await takePending(tx, items.map((i) => i.row.id), nowIso);
-      const work = items.filter((i) => taken.has(i.row.id));
-      if (work.length === 0) return { processed: [], enqueued: 0 };
-      // A redelivery the inbox no longer remembers fails here, and the batch with it (see processBatch).
-      await claimEvents(tx, work.map((i) => ({ channel: i.event.channel, eventId: i.event.eventId })), nowIso);
+      const mine = items.filter((i) => taken.has(i.row.id));
+      // A redelivery the inbox no longer remembers was handled before: taken (marked done) and skipped.
+      const claimed = await claimEvents(tx, mine.map((i) => ({ channel: i.event.channel, eventId: i.event.eventId })), nowIso);
+      const work = mine.filter((i) => claimed.has(`${i.event.channel}:${i.event.eventId}`));
+      if (work.length === 0) return { processed: [], taken: mine.length, enqueued: 0 };
 
       const defaultLocale = config.dealer.defaultLocale;
       const resolved = new Map<string, ResolvedCustomer>();
@@ -545,7 +556,9 @@ export function createEngine(deps: EngineDeps): Engine {
 
       const transcript: NewMessageRow[] = [];
       let enqueued = 0;
-      for (const { event } of work) {
+      for (const item of work) {
+        const { event } = item;
+        try {
         const { customer, identity, isNew } = resolved.get(`${event.channel}:${event.externalId}`)!;
         if (event.input.type === 'stop') {
           await setIdentityReachable(tx, identity.id, false, nowIso);
@@ -604,37 +617,61 @@ export function createEngine(deps: EngineDeps): Engine {
           step: turn.position.step,
           now: nowIso,
         });
+        } catch (err) {
+          throw new BatchItemFailed(item, err);
+        }
       }
       await appendMessages(tx, transcript);
-      return { processed: work, enqueued };
+      return { processed: work, taken: mine.length, enqueued };
     });
   }
 
-  /** One batch; if it fails, each of its customers on their own. */
+  /**
+   * One batch. A customer whose own step failed is left out and the rest run again as a batch (up to a
+   * few times); that customer, one whose profile could not be had, and everyone of a batch that failed
+   * otherwise are processed on their own, event by event (processQueue: apology, retries, backoff).
+   */
   async function processBatch(rows: InboundEventRow[]): Promise<number> {
-    const started = performance.now();
-    let items: BatchItem[];
-    try {
-      items = await Promise.all(
-        rows.map(async (row) => {
+    const alone: InboundEventRow[] = [];
+    const enriched = await Promise.all(
+      rows.map(async (row): Promise<BatchItem | null> => {
+        try {
           const event = JSON.parse(row.payload) as InboundEvent;
           return { row, event: deps.enrich ? await deps.enrich(event) : event };
-        }),
-      );
-      const { processed, enqueued } = await processBatchOnce(items);
-      const seconds = (performance.now() - started) / 1000;
-      for (const { event } of processed) {
-        metrics.eventsProcessed.inc({ channel: event.channel, result: 'ok' });
-        metrics.stepLatency.observe({ channel: event.channel }, seconds);
+        } catch {
+          alone.push(row);
+          return null;
+        }
+      }),
+    );
+    let items = enriched.filter((i): i is BatchItem => i !== null);
+    let handled = 0;
+    for (let retries = 3; items.length > 0; retries--) {
+      const started = performance.now();
+      try {
+        const { processed, taken, enqueued } = await processBatchOnce(items);
+        const seconds = (performance.now() - started) / 1000;
+        for (const { event } of processed) {
+          metrics.eventsProcessed.inc({ channel: event.channel, result: 'ok' });
+          metrics.stepLatency.observe({ channel: event.channel }, seconds);
+        }
+        if (enqueued > 0) deps.onOutbox?.();
+        handled += taken;
+        break;
+      } catch (err) {
+        if (err instanceof BatchItemFailed && retries > 0) {
+          log.debug({ err: err.cause, channel: err.item.event.channel, eventId: err.item.event.eventId }, 'a step failed in a batch; the others run again without it');
+          alone.push(err.item.row);
+          items = items.filter((i) => i !== err.item);
+        } else {
+          log.debug({ err, events: items.length }, 'a batch failed; its customers are processed one by one');
+          alone.push(...items.map((i) => i.row));
+          break;
+        }
       }
-      if (enqueued > 0) deps.onOutbox?.();
-      return processed.length;
-    } catch (err) {
-      log.debug({ err, events: rows.length }, 'a batch failed; its customers are processed one by one');
-      let handled = 0;
-      for (const row of rows) handled += await processQueue(row.channel, row.external_id);
-      return handled;
     }
+    for (const row of alone) handled += await processQueue(row.channel, row.external_id);
+    return handled;
   }
 
   /** One batch of the customers waiting longest (Node: SQLite and Postgres). */
