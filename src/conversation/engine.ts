@@ -79,10 +79,15 @@ const MAX_CONFLICT_RETRIES = 8;
 const MAX_EVENT_ATTEMPTS = 10;
 /** Customers processed side by side; one customer's events are always one at a time. */
 const QUEUE_CONCURRENCY = 8;
-/** Customers whose oldest waiting event is processed in one write transaction. */
+/** Customers whose oldest waiting events are processed in one write transaction. */
 export const BATCH_CUSTOMERS = 64;
+/** A customer's events in one batch, at most. */
+const EVENTS_PER_CUSTOMER = 4;
 /** Waiting events read to find them (several of one customer count once). */
 const BATCH_READ = 256;
+/** After a batch smaller than this, the background loop waits GATHER_MS before the next one. */
+const GATHER_BELOW = 16;
+const GATHER_MS = 5;
 
 interface Turn {
   replies: Reply[];
@@ -523,14 +528,26 @@ export function createEngine(deps: EngineDeps): Engine {
     row: InboundEventRow;
     event: InboundEvent;
   }
+  const keyOf = (i: BatchItem) => `${i.event.channel}:${i.event.externalId}`;
 
   async function processBatchOnce(items: BatchItem[]): Promise<{ processed: BatchItem[]; taken: number; enqueued: number }> {
     return store.transaction(async (tx: Transaction<Database>) => {
       const now = clock.now();
       const nowIso = now.toISOString();
-      await lockCustomers(tx, items.map((i) => `${i.event.channel}:${i.event.externalId}`));
+      await lockCustomers(tx, [...new Set(items.map(keyOf))]);
       const taken = await takePending(tx, items.map((i) => i.row.id), nowIso);
-      const mine = items.filter((i) => taken.has(i.row.id));
+      // An event another instance took ends its customer's run here: what follows waits for a later pass.
+      const cut = new Set<string>();
+      const mine = items.filter((i) => {
+        if (cut.has(keyOf(i))) return false;
+        if (taken.has(i.row.id)) return true;
+        cut.add(keyOf(i));
+        return false;
+      });
+      if (cut.size > 0) {
+        const given = items.filter((i) => cut.has(keyOf(i)) && taken.has(i.row.id)).map((i) => i.row.id);
+        if (given.length) await tx.updateTable('inbound_events').set({ status: 'pending', processed_at: null }).where('id', 'in', given).execute();
+      }
       // A redelivery the inbox no longer remembers was handled before: taken (marked done) and skipped.
       const claimed = await claimEvents(tx, mine.map((i) => ({ channel: i.event.channel, eventId: i.event.eventId })), nowIso);
       const work = mine.filter((i) => claimed.has(`${i.event.channel}:${i.event.eventId}`));
@@ -556,16 +573,25 @@ export function createEngine(deps: EngineDeps): Engine {
 
       const transcript: NewMessageRow[] = [];
       let enqueued = 0;
+      /** Where each customer stands after their events so far in this batch. */
+      const after = new Map<string, { conversation: Conversation }>();
       for (const item of work) {
         const { event } = item;
         try {
-        const { customer, identity, isNew } = resolved.get(`${event.channel}:${event.externalId}`)!;
+        const first = resolved.get(keyOf(item))!;
+        const earlier = after.get(keyOf(item));
+        let { customer, identity, isNew } = first;
+        if (earlier) {
+          // The customer's row again (their step may have changed it); the conversation is what we saved.
+          customer = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).executeTakeFirstOrThrow();
+          isNew = false;
+        }
         if (event.input.type === 'stop') {
           await setIdentityReachable(tx, identity.id, false, nowIso);
         } else if (identity.reachable === 0) {
           await setIdentityReachable(tx, identity.id, true, nowIso);
         }
-        const conversation = conversations.get(customer.id) ?? null;
+        const conversation = earlier ? earlier.conversation : (conversations.get(customer.id) ?? null);
         const described = describeInput(event.input);
         const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
         transcript.push({
@@ -601,7 +627,11 @@ export function createEngine(deps: EngineDeps): Engine {
           },
         };
         const turn = await runTurn(ctx, conversation, event.input, localeRef, isNew);
-        if (event.input.type !== 'stop' || conversation) await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
+        let saved = conversation;
+        if (event.input.type !== 'stop' || conversation) saved = await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
+        if (saved) after.set(keyOf(item), { conversation: saved });
+        else after.delete(keyOf(item));
+        first.identity = { ...identity, reachable: event.input.type === 'stop' ? 0 : 1 };
         if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
         const replyToken = event.replyToken
           ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
@@ -644,7 +674,16 @@ export function createEngine(deps: EngineDeps): Engine {
         }
       }),
     );
-    let items = enriched.filter((i): i is BatchItem => i !== null);
+    // A customer whose profile could not be had goes on their own from that event; a link code may move
+    // the identity to another customer, so what follows it waits for the next batch.
+    const stopped = new Set(alone.map((r) => `${r.channel}:${r.external_id}`));
+    const linked = new Set<string>();
+    let items = enriched.filter((i): i is BatchItem => {
+      if (i === null || stopped.has(keyOf(i)) || linked.has(keyOf(i))) return false;
+      const input = i.event.input;
+      if ((input.type === 'start' && linkCodeOfPayload(input.payload)) || (input.type === 'text' && linkCodeInText(input.text))) linked.add(keyOf(i));
+      return true;
+    });
     let handled = 0;
     for (let retries = 3; items.length > 0; retries--) {
       const started = performance.now();
@@ -661,8 +700,10 @@ export function createEngine(deps: EngineDeps): Engine {
       } catch (err) {
         if (err instanceof BatchItemFailed && retries > 0) {
           log.debug({ err: err.cause, channel: err.item.event.channel, eventId: err.item.event.eventId }, 'a step failed in a batch; the others run again without it');
+          // The customer's queue goes on its own, in order, from this event; the others run again together.
+          const failed = keyOf(err.item);
           alone.push(err.item.row);
-          items = items.filter((i) => i !== err.item);
+          items = items.filter((i) => keyOf(i) !== failed);
         } else {
           log.debug({ err, events: items.length }, 'a batch failed; its customers are processed one by one');
           alone.push(...items.map((i) => i.row));
@@ -670,7 +711,13 @@ export function createEngine(deps: EngineDeps): Engine {
         }
       }
     }
-    for (const row of alone) handled += await processQueue(row.channel, row.external_id);
+    const done = new Set<string>();
+    for (const row of alone) {
+      const key = `${row.channel}:${row.external_id}`;
+      if (done.has(key)) continue;
+      done.add(key);
+      handled += await processQueue(row.channel, row.external_id);
+    }
     return handled;
   }
 
@@ -679,16 +726,25 @@ export function createEngine(deps: EngineDeps): Engine {
     return inLane(async () => {
       const rows = await oldestPending(store.db, BATCH_READ);
       const nowIso = clock.now().toISOString();
-      const seen = new Set<string>();
+      // Each customer's oldest waiting events, in order, while they are due: a customer whose oldest event
+      // waits for a retry waits whole, and nothing overtakes an event that is not due.
+      const runs = new Map<string, { count: number; open: boolean }>();
       const heads: InboundEventRow[] = [];
       for (const row of rows) {
         const key = `${row.channel}:${row.external_id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        // A customer whose oldest event waits for a retry waits whole: nothing later overtakes it.
-        if (row.next_attempt_at > nowIso) continue;
+        let run = runs.get(key);
+        if (!run) {
+          if (runs.size === BATCH_CUSTOMERS) continue;
+          run = { count: 0, open: true };
+          runs.set(key, run);
+        }
+        if (!run.open) continue;
+        if (row.next_attempt_at > nowIso || run.count === EVENTS_PER_CUSTOMER) {
+          run.open = false;
+          continue;
+        }
+        run.count += 1;
         heads.push(row);
-        if (heads.length === BATCH_CUSTOMERS) break;
       }
       if (heads.length > 0) return processBatch(heads);
       if (rows.length < BATCH_READ) return 0;
@@ -739,7 +795,13 @@ export function createEngine(deps: EngineDeps): Engine {
     return handled;
   }
 
-  const background = createWorkLoop(async () => ({ didWork: (await tracked(drainOnce)) > 0, nextDueInMs: null }), {
+  const background = createWorkLoop(async () => {
+    const handled = await tracked(drainOnce);
+    // Under a steady stream a small batch means more events are on their way: a moment's wait lets the
+    // next batch take them together (one commit for many) and costs the acknowledgements nothing.
+    if (batching && handled > 0 && handled < GATHER_BELOW) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+    return { didWork: handled > 0, nextDueInMs: null };
+  }, {
     idleMs: deps.idlePollMs ?? 1000,
     logger: log,
     name: 'inbox',
