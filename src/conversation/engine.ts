@@ -81,6 +81,9 @@ const MAX_EVENT_ATTEMPTS = 10;
 const QUEUE_CONCURRENCY = 8;
 /** Customers whose oldest waiting events are processed in one write transaction. */
 export const BATCH_CUSTOMERS = 64;
+/** Postgres: batches of different customers committed side by side, and the fewest customers worth a lane. */
+const POSTGRES_LANES = 4;
+const MIN_CUSTOMERS_PER_LANE = 8;
 /** A customer's events in one batch, at most. */
 const EVENTS_PER_CUSTOMER = 4;
 /** Waiting events read to find them (several of one customer count once). */
@@ -510,6 +513,8 @@ export function createEngine(deps: EngineDeps): Engine {
    * one another instance took first is left out.
    */
   const batching = store.dialect !== 'd1';
+  /** Batches run side by side: SQLite has one writer; Postgres gives each its own connection. */
+  const lanes = store.dialect === 'postgres' ? POSTGRES_LANES : 1;
   let lane: Promise<unknown> = Promise.resolve();
   function inLane<T>(work: () => Promise<T>): Promise<T> {
     const run = lane.then(work, work);
@@ -724,7 +729,7 @@ export function createEngine(deps: EngineDeps): Engine {
   /** One batch of the customers waiting longest (Node: SQLite and Postgres). */
   async function drainBatch(): Promise<number> {
     return inLane(async () => {
-      const rows = await oldestPending(store.db, BATCH_READ);
+      const rows = await oldestPending(store.db, BATCH_READ * lanes);
       const nowIso = clock.now().toISOString();
       // Each customer's oldest waiting events, in order, while they are due: a customer whose oldest event
       // waits for a retry waits whole, and nothing overtakes an event that is not due.
@@ -734,7 +739,7 @@ export function createEngine(deps: EngineDeps): Engine {
         const key = `${row.channel}:${row.external_id}`;
         let run = runs.get(key);
         if (!run) {
-          if (runs.size === BATCH_CUSTOMERS) continue;
+          if (runs.size === BATCH_CUSTOMERS * lanes) continue;
           run = { count: 0, open: true };
           runs.set(key, run);
         }
@@ -746,8 +751,16 @@ export function createEngine(deps: EngineDeps): Engine {
         run.count += 1;
         heads.push(row);
       }
+      if (heads.length > 0 && lanes > 1 && runs.size > MIN_CUSTOMERS_PER_LANE) {
+        // Postgres: several batches at once on their own connections, each customer in one of them only.
+        const keys = [...runs.keys()];
+        const groups = Math.min(lanes, Math.ceil(keys.length / MIN_CUSTOMERS_PER_LANE));
+        const laneOf = new Map(keys.map((k, i) => [k, i % groups]));
+        const parts = Array.from({ length: groups }, (_, g) => heads.filter((r) => laneOf.get(`${r.channel}:${r.external_id}`) === g));
+        return (await Promise.all(parts.map((part) => processBatch(part)))).reduce((a, b) => a + b, 0);
+      }
       if (heads.length > 0) return processBatch(heads);
-      if (rows.length < BATCH_READ) return 0;
+      if (rows.length < BATCH_READ * lanes) return 0;
       // Every event read belongs to a customer waiting for a retry: find the due ones the old way.
       let handled = 0;
       for (const key of await customersWithPendingEvents(store.db, nowIso, BATCH_CUSTOMERS)) handled += await processQueue(key.channel, key.external_id);
