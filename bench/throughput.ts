@@ -10,7 +10,6 @@
  *   npm run bench:throughput -- --postgres postgres://…        # the service on Postgres as well
  *   npm run bench:throughput -- --line                         # and LINE beside a bare Hono app
  *   npm run bench:throughput -- --connections 64 --duration 10 --rounds 3
- *   npm run bench:throughput -- --rate 400                     # a fixed offered rate (acknowledgement p99 under load)
  *   BENCH_CPU_PROFILE=/tmp/prof npm run bench:throughput       # V8 CPU profiles of the service
  *
  * The yardstick (peer, load scripts, bare Hono app) is copied once to a temporary directory and its peer's

@@ -84,6 +84,8 @@ export const BATCH_CUSTOMERS = 64;
 /** Postgres: batches of different customers committed side by side, and the fewest customers worth a lane. */
 const POSTGRES_LANES = 4;
 const MIN_CUSTOMERS_PER_LANE = 8;
+/** SQLite: events in one batch, at most (see batchEvents). */
+const SQLITE_BATCH_EVENTS = 32;
 /** A customer's events in one batch, at most. */
 const EVENTS_PER_CUSTOMER = 4;
 /** Waiting events read to find them (several of one customer count once). */
@@ -515,6 +517,11 @@ export function createEngine(deps: EngineDeps): Engine {
   const batching = store.dialect !== 'd1';
   /** Batches run side by side: SQLite has one writer; Postgres gives each its own connection. */
   const lanes = store.dialect === 'postgres' ? POSTGRES_LANES : 1;
+  /**
+   * Events in one batch. SQLite's one connection is held by a batch until it commits, and webhooks wait
+   * behind it to keep their events: a short batch keeps acknowledgements quick.
+   */
+  const batchEvents = store.dialect === 'sqlite' ? SQLITE_BATCH_EVENTS : BATCH_CUSTOMERS * EVENTS_PER_CUSTOMER;
   let lane: Promise<unknown> = Promise.resolve();
   function inLane<T>(work: () => Promise<T>): Promise<T> {
     const run = lane.then(work, work);
@@ -750,6 +757,7 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         run.count += 1;
         heads.push(row);
+        if (heads.length === batchEvents * lanes) break;
       }
       if (heads.length > 0 && lanes > 1 && runs.size > MIN_CUSTOMERS_PER_LANE) {
         // Postgres: several batches at once on their own connections, each customer in one of them only.
