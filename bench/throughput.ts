@@ -10,6 +10,7 @@
  *   npm run bench:throughput -- --postgres postgres://…        # the service on Postgres as well
  *   npm run bench:throughput -- --line                         # and LINE beside a bare Hono app
  *   npm run bench:throughput -- --connections 64 --duration 10 --rounds 3
+ *   npm run bench:throughput -- --ack-at 0.8      # then offer 80 % of the service's own peak: acknowledgement p99
  *   BENCH_CPU_PROFILE=/tmp/prof npm run bench:throughput       # V8 CPU profiles of the service
  *
  * The yardstick (peer, load scripts, bare Hono app) is copied once to a temporary directory and its peer's
@@ -19,7 +20,7 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
     line: { type: 'boolean', default: false },
+    'ack-at': { type: 'string' },
     'no-sqlite': { type: 'boolean', default: false },
     'no-telegram': { type: 'boolean', default: false },
   },
@@ -181,13 +183,24 @@ interface LoadResult {
   requests: number;
 }
 
-function runLoad(dir: string, script: string, loadArgs: string[]): Promise<LoadResult> {
+function runLoad(dir: string, script: string, loadArgs: string[], rate?: number): Promise<LoadResult> {
   return new Promise((res, reject) => {
-    const child = spawn(process.execPath, [script, ...loadArgs], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const env = { ...process.env, ...(rate ? { BENCH_RATE: String(Math.max(1, Math.round(rate))) } : {}) };
+    const child = spawn(process.execPath, [rate ? rateLimited(dir, script) : script, ...loadArgs], { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult) : reject(new Error(`${script} exited with ${code}`))));
   });
+}
+
+/** The yardstick's load script with autocannon's overall rate taken from BENCH_RATE (requests per second). */
+function rateLimited(dir: string, script: string): string {
+  const name = script.replace(/\.mjs$/, '-rate.mjs');
+  const text = readFileSync(join(dir, script), 'utf8');
+  const limited = text.replace('duration: Number(seconds),', 'duration: Number(seconds), overallRate: Number(process.env.BENCH_RATE),');
+  if (limited === text) throw new Error(`cannot set a rate in ${script}`);
+  writeFileSync(join(dir, name), limited);
+  return name;
 }
 
 interface Sends {
@@ -226,13 +239,13 @@ interface Measured {
   drainMs: number;
 }
 
-async function measure(name: string, server: Server, sends: Sends, dir: string, script: string, loadArgs: (seconds: string) => string[]): Promise<Measured> {
+async function measure(name: string, server: Server, sends: Sends, dir: string, script: string, loadArgs: (seconds: string) => string[], rate?: number): Promise<Measured> {
   // Warm-up: JIT, pools, page cache; then everything accepted is drained before the measured pass.
-  await runLoad(dir, script, loadArgs('2'));
+  await runLoad(dir, script, loadArgs('2'), rate);
   await drained(server, sends);
   const from = sends.count();
   const before = await server.stats();
-  const ack = await runLoad(dir, script, loadArgs(args.duration!));
+  const ack = await runLoad(dir, script, loadArgs(args.duration!), rate);
   const loadEnded = Date.now();
   const after = await drained(server, sends);
   const times = sends.times(from);
@@ -325,6 +338,19 @@ async function main(): Promise<void> {
         await cleanup();
       }
     }
+
+  // The acknowledgement at 80 % of the peak: the service's own mean processed rate, offered at a fixed rate.
+  if (!args['no-telegram'] && args['ack-at']) {
+    const share = Number(args['ack-at']);
+    for (const target of serviceTargets) {
+      const peak = results.filter((r) => r.name.startsWith(target.name)).reduce((a, r) => a + r.processedPerSecond, 0) / rounds;
+      const { extra, cleanup } = await target.args();
+      const service = await startService(['--tg-api', fakeTelegram.url, ...extra], target.name.replace(/\W+/g, '-'));
+      print(await measure(`${Math.round(share * 100)} % of peak (${Math.round(share * peak)}/s offered): ${target.name}`, service, tgSends, dir, 'tg-load.mjs', tgLoad(service.port, cbData), share * peak));
+      await service.stop();
+      await cleanup();
+    }
+  }
 
   const mean = (prefix: string) => {
     const xs = results.filter((r) => r.name.startsWith(prefix)).map((r) => r.processedPerSecond);

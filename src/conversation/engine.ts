@@ -84,8 +84,14 @@ export const BATCH_CUSTOMERS = 64;
 /** Postgres: batches of different customers committed side by side, and the fewest customers worth a lane. */
 const POSTGRES_LANES = 4;
 const MIN_CUSTOMERS_PER_LANE = 8;
-/** SQLite: events in one batch, at most (see batchEvents). */
+/**
+ * SQLite: a batch holds the one connection until it commits, and webhooks wait behind it to keep their
+ * events. So a batch takes as many events as fit in SQLITE_BATCH_MS at the pace of recent ones, between
+ * SQLITE_BATCH_EVENTS_MIN and SQLITE_BATCH_EVENTS.
+ */
 const SQLITE_BATCH_EVENTS = 32;
+const SQLITE_BATCH_EVENTS_MIN = 4;
+const SQLITE_BATCH_MS = 10;
 /** A customer's events in one batch, at most. */
 const EVENTS_PER_CUSTOMER = 4;
 /** Waiting events read to find them (several of one customer count once). */
@@ -517,11 +523,12 @@ export function createEngine(deps: EngineDeps): Engine {
   const batching = store.dialect !== 'd1';
   /** Batches run side by side: SQLite has one writer; Postgres gives each its own connection. */
   const lanes = store.dialect === 'postgres' ? POSTGRES_LANES : 1;
-  /**
-   * Events in one batch. SQLite's one connection is held by a batch until it commits, and webhooks wait
-   * behind it to keep their events: a short batch keeps acknowledgements quick.
-   */
-  const batchEvents = store.dialect === 'sqlite' ? SQLITE_BATCH_EVENTS : BATCH_CUSTOMERS * EVENTS_PER_CUSTOMER;
+  /** Events in one batch, at most (see SQLITE_BATCH_MS). */
+  const batchEventsMax = store.dialect === 'sqlite' ? SQLITE_BATCH_EVENTS : BATCH_CUSTOMERS * EVENTS_PER_CUSTOMER;
+  /** Milliseconds a batched event has taken lately (a moving average); SQLite sizes its batches by it. */
+  let msPerEvent = 1;
+  const batchEventsNow = () =>
+    store.dialect === 'sqlite' ? Math.max(SQLITE_BATCH_EVENTS_MIN, Math.min(batchEventsMax, Math.floor(SQLITE_BATCH_MS / msPerEvent))) : batchEventsMax;
   let lane: Promise<unknown> = Promise.resolve();
   function inLane<T>(work: () => Promise<T>): Promise<T> {
     const run = lane.then(work, work);
@@ -702,6 +709,7 @@ export function createEngine(deps: EngineDeps): Engine {
       try {
         const { processed, taken, enqueued } = await processBatchOnce(items);
         const seconds = (performance.now() - started) / 1000;
+        if (processed.length > 0) msPerEvent = 0.8 * msPerEvent + 0.2 * ((seconds * 1000) / processed.length);
         for (const { event } of processed) {
           metrics.eventsProcessed.inc({ channel: event.channel, result: 'ok' });
           metrics.stepLatency.observe({ channel: event.channel }, seconds);
@@ -742,6 +750,7 @@ export function createEngine(deps: EngineDeps): Engine {
       // waits for a retry waits whole, and nothing overtakes an event that is not due.
       const runs = new Map<string, { count: number; open: boolean }>();
       const heads: InboundEventRow[] = [];
+      const limit = batchEventsNow() * lanes;
       for (const row of rows) {
         const key = `${row.channel}:${row.external_id}`;
         let run = runs.get(key);
@@ -757,7 +766,7 @@ export function createEngine(deps: EngineDeps): Engine {
         }
         run.count += 1;
         heads.push(row);
-        if (heads.length === batchEvents * lanes) break;
+        if (heads.length === limit) break;
       }
       if (heads.length > 0 && lanes > 1 && runs.size > MIN_CUSTOMERS_PER_LANE) {
         // Postgres: several batches at once on their own connections, each customer in one of them only.
