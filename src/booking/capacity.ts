@@ -11,6 +11,7 @@ import {
   type HeldCapacity,
 } from '../domain/booking-rules';
 import { newId } from '../ids';
+import { forgetBranchCapacity } from './capacity-generation';
 import type { AppointmentStatus, BranchSettingsTable, Database } from '../store/schema';
 
 /*
@@ -155,6 +156,7 @@ function unpackHeld(text: string): HeldCapacity {
  */
 export async function saveBookingSettings(db: Kysely<Database>, branchId: string, settings: BookingSettings, now: string): Promise<void> {
   const s = bookingSettingsSchema.parse(settings);
+  forgetBranchCapacity(branchId);
   const row = {
     slot_interval_minutes: s.slotIntervalMinutes,
     min_notice_minutes: s.minNoticeMinutes,
@@ -193,6 +195,7 @@ export type ServiceTypeInput = z.infer<typeof serviceTypeInputSchema>;
  */
 export async function saveServiceType(db: Kysely<Database>, branchId: string, input: ServiceTypeInput, now: string, id: string | null = null): Promise<string> {
   const t = serviceTypeInputSchema.parse(input);
+  forgetBranchCapacity(branchId);
   const values = { code: t.code, duration_minutes: t.durationMinutes, names: JSON.stringify(t.names), active: t.active ? 1 : 0, sort_order: t.sortOrder, updated_at: now };
   if (id) {
     await db.updateTable('service_types').set(values).where('id', '=', id).where('branch_id', '=', branchId).execute();
@@ -217,6 +220,7 @@ export type BayInput = z.infer<typeof bayInputSchema>;
  */
 export async function saveBay(db: Kysely<Database>, branchId: string, input: BayInput, now: string, id: string | null = null): Promise<string> {
   const b = bayInputSchema.parse(input);
+  forgetBranchCapacity(branchId);
   const values = { name: b.name, service_types: JSON.stringify(b.serviceTypes), active: b.active ? 1 : 0, sort_order: b.sortOrder, updated_at: now };
   if (id) {
     await db.updateTable('bays').set(values).where('id', '=', id).where('branch_id', '=', branchId).execute();
@@ -233,6 +237,7 @@ export async function saveBay(db: Kysely<Database>, branchId: string, input: Bay
  */
 export async function renameServiceTypeInBays(db: Kysely<Database>, branchId: string, from: string, to: string, now: string): Promise<string[]> {
   if (from === to) return [];
+  forgetBranchCapacity(branchId);
   const bays = await db.selectFrom('bays').select(['id', 'service_types']).where('branch_id', '=', branchId).execute();
   const renamed: string[] = [];
   for (const bay of bays) {

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { LINE_LIMITS } from '../channels/limits';
 import type { Choice, InboundEvent, Input, Reply } from '../channels/types';
 import type { Config } from '../config';
@@ -8,14 +8,14 @@ import type { Clock } from '../ops/clock';
 import type { Logger } from '../ops/logger';
 import type { Metrics } from '../ops/metrics';
 import { enqueueReplies } from '../outbox/outbox';
-import { ConversationConflict, loadConversation, saveConversation, type ConversationPosition } from '../store/conversations';
-import { resolveCustomer, setIdentityReachable, updateCustomer } from '../store/customers';
+import { ConversationConflict, loadConversation, loadConversations, saveConversation, type ConversationPosition } from '../store/conversations';
+import { resolveCustomer, resolveCustomers, setIdentityReachable, updateCustomer, type ResolvedCustomer } from '../store/customers';
 import { isUniqueViolation } from '../store/errors';
-import { claimEvent, isEventProcessed } from '../store/events';
-import { acceptEvents, customersWithPendingEvents, EVENTS_PER_INSERT, headOfQueue, markEventAttemptFailed, markEventDone } from '../store/inbox';
-import type { ChannelName, Conversation, Database, InboundEventRow } from '../store/schema';
+import { claimEvent, claimEvents, isEventProcessed } from '../store/events';
+import { acceptEvents, customersWithPendingEvents, EVENTS_PER_INSERT, headOfQueue, markEventAttemptFailed, markEventDone, oldestPending, takePending } from '../store/inbox';
+import type { ChannelName, Conversation, Database, InboundEventRow, NewMessageRow } from '../store/schema';
 import type { Store } from '../store/store';
-import { appendMessage, labelOfChoice } from '../store/transcript';
+import { appendMessage, appendMessages, labelOfChoice } from '../store/transcript';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { createBatcher } from '../util/batcher';
 import { createWorkLoop } from '../util/work-loop';
@@ -84,11 +84,41 @@ const MAX_CONFLICT_RETRIES = 8;
 const MAX_EVENT_ATTEMPTS = 10;
 /** Customers processed side by side; one customer's events are always one at a time. */
 const QUEUE_CONCURRENCY = 8;
+/** Customers whose oldest waiting events are processed in one write transaction. */
+export const BATCH_CUSTOMERS = 64;
+/** Postgres: batches of different customers committed side by side, and the fewest customers worth a lane. */
+const POSTGRES_LANES = 4;
+const MIN_CUSTOMERS_PER_LANE = 8;
+/**
+ * SQLite: a batch holds the one connection until it commits, and webhooks wait behind it to keep their
+ * events. So a batch takes as many events as fit in SQLITE_BATCH_MS at the pace of recent ones, between
+ * SQLITE_BATCH_EVENTS_MIN and SQLITE_BATCH_EVENTS.
+ */
+const SQLITE_BATCH_EVENTS = 32;
+const SQLITE_BATCH_EVENTS_MIN = 4;
+const SQLITE_BATCH_MS = 10;
+/** A customer's events in one batch, at most. */
+const EVENTS_PER_CUSTOMER = 4;
+/** Waiting events read to find them (several of one customer count once). */
+const BATCH_READ = 256;
+/** After a batch smaller than this, the background loop waits GATHER_MS before the next one. */
+const GATHER_BELOW = 16;
+const GATHER_MS = 5;
 
 interface Turn {
   replies: Reply[];
   position: ConversationPosition;
   locale: Locale | null;
+}
+
+/** A step of one customer failed inside a batch: the batch is rolled back and runs again without them. */
+class BatchItemFailed extends Error {
+  constructor(
+    readonly item: { row: InboundEventRow; event: InboundEvent },
+    override readonly cause: unknown,
+  ) {
+    super('a step failed in a batch');
+  }
 }
 
 const IDLE: ConversationPosition = { flow: null, step: null, state: null, stateVersion: 0 };
@@ -480,6 +510,286 @@ export function createEngine(deps: EngineDeps): Engine {
     });
   }
 
+  /*
+   * Batches (SQLite and Postgres). The oldest waiting event of up to BATCH_CUSTOMERS customers is
+   * processed in one write transaction: the events taken and recorded as handled, the customers,
+   * identities and conversations read, and the transcript written, each in one statement for the whole
+   * batch. A customer's later events wait for the next batch, so their order is kept. If anything in the
+   * batch fails (a bug in a step, a lost race, the store), nothing of it is kept and each of its customers
+   * is processed again on their own, event by event, as processQueue always has: one customer's failure
+   * costs the others a second try, never their events. D1 cannot return rows from a write inside a
+   * transaction (the take), so there every customer is processed on their own.
+   *
+   * In one process batches run one at a time, and so does processQueue, on one lane: SQLite has a single
+   * writer anyway, and on Postgres a batch of many customers is what keeps processing ahead of acceptance.
+   * Across instances, customers are locked in one sorted order and an event is taken by marking it done;
+   * one another instance took first is left out.
+   */
+  const batching = store.dialect !== 'd1';
+  /** Batches run side by side: SQLite has one writer; Postgres gives each its own connection. */
+  const lanes = store.dialect === 'postgres' ? POSTGRES_LANES : 1;
+  /** Events in one batch, at most (see SQLITE_BATCH_MS). */
+  const batchEventsMax = store.dialect === 'sqlite' ? SQLITE_BATCH_EVENTS : BATCH_CUSTOMERS * EVENTS_PER_CUSTOMER;
+  /** Milliseconds a batched event has taken lately (a moving average); SQLite sizes its batches by it. */
+  let msPerEvent = 1;
+  const batchEventsNow = () =>
+    store.dialect === 'sqlite' ? Math.max(SQLITE_BATCH_EVENTS_MIN, Math.min(batchEventsMax, Math.floor(SQLITE_BATCH_MS / msPerEvent))) : batchEventsMax;
+  let lane: Promise<unknown> = Promise.resolve();
+  function inLane<T>(work: () => Promise<T>): Promise<T> {
+    const run = lane.then(work, work);
+    lane = run.catch(() => undefined);
+    return run;
+  }
+
+  async function lockCustomers(tx: Transaction<Database>, keys: string[]): Promise<void> {
+    if (store.dialect !== 'postgres') return;
+    // The order staff operations lock the same keys in (src/staff/customers/erase.ts), so no deadlock.
+    const sorted = [...keys].sort();
+    await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${sorted}::text[]) with ordinality as t(k, n) order by n`.execute(tx);
+  }
+
+  interface BatchItem {
+    row: InboundEventRow;
+    event: InboundEvent;
+  }
+  const keyOf = (i: BatchItem) => `${i.event.channel}:${i.event.externalId}`;
+
+  async function processBatchOnce(items: BatchItem[]): Promise<{ processed: BatchItem[]; taken: number; enqueued: number }> {
+    return store.transaction(async (tx: Transaction<Database>) => {
+      const now = clock.now();
+      const nowIso = now.toISOString();
+      await lockCustomers(tx, [...new Set(items.map(keyOf))]);
+      const taken = await takePending(tx, items.map((i) => i.row.id), nowIso);
+      // An event another instance took ends its customer's run here: what follows waits for a later pass.
+      const cut = new Set<string>();
+      const mine = items.filter((i) => {
+        if (cut.has(keyOf(i))) return false;
+        if (taken.has(i.row.id)) return true;
+        cut.add(keyOf(i));
+        return false;
+      });
+      if (cut.size > 0) {
+        const given = items.filter((i) => cut.has(keyOf(i)) && taken.has(i.row.id)).map((i) => i.row.id);
+        if (given.length) await tx.updateTable('inbound_events').set({ status: 'pending', processed_at: null }).where('id', 'in', given).execute();
+      }
+      // A redelivery the inbox no longer remembers was handled before: taken (marked done) and skipped.
+      const claimed = await claimEvents(tx, mine.map((i) => ({ channel: i.event.channel, eventId: i.event.eventId })), nowIso);
+      const work = mine.filter((i) => claimed.has(`${i.event.channel}:${i.event.eventId}`));
+      if (work.length === 0) return { processed: [], taken: mine.length, enqueued: 0 };
+
+      const defaultLocale = config.dealer.defaultLocale;
+      const resolved = new Map<string, ResolvedCustomer>();
+      for (const channel of new Set(work.map((i) => i.event.channel))) {
+        const ofChannel = work.filter((i) => i.event.channel === channel);
+        const found = await resolveCustomers(
+          tx,
+          channel,
+          ofChannel.map((i) => ({
+            externalId: i.event.externalId,
+            displayName: i.event.profile?.displayName ?? null,
+            locale: resolveLocale(i.event.profile?.languageHint, defaultLocale) ?? defaultLocale,
+          })),
+          nowIso,
+        );
+        for (const [externalId, r] of found) resolved.set(`${channel}:${externalId}`, r);
+      }
+      const conversations = await loadConversations(tx, [...new Set([...resolved.values()].map((r) => r.customer.id))]);
+
+      const transcript: NewMessageRow[] = [];
+      let enqueued = 0;
+      /** Where each customer stands after their events so far in this batch. */
+      const after = new Map<string, { conversation: Conversation }>();
+      for (const item of work) {
+        const { event } = item;
+        try {
+        const first = resolved.get(keyOf(item))!;
+        const earlier = after.get(keyOf(item));
+        let { customer, identity, isNew } = first;
+        if (earlier) {
+          // The customer's row again (their step may have changed it); the conversation is what we saved.
+          customer = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).executeTakeFirstOrThrow();
+          isNew = false;
+        }
+        if (event.input.type === 'stop') {
+          await setIdentityReachable(tx, identity.id, false, nowIso);
+        } else if (identity.reachable === 0) {
+          await setIdentityReachable(tx, identity.id, true, nowIso);
+        }
+        const conversation = earlier ? earlier.conversation : (conversations.get(customer.id) ?? null);
+        const described = describeInput(event.input);
+        const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
+        transcript.push({
+          customer_id: customer.id,
+          channel: event.channel,
+          direction: 'in',
+          sender: 'customer',
+          kind: described.kind,
+          text: described.text ?? choiceLabel,
+          payload: described.payload === null ? null : JSON.stringify(described.payload),
+          flow: conversation?.flow ?? null,
+          step: conversation?.step ?? null,
+          event_id: event.eventId,
+          outbox_id: null,
+          staff_user_id: null,
+          created_at: nowIso,
+        });
+        const localeRef: { value: Locale | null } = { value: null };
+        const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
+        const ctx: FlowContext = {
+          tx,
+          customer,
+          channel: event.channel,
+          locale,
+          clock: flowClock(now, config.dealer.timeZone),
+          t: (key, params) => translator.t(locale, key, params),
+          words,
+          dealer,
+          menuChoices,
+          calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
+          setLocale(next) {
+            localeRef.value = next;
+          },
+        };
+        const turn = await runTurn(ctx, conversation, event.input, localeRef, isNew);
+        let saved = conversation;
+        if (event.input.type !== 'stop' || conversation) saved = await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
+        if (saved) after.set(keyOf(item), { conversation: saved });
+        else after.delete(keyOf(item));
+        first.identity = { ...identity, reachable: event.input.type === 'stop' ? 0 : 1 };
+        if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
+        const replyToken = event.replyToken
+          ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
+          : null;
+        enqueued += await enqueueReplies(tx, {
+          customerId: customer.id,
+          channel: event.channel,
+          externalId: event.externalId,
+          replies: turn.replies,
+          replyToken,
+          source: 'bot',
+          flow: turn.position.flow,
+          step: turn.position.step,
+          now: nowIso,
+        });
+        } catch (err) {
+          throw new BatchItemFailed(item, err);
+        }
+      }
+      await appendMessages(tx, transcript);
+      return { processed: work, taken: mine.length, enqueued };
+    });
+  }
+
+  /**
+   * One batch. A customer whose own step failed is left out and the rest run again as a batch (up to a
+   * few times); that customer, one whose profile could not be had, and everyone of a batch that failed
+   * otherwise are processed on their own, event by event (processQueue: apology, retries, backoff).
+   */
+  async function processBatch(rows: InboundEventRow[]): Promise<number> {
+    const alone: InboundEventRow[] = [];
+    const enriched = await Promise.all(
+      rows.map(async (row): Promise<BatchItem | null> => {
+        try {
+          const event = JSON.parse(row.payload) as InboundEvent;
+          return { row, event: deps.enrich ? await deps.enrich(event) : event };
+        } catch {
+          alone.push(row);
+          return null;
+        }
+      }),
+    );
+    // A customer whose profile could not be had goes on their own from that event; a link code may move
+    // the identity to another customer, so what follows it waits for the next batch.
+    const stopped = new Set(alone.map((r) => `${r.channel}:${r.external_id}`));
+    const linked = new Set<string>();
+    let items = enriched.filter((i): i is BatchItem => {
+      if (i === null || stopped.has(keyOf(i)) || linked.has(keyOf(i))) return false;
+      const input = i.event.input;
+      if ((input.type === 'start' && linkCodeOfPayload(input.payload)) || (input.type === 'text' && linkCodeInText(input.text))) linked.add(keyOf(i));
+      return true;
+    });
+    let handled = 0;
+    for (let retries = 3; items.length > 0; retries--) {
+      const started = performance.now();
+      try {
+        const { processed, taken, enqueued } = await processBatchOnce(items);
+        const seconds = (performance.now() - started) / 1000;
+        if (processed.length > 0) msPerEvent = 0.8 * msPerEvent + 0.2 * ((seconds * 1000) / processed.length);
+        for (const { event } of processed) {
+          metrics.eventsProcessed.inc({ channel: event.channel, result: 'ok' });
+          metrics.stepLatency.observe({ channel: event.channel }, seconds);
+        }
+        if (enqueued > 0) deps.onOutbox?.();
+        handled += taken;
+        break;
+      } catch (err) {
+        if (err instanceof BatchItemFailed && retries > 0) {
+          log.debug({ err: err.cause, channel: err.item.event.channel, eventId: err.item.event.eventId }, 'a step failed in a batch; the others run again without it');
+          // The customer's queue goes on its own, in order, from this event; the others run again together.
+          const failed = keyOf(err.item);
+          alone.push(err.item.row);
+          items = items.filter((i) => keyOf(i) !== failed);
+        } else {
+          log.debug({ err, events: items.length }, 'a batch failed; its customers are processed one by one');
+          alone.push(...items.map((i) => i.row));
+          break;
+        }
+      }
+    }
+    const done = new Set<string>();
+    for (const row of alone) {
+      const key = `${row.channel}:${row.external_id}`;
+      if (done.has(key)) continue;
+      done.add(key);
+      handled += await processQueue(row.channel, row.external_id);
+    }
+    return handled;
+  }
+
+  /** One batch of the customers waiting longest (Node: SQLite and Postgres). */
+  async function drainBatch(): Promise<number> {
+    return inLane(async () => {
+      const rows = await oldestPending(store.db, BATCH_READ * lanes);
+      const nowIso = clock.now().toISOString();
+      // Each customer's oldest waiting events, in order, while they are due: a customer whose oldest event
+      // waits for a retry waits whole, and nothing overtakes an event that is not due.
+      const runs = new Map<string, { count: number; open: boolean }>();
+      const heads: InboundEventRow[] = [];
+      const limit = batchEventsNow() * lanes;
+      for (const row of rows) {
+        const key = `${row.channel}:${row.external_id}`;
+        let run = runs.get(key);
+        if (!run) {
+          if (runs.size === BATCH_CUSTOMERS * lanes) continue;
+          run = { count: 0, open: true };
+          runs.set(key, run);
+        }
+        if (!run.open) continue;
+        if (row.next_attempt_at > nowIso || run.count === EVENTS_PER_CUSTOMER) {
+          run.open = false;
+          continue;
+        }
+        run.count += 1;
+        heads.push(row);
+        if (heads.length === limit) break;
+      }
+      if (heads.length > 0 && lanes > 1 && runs.size > MIN_CUSTOMERS_PER_LANE) {
+        // Postgres: several batches at once on their own connections, each customer in one of them only.
+        const keys = [...runs.keys()];
+        const groups = Math.min(lanes, Math.ceil(keys.length / MIN_CUSTOMERS_PER_LANE));
+        const laneOf = new Map(keys.map((k, i) => [k, i % groups]));
+        const parts = Array.from({ length: groups }, (_, g) => heads.filter((r) => laneOf.get(`${r.channel}:${r.external_id}`) === g));
+        return (await Promise.all(parts.map((part) => processBatch(part)))).reduce((a, b) => a + b, 0);
+      }
+      if (heads.length > 0) return processBatch(heads);
+      if (rows.length < BATCH_READ * lanes) return 0;
+      // Every event read belongs to a customer waiting for a retry: find the due ones the old way.
+      let handled = 0;
+      for (const key of await customersWithPendingEvents(store.db, nowIso, BATCH_CUSTOMERS)) handled += await processQueue(key.channel, key.external_id);
+      return handled;
+    });
+  }
+
   async function tracked<T>(work: () => Promise<T>): Promise<T> {
     inFlight += 1;
     try {
@@ -505,6 +815,7 @@ export function createEngine(deps: EngineDeps): Engine {
 
   /** One pass over every customer with due events, several customers at a time. */
   async function drainOnce(): Promise<number> {
+    if (batching) return drainBatch();
     const keys = await customersWithPendingEvents(store.db, clock.now().toISOString(), 200);
     let handled = 0;
     let index = 0;
@@ -519,7 +830,13 @@ export function createEngine(deps: EngineDeps): Engine {
     return handled;
   }
 
-  const background = createWorkLoop(async () => ({ didWork: (await tracked(drainOnce)) > 0, nextDueInMs: null }), {
+  const background = createWorkLoop(async () => {
+    const handled = await tracked(drainOnce);
+    // Under a steady stream a small batch means more events are on their way: a moment's wait lets the
+    // next batch take them together (one commit for many) and costs the acknowledgements nothing.
+    if (batching && handled > 0 && handled < GATHER_BELOW) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+    return { didWork: handled > 0, nextDueInMs: null };
+  }, {
     idleMs: deps.idlePollMs ?? 1000,
     logger: log,
     name: 'inbox',
@@ -529,12 +846,13 @@ export function createEngine(deps: EngineDeps): Engine {
     accept,
     async handle(event) {
       if ((await accept(event)) === 'duplicate') return 'duplicate';
-      await tracked(() => processQueue(event.channel, event.externalId));
+      await tracked(() => (batching ? inLane(() => processQueue(event.channel, event.externalId)) : processQueue(event.channel, event.externalId)));
       return 'processed';
     },
     async drain() {
       let total = 0;
-      for (let pass = 0; pass < 50; pass++) {
+      // A batch takes one event of each customer, so a long queue takes as many passes as it has events.
+      for (let pass = 0; pass < (batching ? 100_000 : 50); pass++) {
         const handled = await tracked(drainOnce);
         total += handled;
         if (handled === 0) break;

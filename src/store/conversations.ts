@@ -15,6 +15,13 @@ export async function loadConversation(db: Kysely<Database>, customerId: string)
   return (await db.selectFrom('conversations').selectAll().where('customer_id', '=', customerId).executeTakeFirst()) ?? null;
 }
 
+/** The conversations of several customers, by customer id (one read). */
+export async function loadConversations(db: Kysely<Database>, customerIds: readonly string[]): Promise<Map<string, Conversation>> {
+  if (customerIds.length === 0) return new Map();
+  const rows = await db.selectFrom('conversations').selectAll().where('customer_id', 'in', [...customerIds]).execute();
+  return new Map(rows.map((r) => [r.customer_id, r]));
+}
+
 export interface ConversationPosition {
   flow: string | null;
   step: string | null;
@@ -33,7 +40,7 @@ export async function saveConversation(
   previous: Conversation | null,
   position: ConversationPosition,
   now: string,
-): Promise<void> {
+): Promise<Conversation> {
   const values = {
     flow: position.flow,
     step: position.step,
@@ -43,17 +50,16 @@ export async function saveConversation(
   };
   try {
     if (!previous) {
-      await db
-        .insertInto('conversations')
-        .values({ id: newId(), customer_id: customerId, ...values, version: 1, created_at: now })
-        .execute();
-    } else {
-      await db
-        .updateTable('conversations')
-        .set({ ...values, version: previous.version + 1 })
-        .where('id', '=', previous.id)
-        .execute();
+      const row: Conversation = { id: newId(), customer_id: customerId, ...values, version: 1, created_at: now };
+      await db.insertInto('conversations').values(row).execute();
+      return row;
     }
+    await db
+      .updateTable('conversations')
+      .set({ ...values, version: previous.version + 1 })
+      .where('id', '=', previous.id)
+      .execute();
+    return { ...previous, ...values, version: previous.version + 1 };
   } catch (err) {
     if (isConversationVersionConflict(err) || isUniqueViolation(err, 'conversations')) throw new ConversationConflict(customerId);
     throw err;

@@ -64,6 +64,82 @@ export async function resolveCustomer(
   return { customer, identity: created, isNew: true };
 }
 
+/**
+ * resolveCustomer for many identities of one channel at once, in the caller's transaction (which holds
+ * their locks): two reads for all of them, one insert each for the customers and identities met for the
+ * first time, and the "last seen" writes that are due. Keyed by external id.
+ */
+export async function resolveCustomers(
+  db: Kysely<Database>,
+  channel: ChannelName,
+  wanted: readonly { externalId: string; displayName: string | null; locale: string }[],
+  now: string,
+): Promise<Map<string, ResolvedCustomer>> {
+  const resolved = new Map<string, ResolvedCustomer>();
+  if (wanted.length === 0) return resolved;
+  const identities = await db
+    .selectFrom('channel_identities')
+    .selectAll()
+    .where('channel', '=', channel)
+    .where('external_id', 'in', wanted.map((w) => w.externalId))
+    .execute();
+  const customers = identities.length
+    ? await db
+        .selectFrom('customers')
+        .selectAll()
+        .where('id', 'in', [...new Set(identities.map((i) => i.customer_id))])
+        .execute()
+    : [];
+  const customerById = new Map(customers.map((c) => [c.id, c]));
+  const stale: ChannelIdentity[] = [];
+  for (const identity of identities) {
+    const customer = customerById.get(identity.customer_id);
+    if (!customer) throw new Error(`channel identity ${identity.id} has no customer`);
+    const seen = Date.parse(now) - Date.parse(identity.last_seen_at) >= LAST_SEEN_RESOLUTION_MS;
+    if (seen) stale.push(identity);
+    resolved.set(identity.external_id, { customer, identity: seen ? { ...identity, last_seen_at: now } : identity, isNew: false });
+  }
+  if (stale.length) await db.updateTable('channel_identities').set({ last_seen_at: now }).where('id', 'in', stale.map((i) => i.id)).execute();
+  const fresh = wanted.filter((w, i) => !resolved.has(w.externalId) && wanted.findIndex((o) => o.externalId === w.externalId) === i);
+  if (fresh.length) {
+    const made = fresh.map((w) => {
+      const customer: Customer = {
+        id: newId(),
+        display_name: w.displayName,
+        phone: null,
+        locale: w.locale,
+        category: 'prospect',
+        notes: null,
+        consent_at: null,
+        opted_out_at: null,
+        erased_at: null,
+        merged_into_id: null,
+        created_at: now,
+        updated_at: now,
+      };
+      const identity: ChannelIdentity = {
+        id: newId(),
+        customer_id: customer.id,
+        channel,
+        external_id: w.externalId,
+        display_name: w.displayName,
+        reachable: 1,
+        unreachable_since: null,
+        created_at: now,
+        last_seen_at: now,
+        rich_menu_id: null,
+        rich_menu_locale: null,
+        rich_menu_linked_at: null,
+      };
+      resolved.set(w.externalId, { customer, identity, isNew: true });
+      return { customer, identity };
+    });
+    await db.insertInto('customers').values(made.map((m) => m.customer)).execute();
+    await db.insertInto('channel_identities').values(made.map((m) => m.identity)).execute();
+  }
+  return resolved;
+}
+
 /** The columns that say whether a channel identity can be written to, and since when it cannot. */
 function reachability(reachable: boolean, now: string) {
   return { reachable: reachable ? 1 : 0, unreachable_since: reachable ? null : now } as const;

@@ -16,6 +16,21 @@ export async function claimEvent(db: Kysely<Database>, channel: ChannelName, eve
   await db.insertInto('processed_events').values({ channel, event_id: eventId, received_at: now }).execute();
 }
 
+/**
+ * claimEvent for several events in one statement (SQLite and Postgres: it returns rows). Returns the
+ * `channel:eventId` of those claimed now; one handled before is left out, for the caller to skip.
+ */
+export async function claimEvents(db: Kysely<Database>, events: readonly { channel: ChannelName; eventId: string }[], now: string): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const rows = await db
+    .insertInto('processed_events')
+    .values(events.map((e) => ({ channel: e.channel, event_id: e.eventId, received_at: now })))
+    .onConflict((oc) => oc.columns(['channel', 'event_id']).doNothing())
+    .returning(['channel', 'event_id'])
+    .execute();
+  return new Set(rows.map((r) => `${r.channel}:${r.event_id}`));
+}
+
 /** Forgets events older than `before`; platforms stop redelivering long before (LINE and Telegram: hours). */
 export async function pruneProcessedEvents(db: Kysely<Database>, before: string): Promise<number> {
   const result = await db.deleteFrom('processed_events').where('received_at', '<', before).executeTakeFirst();

@@ -55,6 +55,30 @@ export async function headOfQueue(db: Kysely<Database>, channel: ChannelName, ex
     .executeTakeFirst();
 }
 
+/**
+ * The oldest events still waiting, oldest first, whether due or not: a customer whose first waiting event
+ * is not due yet (a retry later) must not have later ones processed before it.
+ */
+export async function oldestPending(db: Kysely<Database>, limit: number): Promise<InboundEventRow[]> {
+  return db.selectFrom('inbound_events').selectAll().where('status', '=', 'pending').orderBy('id', 'asc').limit(limit).execute();
+}
+
+/**
+ * Marks waiting events done in the caller's transaction and returns the ids it marked: an event another
+ * instance took (done, or locked by its transaction until it commits) is not among them.
+ */
+export async function takePending(db: Kysely<Database>, ids: readonly number[], now: string): Promise<Set<number>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .updateTable('inbound_events')
+    .set({ status: 'done', processed_at: now, last_error: null })
+    .where('id', 'in', [...ids])
+    .where('status', '=', 'pending')
+    .returning('id')
+    .execute();
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
 /** Customers with events waiting and due, longest-waiting first. */
 export async function customersWithPendingEvents(db: Kysely<Database>, now: string, limit: number): Promise<{ channel: ChannelName; external_id: string }[]> {
   return db

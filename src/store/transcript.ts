@@ -5,6 +5,12 @@ export async function appendMessage(db: Kysely<Database>, row: NewMessageRow): P
   await db.insertInto('messages').values(row).execute();
 }
 
+/** Several transcript rows in one statement, in the order given. */
+export async function appendMessages(db: Kysely<Database>, rows: readonly NewMessageRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db.insertInto('messages').values([...rows]).execute();
+}
+
 /** Messages of one customer after `afterId`, oldest first (web chat polling, staff transcript). */
 export async function messagesAfter(db: Kysely<Database>, customerId: string, afterId: number, limit = 100): Promise<MessageRow[]> {
   return db

@@ -43,9 +43,12 @@ export function telegramWebhookHandler(deps: TelegramWebhookDeps) {
       deps.metrics.webhookRequests.inc({ channel: 'telegram', outcome: 'malformed' });
       throw new AppError('bad_request', err.message);
     }
-    // The button stops spinning at once; the press itself is kept and processed right after the answer.
-    if (parsed.callbackQueryId) await deps.telegram.answerCallbackQuery(parsed.callbackQueryId);
-    if (parsed.kind === 'event') await deps.engine.accept(parsed.event);
+    // The button stops spinning at once; the press itself is kept (at the same time) and processed right
+    // after the answer.
+    await Promise.all([
+      parsed.callbackQueryId ? deps.telegram.answerCallbackQuery(parsed.callbackQueryId) : null,
+      parsed.kind === 'event' ? deps.engine.accept(parsed.event) : null,
+    ]);
     deps.metrics.webhookRequests.inc({ channel: 'telegram', outcome: parsed.kind === 'event' ? 'ok' : 'ignored' });
     return c.json({ ok: true });
   };
