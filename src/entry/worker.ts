@@ -128,10 +128,15 @@ async function drain(ready: Ready): Promise<void> {
   await linkRichMenus(ready);
 }
 
-/** Sends what the outbox holds that is due; a failure is left for the next cron pass. */
-async function sendQueued(ready: Ready): Promise<void> {
+/**
+ * Sends what the outbox holds that is due, or only one customer's (their object, after processing their
+ * events: it stays within its own share of requests and never waits on others' sends); a failure is left
+ * for the next cron pass.
+ */
+async function sendQueued(ready: Ready, only?: CustomerKey): Promise<void> {
   try {
-    await ready.service.outbox.drain();
+    if (only) await ready.service.outbox.drainRecipient(only);
+    else await ready.service.outbox.drain();
   } catch (err) {
     ready.logger.error({ err }, 'outbox drain failed; the next scheduled pass retries');
   }
@@ -210,7 +215,7 @@ export class CustomerQueue {
     }
     try {
       const handled = await ready.service.engine.processCustomer(customer.channel, customer.externalId);
-      if (handled > 0) await sendQueued(ready);
+      if (handled > 0) await sendQueued(ready, { channel: customer.channel, externalId: customer.externalId });
       await linkRichMenus(ready);
       return Response.json({ handled });
     } catch (err) {

@@ -79,12 +79,13 @@ export async function enqueueReplies(db: Kysely<Database>, args: EnqueueArgs): P
  * while an earlier row of the same recipient is pending (backing off) or being sent, so a customer's
  * messages go out in the order they were written, whichever instance sends them.
  */
-export async function dueRows(db: Kysely<Database>, now: string, limit: number): Promise<OutboxRow[]> {
+export async function dueRows(db: Kysely<Database>, now: string, limit: number, recipient?: Recipient): Promise<OutboxRow[]> {
   return db
     .selectFrom('outbox as o')
     .selectAll('o')
     .where('o.status', '=', 'pending')
     .where('o.next_attempt_at', '<=', now)
+    .$if(recipient !== undefined, (qb) => qb.where('o.channel', '=', recipient!.channel).where('o.external_id', '=', recipient!.externalId))
     .where((eb) =>
       eb.not(
         eb.exists(
@@ -101,6 +102,12 @@ export async function dueRows(db: Kysely<Database>, now: string, limit: number):
     .orderBy('o.id', 'asc')
     .limit(limit)
     .execute();
+}
+
+/** One customer on one channel, as the outbox addresses them. */
+export interface Recipient {
+  channel: ChannelName;
+  externalId: string;
 }
 
 /** When the earliest pending row not yet due becomes due (a retry backing off, a reminder), if any. */

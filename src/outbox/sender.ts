@@ -9,7 +9,7 @@ import type { Metrics } from '../ops/metrics';
 import type { ChannelName, OutboxRow } from '../store/schema';
 import { beatInstance, pruneInstances, removeInstance } from '../store/instances';
 import type { Store } from '../store/store';
-import { claimRow, dueRows, markUnreachable, nextDueAt, reclaimDeadClaims, recordPartsSent } from './outbox';
+import { claimRow, dueRows, markUnreachable, nextDueAt, reclaimDeadClaims, recordPartsSent, type Recipient } from './outbox';
 import { RateLimits, type RateLimitSettings } from './rate-limiter';
 import { createWorkLoop } from '../util/work-loop';
 
@@ -70,6 +70,11 @@ export interface OutboxSender {
   runOnce(): Promise<RunResult>;
   /** Runs passes until nothing is due now (Workers: inside waitUntil after a webhook). */
   drain(maxPasses?: number): Promise<void>;
+  /**
+   * Sends what is due for one customer on one channel, in order, and nothing else (Workers: the customer's
+   * Durable Object after processing their events, within its share of requests).
+   */
+  drainRecipient(recipient: Recipient, maxPasses?: number): Promise<void>;
   /** Keeps sending in the background until stop(). */
   start(): void;
   /** Wakes the background loop now (a webhook just committed replies). */
@@ -329,11 +334,20 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     return reclaim(reclaimAllOnStart, true);
   }
 
-  async function runOnce(): Promise<RunResult> {
+  async function drainPasses(maxPasses: number, recipient?: Recipient): Promise<void> {
+    for (let i = 0; i < maxPasses; i++) {
+      const r = await runOnce(recipient);
+      if (r.sent + r.failed + r.deferred === 0) return;
+      // Only rate-limited rows left: wait until the first may go (a retry's backoff is not waited for).
+      if (r.deferred > 0 && r.sent + r.failed === 0) await new Promise((res) => setTimeout(res, Math.min(1500, Math.max(5, r.nextDueInMs ?? 50))));
+    }
+  }
+
+  async function runOnce(recipient?: Recipient): Promise<RunResult> {
     await reclaim(false);
     const now = deps.clock.now();
     const nowIso = now.toISOString();
-    const [due, next] = await Promise.all([dueRows(db, nowIso, 500), nextDueAt(db, nowIso)]);
+    const [due, next] = await Promise.all([dueRows(db, nowIso, 500, recipient), nextDueAt(db, nowIso)]);
     const result: RunResult = { sent: 0, failed: 0, deferred: 0, nextDueInMs: next === null ? null : Math.max(0, Date.parse(next) - now.getTime()) };
     let index = 0;
     const worker = async () => {
@@ -371,14 +385,8 @@ export function createOutboxSender(deps: OutboxSenderDeps): OutboxSender {
     instanceId,
     recover,
     runOnce,
-    async drain(maxPasses = 50) {
-      for (let i = 0; i < maxPasses; i++) {
-        const r = await runOnce();
-        if (r.sent + r.failed + r.deferred === 0) return;
-        // Only rate-limited rows left: wait until the first may go (a retry's backoff is not waited for).
-        if (r.deferred > 0 && r.sent + r.failed === 0) await new Promise((res) => setTimeout(res, Math.min(1500, Math.max(5, r.nextDueInMs ?? 50))));
-      }
-    },
+    drain: (maxPasses = 50) => drainPasses(maxPasses),
+    drainRecipient: (recipient, maxPasses = 50) => drainPasses(maxPasses, recipient),
     start() {
       background.start();
       // Its own timer, not the sending loop's passes: a pass held up by a slow platform must not make

@@ -257,4 +257,17 @@ describe.each(flowDialects)('outbox sender on $name', (dialect) => {
     await restarted.runOnce();
     expect(line.deliveries.map((d) => d.externalId)).toEqual(['U8']);
   });
+
+  it("sends one customer's messages, in order, and leaves everyone else's for the next pass", async () => {
+    const line = scriptedChannel('line');
+    await enqueue('line', 'U10', ['one']);
+    await enqueue('line', 'U11', ['not yet']);
+    await enqueue('line', 'U10', ['two']);
+    await sender([line]).drainRecipient({ channel: 'line', externalId: 'U10' });
+    expect(line.deliveries.map((d) => [d.externalId, (d.messages[0] as { text: string }).text])).toEqual([
+      ['U10', 'one'],
+      ['U10', 'two'],
+    ]);
+    expect(await store.db.selectFrom('outbox').select('status').where('external_id', '=', 'U11').executeTakeFirstOrThrow()).toEqual({ status: 'pending' });
+  });
 });
