@@ -365,6 +365,71 @@ export function createEngine(deps: EngineDeps): Engine {
     }
   }
 
+  /** The platform said the customer left (stop), or they wrote again after leaving: their identity says so. */
+  async function noteReachability(tx: Transaction<Database>, identity: { id: string; reachable: number }, input: Input, nowIso: string): Promise<void> {
+    if (input.type === 'stop') await setIdentityReachable(tx, identity.id, false, nowIso);
+    else if (identity.reachable === 0) await setIdentityReachable(tx, identity.id, true, nowIso);
+  }
+
+  /** The customer's message as the transcript keeps it: a pressed button by the label they saw. */
+  async function inboundMessage(tx: Transaction<Database>, event: InboundEvent, customerId: string, conversation: Conversation | null, nowIso: string): Promise<NewMessageRow> {
+    const described = describeInput(event.input);
+    const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customerId, event.input.id) : null;
+    return {
+      customer_id: customerId,
+      channel: event.channel,
+      direction: 'in',
+      sender: 'customer',
+      kind: described.kind,
+      text: described.text ?? choiceLabel,
+      payload: described.payload === null ? null : JSON.stringify(described.payload),
+      flow: conversation?.flow ?? null,
+      step: conversation?.step ?? null,
+      event_id: event.eventId,
+      outbox_id: null,
+      staff_user_id: null,
+      created_at: nowIso,
+    };
+  }
+
+  /** What a step may use, in the customer's language; `localeRef` holds a language the step chose. */
+  function flowContext(tx: Transaction<Database>, customer: FlowContext['customer'], channel: ChannelName, now: Date): { ctx: FlowContext; localeRef: { value: Locale | null } } {
+    const localeRef: { value: Locale | null } = { value: null };
+    const locale = isLocale(customer.locale) ? customer.locale : config.dealer.defaultLocale;
+    const ctx: FlowContext = {
+      tx,
+      customer,
+      channel,
+      locale,
+      clock: flowClock(now, config.dealer.timeZone),
+      t: (key, params) => translator.t(locale, key, params),
+      words,
+      dealer,
+      menuChoices,
+      calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, channel) : null),
+      setLocale(next) {
+        localeRef.value = next;
+      },
+    };
+    return { ctx, localeRef };
+  }
+
+  /** Queues a turn's replies; a LINE event's reply token goes with the first, valid until LINE's limit from the event. */
+  function enqueueTurn(tx: Transaction<Database>, event: InboundEvent, customerId: string, turn: Turn, nowIso: string): Promise<number> {
+    const replyToken = event.replyToken ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() } : null;
+    return enqueueReplies(tx, {
+      customerId,
+      channel: event.channel,
+      externalId: event.externalId,
+      replies: turn.replies,
+      replyToken,
+      source: 'bot',
+      flow: turn.position.flow,
+      step: turn.position.step,
+      now: nowIso,
+    });
+  }
+
   async function processOnce(row: InboundEventRow, event: InboundEvent, failure: unknown | null): Promise<{ result: StepOutcome; enqueued: number }> {
     const key = `${event.channel}:${event.externalId}`;
     return store.transaction(async (tx: Transaction<Database>) => {
@@ -386,48 +451,12 @@ export function createEngine(deps: EngineDeps): Engine {
         locale: resolveLocale(event.profile?.languageHint, defaultLocale) ?? defaultLocale,
         now: nowIso,
       });
-      if (event.input.type === 'stop') {
-        await setIdentityReachable(tx, identity.id, false, nowIso);
-      } else if (identity.reachable === 0) {
-        await setIdentityReachable(tx, identity.id, true, nowIso);
-      }
+      await noteReachability(tx, identity, event.input, nowIso);
 
       const conversation = await loadConversation(tx, customer.id);
-      const described = describeInput(event.input);
-      const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
-      await appendMessage(tx, {
-        customer_id: customer.id,
-        channel: event.channel,
-        direction: 'in',
-        sender: 'customer',
-        kind: described.kind,
-        text: described.text ?? choiceLabel,
-        payload: described.payload === null ? null : JSON.stringify(described.payload),
-        flow: conversation?.flow ?? null,
-        step: conversation?.step ?? null,
-        event_id: event.eventId,
-        outbox_id: null,
-        staff_user_id: null,
-        created_at: nowIso,
-      });
+      await appendMessage(tx, await inboundMessage(tx, event, customer.id, conversation, nowIso));
 
-      const localeRef: { value: Locale | null } = { value: null };
-      const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
-      const ctx: FlowContext = {
-        tx,
-        customer,
-        channel: event.channel,
-        locale,
-        clock: flowClock(now, config.dealer.timeZone),
-        t: (key, params) => translator.t(locale, key, params),
-        words,
-        dealer,
-        menuChoices,
-        calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
-        setLocale(next) {
-          localeRef.value = next;
-        },
-      };
+      const { ctx, localeRef } = flowContext(tx, customer, event.channel, now);
 
       let turn: Turn;
       if (failure === null) {
@@ -438,20 +467,7 @@ export function createEngine(deps: EngineDeps): Engine {
       if (event.input.type !== 'stop' || conversation) await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
       if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
 
-      const replyToken = event.replyToken
-        ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
-        : null;
-      const enqueued = await enqueueReplies(tx, {
-        customerId: customer.id,
-        channel: event.channel,
-        externalId: event.externalId,
-        replies: turn.replies,
-        replyToken,
-        source: 'bot',
-        flow: turn.position.flow,
-        step: turn.position.step,
-        now: nowIso,
-      });
+      const enqueued = await enqueueTurn(tx, event, customer.id, turn, nowIso);
       return { result: 'processed' as const, enqueued };
     });
   }
@@ -610,46 +626,10 @@ export function createEngine(deps: EngineDeps): Engine {
           customer = await tx.selectFrom('customers').selectAll().where('id', '=', customer.id).executeTakeFirstOrThrow();
           isNew = false;
         }
-        if (event.input.type === 'stop') {
-          await setIdentityReachable(tx, identity.id, false, nowIso);
-        } else if (identity.reachable === 0) {
-          await setIdentityReachable(tx, identity.id, true, nowIso);
-        }
+        await noteReachability(tx, identity, event.input, nowIso);
         const conversation = earlier ? earlier.conversation : (conversations.get(customer.id) ?? null);
-        const described = describeInput(event.input);
-        const choiceLabel = event.input.type === 'choice' ? await labelOfChoice(tx, customer.id, event.input.id) : null;
-        transcript.push({
-          customer_id: customer.id,
-          channel: event.channel,
-          direction: 'in',
-          sender: 'customer',
-          kind: described.kind,
-          text: described.text ?? choiceLabel,
-          payload: described.payload === null ? null : JSON.stringify(described.payload),
-          flow: conversation?.flow ?? null,
-          step: conversation?.step ?? null,
-          event_id: event.eventId,
-          outbox_id: null,
-          staff_user_id: null,
-          created_at: nowIso,
-        });
-        const localeRef: { value: Locale | null } = { value: null };
-        const locale = isLocale(customer.locale) ? customer.locale : defaultLocale;
-        const ctx: FlowContext = {
-          tx,
-          customer,
-          channel: event.channel,
-          locale,
-          clock: flowClock(now, config.dealer.timeZone),
-          t: (key, params) => translator.t(locale, key, params),
-          words,
-          dealer,
-          menuChoices,
-          calendarLink: async (reference) => (deps.calendarLink ? deps.calendarLink(reference, event.channel) : null),
-          setLocale(next) {
-            localeRef.value = next;
-          },
-        };
+        transcript.push(await inboundMessage(tx, event, customer.id, conversation, nowIso));
+        const { ctx, localeRef } = flowContext(tx, customer, event.channel, now);
         const turn = await runTurn(ctx, conversation, event.input, localeRef, isNew);
         let saved = conversation;
         if (event.input.type !== 'stop' || conversation) saved = await saveConversation(tx, customer.id, conversation, turn.position, nowIso);
@@ -657,20 +637,7 @@ export function createEngine(deps: EngineDeps): Engine {
         else after.delete(keyOf(item));
         first.identity = { ...identity, reachable: event.input.type === 'stop' ? 0 : 1 };
         if (turn.locale && turn.locale !== customer.locale) await updateCustomer(tx, customer.id, { locale: turn.locale }, nowIso);
-        const replyToken = event.replyToken
-          ? { token: event.replyToken, expiresAt: new Date(Date.parse(event.occurredAt) + LINE_LIMITS.replyTokenTtlMs).toISOString() }
-          : null;
-        enqueued += await enqueueReplies(tx, {
-          customerId: customer.id,
-          channel: event.channel,
-          externalId: event.externalId,
-          replies: turn.replies,
-          replyToken,
-          source: 'bot',
-          flow: turn.position.flow,
-          step: turn.position.step,
-          now: nowIso,
-        });
+        enqueued += await enqueueTurn(tx, event, customer.id, turn, nowIso);
         } catch (err) {
           throw new BatchItemFailed(item, err);
         }
