@@ -170,9 +170,13 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     const refused = refusals.find(([, taken]) => !taken.ok);
     if (!refused) return;
     const [limit, taken] = refused as [string, { ok: false; retryAfterMs: number }];
+    slowDown(c, customer?.locale ?? null, limit, Math.ceil(taken.retryAfterMs / 1000));
+  }
+
+  /** Refuses over a limit with a 429 the page shows in the visitor's language, and counts it. */
+  function slowDown(c: Context, customerLocale: Locale | null, limit: string, retryAfter: number): never {
     deps.metrics?.rateLimited.inc({ limit: `web_chat_${limit}` });
-    const locale: Locale = customer?.locale ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
-    const retryAfter = Math.ceil(taken.retryAfterMs / 1000);
+    const locale: Locale = customerLocale ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
     throw new AppError('rate_limited', deps.translator.t(locale, 'web.slowDown'), { retryAfter });
   }
 
@@ -313,16 +317,10 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
     const address = clientAddress(c);
     // Each open stream reads the database while it lasts: one visitor has a few tabs at most, one address a
     // household or an office. More is refused like too many messages, and the page tries again later.
-    const held = [streams.visitor, ...(address ? [streams.address] : [])];
-    const keys = [visitorId, ...(address ? [address] : [])];
-    const full = held.findIndex((counter, i) => counter.count(keys[i]!) >= counter.limit);
-    if (full >= 0) {
-      deps.metrics?.rateLimited.inc({ limit: full === 0 ? 'web_chat_streams_visitor' : 'web_chat_streams_address' });
-      const customer = await customerOf(visitorId);
-      const locale: Locale = customer?.locale ?? localeFromAcceptLanguage(c.req.header('accept-language'), deps.config.dealer.defaultLocale) ?? deps.config.dealer.defaultLocale;
-      throw new AppError('rate_limited', deps.translator.t(locale, 'web.slowDown'), { retryAfter: 10 });
-    }
-    held.forEach((counter, i) => counter.open(keys[i]!));
+    const held = [{ counter: streams.visitor, key: visitorId, limit: 'streams_visitor' }, ...(address ? [{ counter: streams.address, key: address, limit: 'streams_address' }] : [])];
+    const full = held.find(({ counter, key }) => counter.count(key) >= counter.limit);
+    if (full) slowDown(c, (await customerOf(visitorId))?.locale ?? null, full.limit, 10);
+    for (const { counter, key } of held) counter.open(key);
     c.header('Cache-Control', 'no-store');
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(c, async (stream) => {
@@ -351,7 +349,7 @@ export function webChatRoutes(deps: WebChatDeps): Hono {
           await stream.sleep(recentlyActive || quiet === 0 ? pollMs : pollMs * IDLE_POLL_FACTOR);
         }
       } finally {
-        held.forEach((counter, i) => counter.close(keys[i]!));
+        for (const { counter, key } of held) counter.close(key);
       }
     });
   });
