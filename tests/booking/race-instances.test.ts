@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isBookingConflict, type BookResult } from '../../src/booking/booking';
@@ -8,6 +7,7 @@ import { manualClock } from '../../src/ops/clock';
 import { resolveCustomer } from '../../src/store/customers';
 import type { Store } from '../../src/store/store';
 import { createBranch, GENERAL_WORK, localIso } from './fixtures';
+import { withClient } from '../helpers/stores';
 
 /*
  * The last places fought over by more than a thousand customers at once, through two service instances on
@@ -34,15 +34,7 @@ describe.skipIf(!URL)('booking race across two instances on Postgres', () => {
   let schema: string;
   let instances: Instance[];
 
-  async function admin(statement: string): Promise<void> {
-    const client = new pg.Client({ connectionString: URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  }
+  const admin = (statement: string) => withClient(URL!, (client) => client.query(statement));
 
   let ids: string[];
   // One database for both races (each on a branch of its own): migrating a schema takes longer than a race.

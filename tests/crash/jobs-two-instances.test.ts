@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBookingService } from '../../src/booking/service';
 import type { InboundEvent } from '../../src/channels/types';
@@ -22,6 +21,7 @@ import { seedFreshDatabase } from '../../src/store/seed';
 import { createStore, type Store } from '../../src/store/store';
 import { startFakeTelegramApi, type FakeTelegramApi } from '../fakes/telegram-api';
 import { testConfig } from '../helpers/config';
+import { withClient } from '../helpers/stores';
 
 /*
  * The scheduled jobs, run by two instances at the same moment on one Postgres database, as two Node
@@ -97,15 +97,7 @@ describe.skipIf(!URL)('scheduled jobs run by two instances at once on Postgres',
     },
   };
 
-  async function admin(statement: string): Promise<void> {
-    const client = new pg.Client({ connectionString: URL });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  }
+  const admin = (statement: string) => withClient(URL!, (client) => client.query(statement));
 
   beforeAll(async () => {
     telegram = await startFakeTelegramApi();

@@ -52,7 +52,8 @@ const sqlite: TestDialect = {
 const spareSchemas: string[] = [];
 let freshShape: { tables: string[]; migrations: number } | null = null;
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection of its own to the Postgres server at `url` (creating, emptying, dropping schemas). */
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

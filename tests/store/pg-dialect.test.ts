@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { withClient } from '../helpers/stores';
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrations } from '../../migrations';
@@ -6,15 +7,7 @@ import { openNodeStore } from '../../src/entry/node-store';
 
 const url = process.env.TEST_DATABASE_URL;
 
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => withClient(url!, fn);
 
 const schemaName = (prefix: string) => `${prefix}_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
 
